@@ -1,0 +1,34 @@
+# The README's commands. Each installs the Debian packages it needs if they are missing.
+SHELL := /bin/bash
+APT_PACKAGES := prometheus prometheus-alertmanager etcd-server libcurl4-openssl-dev libsqlite3-dev openssl python3
+SUDO := $(shell [ "$$(id -u)" -eq 0 ] || echo sudo)
+SWIFT_TEST_FLAGS ?=
+
+.PHONY: deps build release test demo bench clean
+
+deps:
+	@missing=""; for p in $(APT_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+	if [ -n "$$missing" ]; then \
+	  echo "installing Debian packages:$$missing"; \
+	  $(SUDO) apt-get update -qq && \
+	  $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $$missing; \
+	fi
+
+build: deps
+	swift build
+
+release: deps
+	swift build -c release
+
+# Unit tests, tests against real Prometheus/Alertmanager/etcd started on loopback, promtool rule tests.
+test: deps
+	swift build --build-tests
+	swift test --skip-build $(SWIFT_TEST_FLAGS)
+
+# `upgrade-gate check` against a Prometheus the demo starts itself, scraping two demo targets.
+demo: deps
+	swift build -c release --product upgrade-gate
+	deploy/local/demo.sh "$$(swift build -c release --show-bin-path)/upgrade-gate"
+
+clean:
+	rm -rf .build

@@ -1,0 +1,241 @@
+import Foundation
+
+/// The operator of an Alertmanager label matcher.
+public enum MatchOp: String, Sendable, Equatable, Hashable, CaseIterable, CustomStringConvertible {
+    /// `=`: the label equals the value.
+    case equal = "="
+    /// `!=`: the label differs from the value.
+    case notEqual = "!="
+    /// `=~`: the label matches the (fully anchored) regular expression.
+    case regexMatch = "=~"
+    /// `!~`: the label does not match the (fully anchored) regular expression.
+    case regexNoMatch = "!~"
+
+    /// Whether the value is a regular expression.
+    public var isRegex: Bool { self == .regexMatch || self == .regexNoMatch }
+
+    /// The operator as written, e.g. `=~`.
+    public var description: String { rawValue }
+}
+
+/// One Alertmanager label matcher, such as `severity=~"critical|warning"`.
+///
+/// Only syntax is checked here (label name, operator, quoting, and that a regex compiles); matching alerts is the
+/// gate's business. A missing label matches as the empty string, as in Alertmanager.
+public struct LabelMatcher: Sendable, Equatable, Hashable, CustomStringConvertible {
+    /// The label name, `[a-zA-Z_][a-zA-Z0-9_]*`.
+    public var name: String
+    /// The operator.
+    public var op: MatchOp
+    /// The value, unquoted and unescaped; a regular expression for `=~` and `!~` (anchored at both ends).
+    public var value: String
+
+    /// Creates a matcher without checking it.
+    public init(name: String, op: MatchOp, value: String) {
+        self.name = name
+        self.op = op
+        self.value = value
+    }
+
+    /// Parses exactly one matcher: `name op "value"` or `name op value`.
+    public init(parsing text: String) throws(MatcherError) {
+        var scanner = MatcherScanner(text)
+        let matcher = try scanner.matcher(stopAtComma: false)
+        scanner.skipSpaces()
+        guard scanner.atEnd else { throw MatcherError(text, .trailing(String(scanner.rest))) }
+        self = matcher
+    }
+
+    /// Parses one or more comma-separated matchers, optionally in braces: `{alertname="Watchdog", severity!="info"}`.
+    ///
+    /// This is what one entry of Alertmanager's `matchers:` list accepts; the matchers are ANDed.
+    public static func parseList(_ text: String) throws(MatcherError) -> [LabelMatcher] {
+        var body = Substring(text).trimmingCharacters(in: .whitespaces)[...]
+        if body.hasPrefix("{") {
+            guard body.hasSuffix("}") else { throw MatcherError(text, .unbalancedBraces) }
+            body = body.dropFirst().dropLast()
+        }
+        var scanner = MatcherScanner(String(body), original: text)
+        var matchers: [LabelMatcher] = []
+        scanner.skipSpaces()
+        guard !scanner.atEnd else { throw MatcherError(text, .empty) }
+        while true {
+            matchers.append(try scanner.matcher(stopAtComma: true))
+            scanner.skipSpaces()
+            if scanner.atEnd { break }
+            guard scanner.take(",") else { throw MatcherError(text, .trailing(String(scanner.rest))) }
+            scanner.skipSpaces()
+            // A trailing comma is allowed, as in Alertmanager.
+            if scanner.atEnd { break }
+        }
+        return matchers
+    }
+
+    /// The matcher in Alertmanager syntax with a quoted value, e.g. `alertname="Watchdog"`.
+    public var description: String {
+        var escaped = ""
+        for character in value {
+            switch character {
+            case "\\": escaped += "\\\\"
+            case "\"": escaped += "\\\""
+            case "\n": escaped += "\\n"
+            default: escaped.append(character)
+            }
+        }
+        return "\(name)\(op.rawValue)\"\(escaped)\""
+    }
+}
+
+/// Why a label matcher could not be parsed.
+public struct MatcherError: Error, Sendable, Equatable, CustomStringConvertible {
+    fileprivate enum Reason: Equatable {
+        case empty
+        case badName
+        case badOperator(String)
+        case unterminatedQuote
+        case badEscape(Character)
+        case quoteInUnquotedValue
+        case badRegex(String)
+        case unbalancedBraces
+        case trailing(String)
+    }
+
+    /// The text that was parsed.
+    public var input: String
+    fileprivate var reason: Reason
+
+    fileprivate init(_ input: String, _ reason: Reason) {
+        self.input = input
+        self.reason = reason
+    }
+
+    /// A short snake_case name for the kind of problem, usable as a metric label.
+    public var label: String {
+        switch reason {
+        case .empty: return "empty"
+        case .badName: return "bad_label_name"
+        case .badOperator: return "bad_operator"
+        case .unterminatedQuote, .badEscape, .quoteInUnquotedValue: return "bad_quoting"
+        case .badRegex: return "bad_regex"
+        case .unbalancedBraces: return "unbalanced_braces"
+        case .trailing: return "trailing_text"
+        }
+    }
+
+    /// What is wrong with the matcher, without repeating the whole input.
+    public var description: String {
+        switch reason {
+        case .empty:
+            return "empty matcher; expected name op \"value\", e.g. severity=\"critical\""
+        case .badName:
+            return "expected a label name ([a-zA-Z_][a-zA-Z0-9_]*) at the start of the matcher"
+        case .badOperator(let name):
+            return "expected an operator (=, !=, =~ or !~) after label name \"\(name)\""
+        case .unterminatedQuote:
+            return "the quoted value has no closing double quote"
+        case .badEscape(let character):
+            return "unknown escape \"\\\(character)\" in the quoted value (use \\\\, \\\" or \\n)"
+        case .quoteInUnquotedValue:
+            return "an unquoted value may not contain a double quote; quote the whole value"
+        case .badRegex(let pattern):
+            return "the regular expression \"\(pattern)\" does not compile"
+        case .unbalancedBraces:
+            return "the matcher list opens with \"{\" but does not end with \"}\""
+        case .trailing(let rest):
+            return "unexpected text \"\(rest)\" after the matcher (separate matchers with commas)"
+        }
+    }
+}
+
+/// A small hand-written scanner for Alertmanager matchers; the grammar is too small for a parser library.
+private struct MatcherScanner {
+    private let characters: [Character]
+    private let original: String
+    private var index = 0
+
+    init(_ text: String, original: String? = nil) {
+        self.characters = Array(text)
+        self.original = original ?? text
+    }
+
+    var atEnd: Bool { index >= characters.count }
+    var rest: Substring { Substring(String(characters[index...])) }
+
+    mutating func skipSpaces() {
+        while !atEnd, characters[index].isWhitespace { index += 1 }
+    }
+
+    mutating func take(_ prefix: String) -> Bool {
+        let wanted = Array(prefix)
+        guard index + wanted.count <= characters.count, Array(characters[index..<index + wanted.count]) == wanted else { return false }
+        index += wanted.count
+        return true
+    }
+
+    mutating func matcher(stopAtComma: Bool) throws(MatcherError) -> LabelMatcher {
+        skipSpaces()
+        guard !atEnd else { throw MatcherError(original, .empty) }
+        let nameStart = index
+        while !atEnd, characters[index].isASCII, characters[index].isLetter || characters[index].isNumber || characters[index] == "_" {
+            index += 1
+        }
+        let name = String(characters[nameStart..<index])
+        guard isValidLabelName(name) else { throw MatcherError(original, .badName) }
+        skipSpaces()
+        // Two-character operators first, so that `=~` is not read as `=` followed by a value `~…`.
+        guard let op = [MatchOp.regexMatch, .notEqual, .regexNoMatch, .equal].first(where: { take($0.rawValue) }) else {
+            throw MatcherError(original, .badOperator(name))
+        }
+        skipSpaces()
+        let value = try self.value(stopAtComma: stopAtComma)
+        if op.isRegex {
+            do {
+                _ = try NSRegularExpression(pattern: "^(?:\(value))$")
+            } catch {
+                throw MatcherError(original, .badRegex(value))
+            }
+        }
+        return LabelMatcher(name: name, op: op, value: value)
+    }
+
+    private mutating func value(stopAtComma: Bool) throws(MatcherError) -> String {
+        if take("\"") {
+            var value = ""
+            while !atEnd {
+                let character = characters[index]
+                index += 1
+                switch character {
+                case "\"":
+                    return value
+                case "\\":
+                    guard !atEnd else { throw MatcherError(original, .unterminatedQuote) }
+                    let escaped = characters[index]
+                    index += 1
+                    switch escaped {
+                    case "\\": value.append("\\")
+                    case "\"": value.append("\"")
+                    case "n": value.append("\n")
+                    case "t": value.append("\t")
+                    default: throw MatcherError(original, .badEscape(escaped))
+                    }
+                default:
+                    value.append(character)
+                }
+            }
+            throw MatcherError(original, .unterminatedQuote)
+        }
+        let start = index
+        while !atEnd, !(stopAtComma && characters[index] == ",") {
+            if characters[index] == "\"" { throw MatcherError(original, .quoteInUnquotedValue) }
+            index += 1
+        }
+        return String(characters[start..<index]).trimmingCharacters(in: .whitespaces)
+    }
+}
+
+/// Whether `name` is a Prometheus label name: `[a-zA-Z_][a-zA-Z0-9_]*`.
+func isValidLabelName(_ name: String) -> Bool {
+    guard let first = name.unicodeScalars.first else { return false }
+    func isLetter(_ scalar: Unicode.Scalar) -> Bool { ("a"..."z").contains(scalar) || ("A"..."Z").contains(scalar) || scalar == "_" }
+    return isLetter(first) && name.unicodeScalars.allSatisfy { isLetter($0) || ("0"..."9").contains($0) }
+}

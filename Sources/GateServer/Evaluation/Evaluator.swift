@@ -1,0 +1,113 @@
+import GateCore
+import GateSources
+
+/// The baseline of one check: the summarised series, the range they cover, or why it could not be
+/// captured.
+public struct BaselineCapture: Sendable, Equatable {
+    /// The check's name.
+    public var check: String
+    /// The summarised baseline series (empty when the query had no data in the range).
+    public var series: [BaselineSeries]
+    /// Why the baseline is missing, when the range query failed.
+    public var error: String?
+
+    /// Creates a capture.
+    public init(check: String, series: [BaselineSeries], error: String? = nil) {
+        self.check = check
+        self.series = series
+        self.error = error
+    }
+}
+
+/// Runs checks' queries against a `MetricsSource`, concurrently but bounded, and judges them.
+///
+/// It holds no state: the one-shot `check` command and the daemon's evaluation loop share it.
+public struct Evaluator<Source: MetricsSource>: Sendable {
+    private let source: Source
+    private let maxConcurrentQueries: Int
+
+    /// Creates an evaluator that runs at most `maxConcurrentQueries` queries at a time.
+    public init(source: Source, maxConcurrentQueries: Int = 8) {
+        self.source = source
+        self.maxConcurrentQueries = max(1, maxConcurrentQueries)
+    }
+
+    /// Captures every check's baseline over `[end − lookback, end]` with range queries.
+    ///
+    /// - Important: a failed range query yields a capture with `error` set, never an empty baseline
+    ///   (an empty baseline would make every series "new" and silently weaken the check).
+    public func captureBaselines(
+        _ checks: [CheckSpec], end: Double, lookback: Double, step: Double, aggregate: BaselineAggregate
+    ) async -> [String: BaselineCapture] {
+        let captures = await boundedMap(checks) { check -> BaselineCapture in
+            do {
+                let answer = try await source.range(check.query, start: end - lookback, end: end, step: step)
+                guard let series = answer.result.rangeSeries else {
+                    let error = PrometheusError.unexpectedType(query: check.query, got: answer.result.typeName, want: "range vector")
+                    return BaselineCapture(check: check.name, series: [], error: String(describing: error))
+                }
+                return BaselineCapture(check: check.name, series: summarizeBaseline(series, aggregate: aggregate, counter: check.counter))
+            } catch {
+                return BaselineCapture(check: check.name, series: [], error: String(describing: error))
+            }
+        }
+        return Dictionary(captures.map { ($0.check, $0) }, uniquingKeysWith: { first, _ in first })
+    }
+
+    /// Runs every check's instant query at the one pinned time `at` and judges it against its
+    /// baseline; the outcomes come back in the order of `checks`.
+    ///
+    /// - Important: a failed query, or a check whose baseline could not be captured, is judged on
+    ///   `.unavailable` evidence: inconclusive, never pass.
+    public func evaluate(_ checks: [CheckSpec], at time: Double, baselines: [String: BaselineCapture]) async -> [CheckOutcome] {
+        await boundedMap(checks) { check -> CheckOutcome in
+            let baseline = baselines[check.name]
+            if let error = baseline?.error {
+                return judge(check, evidence: .unavailable("no baseline: \(error)"), baseline: [])
+            }
+            let evidence: Evidence
+            do {
+                let answer = try await source.instant(check.query, at: time)
+                if let series = answer.result.instantSeries {
+                    evidence = .series(series)
+                } else {
+                    evidence = .unavailable(
+                        PrometheusError.unexpectedType(query: check.query, got: answer.result.typeName, want: "instant vector").description)
+                }
+            } catch {
+                evidence = .unavailable(String(describing: error))
+            }
+            return judge(check, evidence: evidence, baseline: baseline?.series ?? [])
+        }
+    }
+
+    /// Maps `items` concurrently with at most `maxConcurrentQueries` in flight, keeping order.
+    private func boundedMap<Item: Sendable, Output: Sendable>(
+        _ items: [Item], _ transform: @escaping @Sendable (Item) async -> Output
+    ) async -> [Output] {
+        await withTaskGroup(of: (Int, Output).self) { group in
+            var results = [Output?](repeating: nil, count: items.count)
+            var next = 0
+            for _ in 0..<min(maxConcurrentQueries, items.count) {
+                let index = next
+                group.addTask { (index, await transform(items[index])) }
+                next += 1
+            }
+            while let (index, output) = await group.next() {
+                results[index] = output
+                if next < items.count {
+                    let index = next
+                    group.addTask { (index, await transform(items[index])) }
+                    next += 1
+                }
+            }
+            return results.map { $0! }
+        }
+    }
+}
+
+/// The step of a baseline range query: the evaluation interval, coarsened so that no series
+/// exceeds Prometheus's 11,000-points limit (with margin).
+public func baselineStep(lookback: Double, interval: Double) -> Double {
+    max(1, interval, (lookback / 10_000).rounded(.up))
+}

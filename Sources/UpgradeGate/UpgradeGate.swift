@@ -1,0 +1,121 @@
+import ArgumentParser
+import Foundation
+import GateConfig
+import GateServer
+
+/// `upgrade-gate`: the monitoring sidecar and alert gate for upgrades of third-party cluster tooling.
+@main
+struct UpgradeGate: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "upgrade-gate",
+        abstract: "Gate upgrades of cluster tooling on Prometheus metrics and Alertmanager alerts compared with a pinned baseline.",
+        subcommands: [Check.self, ConfigCommand.self]
+    )
+}
+
+/// Exit code for usage and configuration errors (BSD `EX_USAGE`), as SPEC §6 asks.
+let usageExitCode: Int32 = 64
+
+/// Loads a config file or exits 64 with every error, one per line.
+func loadConfigOrExit(_ path: String) throws -> GateConfig {
+    do {
+        return try GateConfigLoader.load(path: path)
+    } catch {
+        FileHandle.standardError.write(Data("\(error)\n".utf8))
+        throw ExitCode(usageExitCode)
+    }
+}
+
+/// `upgrade-gate check`: a one-shot gate for CI.
+struct Check: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Judge every check once against a baseline and exit 0 pass, 1 fail, 2 inconclusive, 64 usage/config error.",
+        discussion: """
+            The baseline is summarised over baseline.lookback ending at --baseline-at (RFC 3339 or Unix seconds), \
+            or --baseline-offset before now (default 0s: the most recent lookback). Current values are queried now. \
+            Soak, warm-up and failAfter do not apply.
+            """
+    )
+
+    @Option(help: "The configuration file.")
+    var config: String
+
+    @Option(help: "When the baseline ends: RFC 3339 (2026-11-25T10:00:00Z) or Unix seconds.")
+    var baselineAt: String?
+
+    @Option(help: "How long before now the baseline ends, in Prometheus duration syntax (1h, 30m).")
+    var baselineOffset: String?
+
+    @Option(name: .customLong("label"), help: "A template label for queries, NAME=VALUE (repeatable): fills {{NAME}}.")
+    var labels: [String] = []
+
+    @Option(help: "table or json.")
+    var output: OutputFormat = .table
+
+    enum OutputFormat: String, ExpressibleByArgument, CaseIterable {
+        case table, json
+    }
+
+    func validate() throws {
+        if baselineAt != nil, baselineOffset != nil {
+            throw ValidationError("--baseline-at and --baseline-offset exclude each other: give one")
+        }
+        if let baselineAt, parseTimestamp(baselineAt) == nil {
+            throw ValidationError("--baseline-at \"\(baselineAt)\" is neither RFC 3339 (2026-11-25T10:00:00Z) nor Unix seconds")
+        }
+        if let baselineOffset, parsePrometheusDuration(baselineOffset) == nil {
+            throw ValidationError("--baseline-offset \"\(baselineOffset)\" is not a Prometheus duration (like 30m or 1h30m)")
+        }
+        _ = try parsedLabels()
+    }
+
+    func parsedLabels() throws -> [String: String] {
+        var result: [String: String] = [:]
+        for label in labels {
+            guard let equals = label.firstIndex(of: "="), equals != label.startIndex else {
+                throw ValidationError("--label \"\(label)\" must be NAME=VALUE")
+            }
+            result[String(label[..<equals])] = String(label[label.index(after: equals)...])
+        }
+        return result
+    }
+
+    func run() async throws {
+        let config = try loadConfigOrExit(self.config)
+        let now = Date().timeIntervalSince1970
+        let baselineEnd: Double
+        if let baselineAt, let time = parseTimestamp(baselineAt) {
+            baselineEnd = time
+        } else {
+            baselineEnd = now - (baselineOffset.flatMap(parsePrometheusDuration) ?? 0)
+        }
+        let report: CheckReport
+        do {
+            report = try await runOneShotCheck(config: config, labels: try parsedLabels(), baselineAt: baselineEnd, now: now)
+        } catch {
+            FileHandle.standardError.write(Data("\(error)\n".utf8))
+            throw ExitCode(usageExitCode)
+        }
+        print(output == .json ? report.renderJSON() : report.renderTable(), terminator: "")
+        throw ExitCode(report.exitCode)
+    }
+}
+
+/// `upgrade-gate config …`
+struct ConfigCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "config", abstract: "Work with configuration files.", subcommands: [Validate.self])
+
+    /// `upgrade-gate config validate FILE`: every error with key path and line; exit 64 on any.
+    struct Validate: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Validate a configuration file and list every error with its key path and line.")
+
+        @Argument(help: "The configuration file.")
+        var file: String
+
+        func run() async throws {
+            let config = try loadConfigOrExit(file)
+            print("\(file): valid (\(config.checks.count) checks)")
+        }
+    }
+}

@@ -1,0 +1,59 @@
+import Foundation
+import Testing
+
+@testable import GateConfig
+
+/// The path of a file in the test target's `Fixtures` folder.
+func fixturePath(_ name: String) throws -> String {
+    let url = try #require(Bundle.module.url(forResource: "Fixtures/\(name)", withExtension: nil), "fixture \(name) is missing")
+    return url.path
+}
+
+/// Loads a fixture that must be valid.
+func loadFixture(_ name: String) throws -> GateConfig {
+    try GateConfigLoader.load(path: fixturePath(name))
+}
+
+/// Loads a fixture that must be invalid and returns its errors.
+func loadErrors(_ name: String, sourceLocation: SourceLocation = #_sourceLocation) throws -> ConfigErrors {
+    let path = try fixturePath(name)
+    do {
+        let config = try GateConfigLoader.load(path: path)
+        Issue.record("\(name) loaded without errors: \(config)", sourceLocation: sourceLocation)
+        return ConfigErrors(source: path, errors: [])
+    } catch {
+        return error
+    }
+}
+
+/// Parses YAML text that must be invalid and returns its errors.
+func parseErrors(_ yaml: String, sourceLocation: SourceLocation = #_sourceLocation) -> [ConfigError] {
+    do {
+        let config = try GateConfigLoader.parse(yaml: yaml)
+        Issue.record("the YAML parsed without errors: \(config)", sourceLocation: sourceLocation)
+        return []
+    } catch {
+        return error.errors
+    }
+}
+
+/// Asserts that a secret appears nowhere in the errors: not in a message, a path, or the whole description.
+func expectNoSecret(_ secret: String, in errors: ConfigErrors, sourceLocation: SourceLocation = #_sourceLocation) {
+    #expect(!errors.description.contains(secret), "secret leaked: \(errors)", sourceLocation: sourceLocation)
+    for error in errors.errors {
+        #expect(!error.message.contains(secret) && !error.path.contains(secret), "secret leaked: \(error)", sourceLocation: sourceLocation)
+    }
+}
+
+/// The minimal valid configuration as YAML, with `extra` appended at the top level.
+func minimalYAML(_ extra: String = "") -> String {
+    """
+    prometheus:
+      url: http://prometheus:9090
+    checks:
+      - name: targets-up
+        query: up
+        min: 1
+
+    """ + extra
+}

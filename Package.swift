@@ -63,7 +63,7 @@ let package = Package(
             ]
         ),
         .testTarget(name: "GateCoreTests", dependencies: ["GateCore"]),
-        .testTarget(name: "GateHTTPTests", dependencies: ["GateHTTP"]),
+        .testTarget(name: "GateHTTPTests", dependencies: ["GateHTTP", .product(name: "NIOPosix", package: "swift-nio")]),
         .testTarget(name: "GateSourcesTests", dependencies: ["GateSources"], resources: [.copy("Fixtures")]),
         .testTarget(name: "GateConfigTests", dependencies: ["GateConfig"], resources: [.copy("Fixtures")]),
         .testTarget(name: "GateServerTests", dependencies: ["GateServer"], resources: [.copy("Fixtures")]),

@@ -3,7 +3,7 @@ import PackageDescription
 
 let package = Package(
     name: "upgrade-gate",
-    platforms: [.macOS(.v14)],
+    platforms: [.macOS(.v15)],
     products: [
         .executable(name: "upgrade-gate", targets: ["UpgradeGate"])
     ],
@@ -42,17 +42,21 @@ let package = Package(
             name: "GateConfig",
             dependencies: ["GateCore", .product(name: "Yams", package: "Yams")]
         ),
+        // Durable state in SQLite (GRDB, WAL): windows, baselines, evaluations, events.
+        .target(
+            name: "GateStore",
+            dependencies: ["GateCore", .product(name: "GRDB", package: "GRDB.swift")]
+        ),
         // Commands' logic, HTTP server, evaluation service, composition root.
         .target(
             name: "GateServer",
             dependencies: [
-                "GateCore", "GateHTTP", "GateSources", "GateConfig",
+                "GateCore", "GateHTTP", "GateSources", "GateConfig", "GateStore",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Metrics", package: "swift-metrics"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "Hummingbird", package: "hummingbird"),
-                .product(name: "GRDB", package: "GRDB.swift"),
             ]
         ),
         .executableTarget(
@@ -66,7 +70,8 @@ let package = Package(
         .testTarget(name: "GateHTTPTests", dependencies: ["GateHTTP", .product(name: "NIOPosix", package: "swift-nio")]),
         .testTarget(name: "GateSourcesTests", dependencies: ["GateSources"], resources: [.copy("Fixtures")]),
         .testTarget(name: "GateConfigTests", dependencies: ["GateConfig"], resources: [.copy("Fixtures")]),
-        .testTarget(name: "GateServerTests", dependencies: ["GateServer"], resources: [.copy("Fixtures")]),
+        .testTarget(name: "GateStoreTests", dependencies: ["GateStore"]),
+        .testTarget(name: "GateServerTests", dependencies: ["GateServer", .product(name: "Logging", package: "swift-log")], resources: [.copy("Fixtures")]),
         .testTarget(
             name: "IntegrationTests",
             dependencies: [

@@ -249,15 +249,8 @@ public struct BaselineConfig: Sendable, Equatable {
     }
 }
 
-/// The size of a version change, used to pick a soak from `windows.policy`.
-public enum VersionBump: String, Sendable, Equatable, Hashable, CaseIterable {
-    /// `1.2.3 → 1.2.4`.
-    case patch
-    /// `1.2.3 → 1.3.0`.
-    case minor
-    /// `1.2.3 → 2.0.0`.
-    case major
-}
+/// The size of a version change, used to pick a soak from `windows.policy` (GateCore's semver bump).
+public typealias VersionBump = SemverBump
 
 /// The `windows` section: how long windows stay open and how long they soak.
 public struct WindowsConfig: Sendable, Equatable {

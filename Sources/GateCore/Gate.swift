@@ -13,7 +13,7 @@ public enum Verdict: String, Sendable, Equatable, Codable, CaseIterable {
 }
 
 /// One check's status in the gate body (SPEC §5).
-public enum CheckStatus: String, Sendable, Equatable, Codable {
+public enum CheckStatus: String, Sendable, Equatable, Codable, CaseIterable {
     /// Every rule holds.
     case pass
     /// A non-critical check's rule is broken: shown and logged, never fails the gate.

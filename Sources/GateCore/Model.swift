@@ -107,7 +107,7 @@ public struct RangeSeries: Sendable, Equatable {
 }
 
 /// A threshold for a relative rule: a percentage of the baseline, or an absolute delta.
-public enum Delta: Sendable, Equatable, Hashable, CustomStringConvertible {
+public enum Delta: Sendable, Equatable, Hashable, Codable, CustomStringConvertible {
     /// `"50%"`: the value may move by this percentage of the baseline.
     case percent(Double)
     /// `"0.002"`: the value may move by this absolute amount.
@@ -155,7 +155,7 @@ public enum BaselineAggregate: String, Sendable, Equatable, Codable, CaseIterabl
 }
 
 /// A named PromQL query and the rules its series are judged by.
-public struct CheckSpec: Sendable, Equatable {
+public struct CheckSpec: Sendable, Equatable, Codable {
     /// The check's name, unique in a configuration.
     public var name: String
     /// The PromQL query, with `{{label}}` templates already filled in.

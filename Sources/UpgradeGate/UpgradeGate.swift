@@ -2,6 +2,8 @@ import ArgumentParser
 import Foundation
 import GateConfig
 import GateServer
+import Hummingbird
+import Logging
 
 /// `upgrade-gate`: the monitoring sidecar and alert gate for upgrades of third-party cluster tooling.
 @main
@@ -9,7 +11,7 @@ struct UpgradeGate: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "upgrade-gate",
         abstract: "Gate upgrades of cluster tooling on Prometheus metrics and Alertmanager alerts compared with a pinned baseline.",
-        subcommands: [Check.self, ConfigCommand.self]
+        subcommands: [Serve.self, Check.self, Status.self, ConfigCommand.self]
     )
 }
 
@@ -116,6 +118,74 @@ struct ConfigCommand: AsyncParsableCommand {
         func run() async throws {
             let config = try loadConfigOrExit(file)
             print("\(file): valid (\(config.checks.count) checks)")
+        }
+    }
+}
+
+/// `upgrade-gate serve`: the daemon.
+struct Serve: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Run the gate daemon: upgrade windows, evaluation loop, gate API, Alertmanager and Flagger webhooks.")
+
+    @Option(help: "The configuration file.")
+    var config: String
+
+    @Option(help: "Listen address, host:port (overrides listen:).")
+    var listen: String?
+
+    @Option(help: "State file, SQLite (overrides state:).")
+    var state: String?
+
+    @Option(help: "json (one object per line, for log pipelines) or text (for a terminal).")
+    var logFormat: LogFormat = .json
+
+    @Option(help: "Lowest level logged: trace, debug, info, notice, warning, error, critical.")
+    var logLevel: String = "info"
+
+    func validate() throws {
+        if let listen {
+            do {
+                _ = try ListenAddress(parsing: listen)
+            } catch {
+                throw ValidationError("--listen: \(error.message)")
+            }
+        }
+        guard Logger.Level(rawValue: logLevel) != nil else { throw ValidationError("--log-level \"\(logLevel)\" is not a log level") }
+    }
+
+    func run() async throws {
+        bootstrapLogging(format: logFormat, level: Logger.Level(rawValue: logLevel) ?? .info)
+        let logger = Logger(label: "upgrade-gate")
+        let config = try loadConfigOrExit(self.config)
+        let options = ServeOptions(listen: try listen.map { try ListenAddress(parsing: $0) }, state: state)
+        do {
+            let app = try await buildApplication(config: config, options: options, logger: logger)
+            try await app.runService()
+        } catch let error as StartupError {
+            logger.critical("upgrade-gate could not start: \(error)")
+            throw ExitCode(1)
+        }
+    }
+}
+
+extension LogFormat: ExpressibleByArgument {}
+
+/// `upgrade-gate status`: windows and verdicts as a table for people.
+struct Status: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Show windows, verdicts, failing checks and soak remaining.")
+
+    @Option(help: "The daemon's URL.")
+    var url: String = "http://127.0.0.1:8080"
+
+    @Argument(help: "One window to show in detail.")
+    var window: String?
+
+    func run() async throws {
+        do {
+            print(try await StatusReport.render(url: url, window: window), terminator: "")
+        } catch {
+            FileHandle.standardError.write(Data("\(error)\n".utf8))
+            throw ExitCode(1)
         }
     }
 }

@@ -25,11 +25,14 @@ public struct BaselineCapture: Sendable, Equatable {
 public struct Evaluator<Source: MetricsSource>: Sendable {
     private let source: Source
     private let maxConcurrentQueries: Int
+    private let onQueryError: @Sendable (PrometheusError) -> Void
 
-    /// Creates an evaluator that runs at most `maxConcurrentQueries` queries at a time.
-    public init(source: Source, maxConcurrentQueries: Int = 8) {
+    /// Creates an evaluator that runs at most `maxConcurrentQueries` queries at a time and tells
+    /// `onQueryError` about every failed query (for metrics).
+    public init(source: Source, maxConcurrentQueries: Int = 8, onQueryError: @escaping @Sendable (PrometheusError) -> Void = { _ in }) {
         self.source = source
         self.maxConcurrentQueries = max(1, maxConcurrentQueries)
+        self.onQueryError = onQueryError
     }
 
     /// Captures every check's baseline over `[end − lookback, end]` with range queries.
@@ -40,7 +43,7 @@ public struct Evaluator<Source: MetricsSource>: Sendable {
         _ checks: [CheckSpec], end: Double, lookback: Double, step: Double, aggregate: BaselineAggregate
     ) async -> [String: BaselineCapture] {
         let captures = await boundedMap(checks) { check -> BaselineCapture in
-            do {
+            do throws(PrometheusError) {
                 let answer = try await source.range(check.query, start: end - lookback, end: end, step: step)
                 guard let series = answer.result.rangeSeries else {
                     let error = PrometheusError.unexpectedType(query: check.query, got: answer.result.typeName, want: "range vector")
@@ -48,7 +51,8 @@ public struct Evaluator<Source: MetricsSource>: Sendable {
                 }
                 return BaselineCapture(check: check.name, series: summarizeBaseline(series, aggregate: aggregate, counter: check.counter))
             } catch {
-                return BaselineCapture(check: check.name, series: [], error: String(describing: error))
+                onQueryError(error)
+                return BaselineCapture(check: check.name, series: [], error: error.description)
             }
         }
         return Dictionary(captures.map { ($0.check, $0) }, uniquingKeysWith: { first, _ in first })
@@ -66,7 +70,7 @@ public struct Evaluator<Source: MetricsSource>: Sendable {
                 return judge(check, evidence: .unavailable("no baseline: \(error)"), baseline: [])
             }
             let evidence: Evidence
-            do {
+            do throws(PrometheusError) {
                 let answer = try await source.instant(check.query, at: time)
                 if let series = answer.result.instantSeries {
                     evidence = .series(series)
@@ -75,7 +79,8 @@ public struct Evaluator<Source: MetricsSource>: Sendable {
                         PrometheusError.unexpectedType(query: check.query, got: answer.result.typeName, want: "instant vector").description)
                 }
             } catch {
-                evidence = .unavailable(String(describing: error))
+                onQueryError(error)
+                evidence = .unavailable(error.description)
             }
             return judge(check, evidence: evidence, baseline: baseline?.series ?? [])
         }

@@ -1,0 +1,132 @@
+import Foundation
+import GateConfig
+import GateCore
+import Hummingbird
+
+/// Everything the routes need, built once by the composition root.
+struct APIContext: Sendable {
+    let config: GateConfig
+    let engine: GateEngine
+    let board: GateBoard
+    let metrics: GateMetrics
+    let authenticator: TokenAuthenticator
+    let now: @Sendable () -> Double
+}
+
+/// Adds SPEC §5's routes to `router`.
+func addRoutes(to router: Router<BasicRequestContext>, api: APIContext) {
+    router.add(middleware: RequestMetricsMiddleware(metrics: api.metrics))
+
+    router.get("/healthz") { _, _ in jsonResponse(.ok, Array(#"{"status":"ok"}"#.utf8)) }
+    router.get("/readyz") { _, _ in jsonResponse(.ok, Array(#"{"status":"ready"}"#.utf8)) }
+    router.get("/metrics") { _, _ in
+        Response(
+            status: .ok, headers: [.contentType: GateMetrics.contentType],
+            body: .init(byteBuffer: ByteBuffer(bytes: api.metrics.render())))
+    }
+
+    // The poller's endpoint: served from memory, never a query or a database read.
+    router.get("/api/v1/gate/:name") { _, context in
+        let name = try context.parameters.require("name")
+        guard let entry = api.board.entry(name) else { throw APIError.windowNotFound(name) }
+        return Response(status: .ok, headers: [.contentType: "application/json"], body: .init(byteBuffer: entry.body))
+    }
+
+    router.post("/api/v1/windows") { request, context in
+        let body = try await authorizedBody(request, api: api)
+        let windowRequest = try decodeWindowRequest(try JSONValue.parse(body.readableBytesView), config: api.config)
+        let window = try await api.engine.open(windowRequest, by: caller(request))
+        return jsonResponse(.created, encodeJSON(WindowDetailBody(window, restoreMode: api.config.velero?.restore.mode.rawValue, now: api.now())))
+    }
+
+    router.get("/api/v1/windows") { request, _ in
+        let includeClosed = request.uri.queryParameters.get("state") != "open"
+        let windows = try await api.engine.windows(includeClosed: includeClosed)
+        let now = api.now()
+        return jsonResponse(.ok, encodeJSON(["windows": windows.map { WindowSummaryBody($0, now: now) }]))
+    }
+
+    router.get("/api/v1/windows/:name") { _, context in
+        let name = try context.parameters.require("name")
+        guard let window = try await api.engine.window(named: name) else { throw APIError.windowNotFound(name) }
+        return jsonResponse(.ok, encodeJSON(WindowDetailBody(window, restoreMode: api.config.velero?.restore.mode.rawValue, now: api.now())))
+    }
+
+    router.post("/api/v1/windows/:name/close") { request, context in
+        let name = try context.parameters.require("name")
+        let body = try await authorizedBody(request, api: api)
+        let reason = try optionalReason(body) ?? "closed through the API"
+        let window = try await api.engine.close(name, reason: reason, by: caller(request))
+        return jsonResponse(.ok, encodeJSON(WindowDetailBody(window, restoreMode: api.config.velero?.restore.mode.rawValue, now: api.now())))
+    }
+
+    router.post("/api/v1/windows/:name/reset") { request, context in
+        let name = try context.parameters.require("name")
+        let body = try await authorizedBody(request, api: api)
+        let window = try await api.engine.reset(name, by: caller(request), note: try optionalReason(body))
+        return jsonResponse(.ok, encodeJSON(WindowDetailBody(window, restoreMode: api.config.velero?.restore.mode.rawValue, now: api.now())))
+    }
+
+    router.get("/api/v1/windows/:name/events") { request, context in
+        let name = try context.parameters.require("name")
+        let limit = min(max(request.uri.queryParameters.get("limit").flatMap { Int($0) } ?? 200, 1), 1000)
+        guard let events = try await api.engine.events(named: name, limit: limit) else { throw APIError.windowNotFound(name) }
+        return jsonResponse(.ok, encodeJSON(["events": events.map(EventBody.init)]))
+    }
+}
+
+/// A JSON response.
+func jsonResponse(_ status: HTTPResponse.Status, _ bytes: [UInt8]) -> Response {
+    Response(status: status, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(bytes: bytes)))
+}
+
+/// For a state-changing call: 413 above the size limit (before reading), 401 without the token,
+/// then the body, collected up to the limit.
+func authorizedBody(_ request: Request, api: APIContext) async throws(APIError) -> ByteBuffer {
+    let limit = api.config.limits.maxBodyBytes
+    if let length = request.headers[.contentLength].flatMap({ Int($0) }), length > limit {
+        throw .tooLarge(limit: limit)
+    }
+    guard api.authenticator.authorizes(request.headers[.authorization]) else { throw .unauthorized }
+    do {
+        return try await request.body.collect(upTo: limit)
+    } catch let error as any HTTPResponseError where error.status == .contentTooLarge {
+        throw .tooLarge(limit: limit)
+    } catch {
+        throw .badRequest("the request body could not be read: \(error)")
+    }
+}
+
+/// `{"reason": "…"}` or an empty body, for close and reset.
+private func optionalReason(_ body: ByteBuffer) throws(APIError) -> String? {
+    guard body.readableBytes > 0 else { return nil }
+    var reader = try JSONObjectReader(try JSONValue.parse(body.readableBytesView))
+    let reason = try reader.string("reason", maxLength: 1024)
+    try reader.rejectUnknown(allowed: ["reason"])
+    return reason
+}
+
+/// Who made a call, for the audit trail: never a credential, only the client's own name.
+private func caller(_ request: Request) -> String {
+    let agent = request.headers[.userAgent].map { String($0.prefix(100)) } ?? "unknown client"
+    return "api (\(agent))"
+}
+
+/// Counts requests by route pattern (never the raw path) and status.
+struct RequestMetricsMiddleware<Context: RequestContext>: RouterMiddleware {
+    let metrics: GateMetrics
+
+    func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
+        do {
+            let response = try await next(request, context)
+            metrics.countHTTPRequest(route: context.endpointPath ?? "unmatched", status: Int(response.status.code))
+            return response
+        } catch let error as any HTTPResponseError {
+            metrics.countHTTPRequest(route: context.endpointPath ?? "unmatched", status: Int(error.status.code))
+            throw error
+        } catch {
+            metrics.countHTTPRequest(route: context.endpointPath ?? "unmatched", status: 500)
+            throw error
+        }
+    }
+}

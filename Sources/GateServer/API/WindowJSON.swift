@@ -1,0 +1,169 @@
+import Foundation
+import GateConfig
+import GateCore
+
+/// `GET /api/v1/windows/{name}`: the window, its pinned baseline, its gate answer and last
+/// evaluation in full.
+struct WindowDetailBody: Encodable {
+    var name: String
+    var id: String
+    var component: String?
+    var fromVersion: String?
+    var toVersion: String?
+    var namespaces: [String]
+    var labels: [String: String]
+    var matchers: [String]
+    var checks: [String]
+    var state: String
+    var verdict: String
+    /// Consecutive broken evaluations per critical check (what `failAfter` counts).
+    var streaks: [String: Int]
+    var openedAt: String
+    var closesAt: String
+    var closedAt: String?
+    var closeReason: String?
+    var soak: String
+    var duration: String
+    var gate: GateBody
+    var baseline: BaselineBody
+    var lastEvaluation: EvaluationBody?
+
+    struct BaselineBody: Encodable {
+        var capturedAt: String
+        var range: Range
+        var checks: [String: [Series]]
+        var alerts: [String]
+
+        struct Range: Encodable {
+            var start: String
+            var end: String
+        }
+
+        struct Series: Encodable {
+            var labels: [String: String]
+            var value: JSONNumber
+            var min: JSONNumber
+            var max: JSONNumber
+            var samples: Int
+        }
+    }
+
+    struct EvaluationBody: Encodable {
+        var at: String
+        var durationSeconds: Double
+        var verdict: String
+        var reasons: [String]
+        var checks: [Check]
+
+        struct Check: Encodable {
+            var name: String
+            var critical: Bool
+            var status: String
+            var result: String
+            var series: [GateBody.Series]
+        }
+    }
+
+    init(_ window: LiveWindow, restoreMode: String?, now: Double) {
+        let record = window.record
+        name = record.name
+        id = record.id
+        component = record.request.component
+        fromVersion = record.request.fromVersion
+        toVersion = record.request.toVersion
+        namespaces = record.request.namespaces
+        labels = record.request.labels
+        matchers = record.request.matchers
+        checks = record.checks.map(\.name)
+        state = record.isOpen ? "open" : "closed"
+        verdict = record.memory.verdict.rawValue
+        streaks = record.memory.streaks
+        openedAt = formatTimestamp(record.openedAt)
+        closesAt = formatTimestamp(record.closesAt)
+        closedAt = record.closedAt.map(formatTimestamp)
+        closeReason = record.closeReason
+        soak = formatPrometheusDuration(record.soak)
+        duration = formatPrometheusDuration(record.duration)
+        gate = GateBody(window: window, restoreMode: restoreMode, now: now)
+        baseline = BaselineBody(
+            capturedAt: formatTimestamp(window.baseline.capturedAt),
+            range: .init(start: formatTimestamp(window.baseline.start), end: formatTimestamp(window.baseline.end)),
+            checks: window.baseline.checks.mapValues { series in
+                series.map { .init(labels: $0.labels.dictionary, value: $0.value.json, min: $0.min.json, max: $0.max.json, samples: $0.samples) }
+            },
+            alerts: [])
+        lastEvaluation = window.lastEvaluation.map { evaluation in
+            EvaluationBody(
+                at: formatTimestamp(evaluation.at), durationSeconds: evaluation.duration, verdict: evaluation.verdict.rawValue,
+                reasons: evaluation.reasons,
+                checks: evaluation.outcomes.map { outcome in
+                    .init(
+                        name: outcome.check, critical: outcome.critical, status: (evaluation.statuses[outcome.check] ?? .inconclusive).rawValue,
+                        result: outcome.result.rawValue,
+                        series: outcome.series.map {
+                            GateBody.Series(
+                                labels: $0.labels.dictionary, value: $0.value.json, baseline: $0.baseline.json, rule: $0.rule, reason: $0.reason)
+                        })
+                })
+        }
+    }
+}
+
+/// One row of `GET /api/v1/windows`.
+struct WindowSummaryBody: Encodable {
+    var name: String
+    var id: String
+    var component: String?
+    var fromVersion: String?
+    var toVersion: String?
+    var state: String
+    var verdict: String
+    var openedAt: String
+    var closedAt: String?
+    var soakRemaining: Double
+    var failing: [String]
+
+    init(_ window: LiveWindow, now: Double) {
+        let record = window.record
+        name = record.name
+        id = record.id
+        component = record.request.component
+        fromVersion = record.request.fromVersion
+        toVersion = record.request.toVersion
+        state = record.isOpen ? "open" : "closed"
+        verdict = record.memory.verdict.rawValue
+        openedAt = formatTimestamp(record.openedAt)
+        closedAt = record.closedAt.map(formatTimestamp)
+        soakRemaining = record.isOpen ? max(0, record.soak - (now - record.openedAt)).rounded() : 0
+        failing = (window.lastEvaluation?.statuses ?? [:]).filter { $0.value == .fail || $0.value == .failing }.map(\.key).sorted()
+    }
+}
+
+/// One entry of `GET /api/v1/windows/{name}/events`: `{at, kind, message, …details}`.
+struct EventBody: Encodable {
+    var event: WindowEvent
+
+    private struct Key: CodingKey {
+        var stringValue: String
+        var intValue: Int? { nil }
+        init(stringValue: String) { self.stringValue = stringValue }
+        init?(intValue: Int) { nil }
+    }
+
+    func encode(to encoder: any Encoder) throws {
+        var container = encoder.container(keyedBy: Key.self)
+        for (key, value) in event.details where !["at", "kind", "message"].contains(key) {
+            try container.encode(value, forKey: Key(stringValue: key))
+        }
+        try container.encode(formatTimestamp(event.at), forKey: Key(stringValue: "at"))
+        try container.encode(event.kind, forKey: Key(stringValue: "kind"))
+        try container.encode(event.message, forKey: Key(stringValue: "message"))
+    }
+}
+
+/// Encodes an API answer: sorted keys, unescaped slashes.
+func encodeJSON(_ value: some Encodable) -> [UInt8] {
+    let encoder = JSONEncoder()
+    encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+    return Array((try? encoder.encode(value)) ?? Data("{}".utf8))
+}

@@ -1,0 +1,27 @@
+import ServiceLifecycle
+
+/// The evaluation loop (SPEC §4) as a Service: every `interval`, one cycle over all open windows.
+///
+/// Ticks are scheduled on a fixed cadence (a slow cycle delays the next tick, it does not pile up
+/// ticks). On graceful shutdown the loop stops; a cycle cut short is discarded, not recorded.
+struct EvaluationService: Service {
+    let engine: GateEngine
+    let interval: Duration
+
+    func run() async throws {
+        await cancelWhenGracefulShutdown {
+            let clock = ContinuousClock()
+            var next = clock.now
+            while !Task.isCancelled {
+                await engine.evaluateAll()
+                next = next.advanced(by: interval)
+                if next < clock.now { next = clock.now }
+                do {
+                    try await Task.sleep(until: next, clock: clock)
+                } catch {
+                    return
+                }
+            }
+        }
+    }
+}

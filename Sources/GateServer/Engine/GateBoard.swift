@@ -1,0 +1,135 @@
+import Foundation
+import GateCore
+import Hummingbird
+import Synchronization
+
+/// The latest gate answer of every window, pre-encoded, behind one lock.
+///
+/// Pollers (Flagger, Argo Rollouts, people) read it synchronously and never cause a query or a
+/// database read (Hummingbird's `DateCache` pattern): Prometheus load is independent of pollers.
+public final class GateBoard: Sendable {
+    /// One published answer.
+    public struct Entry: Sendable {
+        /// The gate body, JSON.
+        public var body: ByteBuffer
+        /// The verdict in it.
+        public var verdict: Verdict
+        /// Whether the window is still open.
+        public var isOpen: Bool
+    }
+
+    private let entries = Mutex<[String: Entry]>([:])
+    private let closedOrder = Mutex<[String]>([])
+    private let maxClosed: Int
+
+    /// A board that remembers the final answers of at most `maxClosed` closed windows.
+    public init(maxClosed: Int = 200) {
+        self.maxClosed = maxClosed
+    }
+
+    /// Publishes a window's answer.
+    public func publish(_ name: String, body: [UInt8], verdict: Verdict, isOpen: Bool) {
+        let entry = Entry(body: ByteBuffer(bytes: body), verdict: verdict, isOpen: isOpen)
+        let evicted: [String] = closedOrder.withLock { order in
+            order.removeAll { $0 == name }
+            guard !isOpen else { return [] }
+            order.append(name)
+            let excess = max(0, order.count - maxClosed)
+            let dropped = Array(order.prefix(excess))
+            order.removeFirst(excess)
+            return dropped
+        }
+        entries.withLock { entries in
+            entries[name] = entry
+            for name in evicted where entries[name]?.isOpen == false { entries.removeValue(forKey: name) }
+        }
+    }
+
+    /// The latest answer for `name`, if any.
+    public func entry(_ name: String) -> Entry? {
+        entries.withLock { $0[name] }
+    }
+}
+
+/// The gate body of SPEC §5: what pollers read.
+struct GateBody: Encodable {
+    var window: String
+    var state: String
+    var verdict: String
+    var healthy: Bool
+    var pass: Bool
+    var reasons: [String]
+    var checks: [Check]
+    var alerts: [String]
+    var backup: [String: String]
+    var restore: [String: String]
+    var evaluatedAt: String?
+    var soakRemaining: Double
+    var soakRemainingText: String
+
+    struct Check: Encodable {
+        var name: String
+        var critical: Bool
+        var status: String
+        var series: [Series]
+        var seriesTotal: Int
+    }
+
+    struct Series: Encodable {
+        var labels: [String: String]
+        var value: JSONNumber?
+        var baseline: JSONNumber?
+        var rule: String?
+        var reason: String?
+    }
+
+    /// At most this many series per check are listed (the ones that are not fine, first).
+    static let maxSeriesPerCheck = 20
+
+    init(window: LiveWindow, restoreMode: String?, now: Double) {
+        let record = window.record
+        let verdict = record.memory.verdict
+        self.window = record.name
+        self.state = record.isOpen ? "open" : "closed"
+        self.verdict = verdict.rawValue
+        self.healthy = verdict == .pass || verdict == .pending
+        self.pass = verdict == .pass
+        self.alerts = []
+        self.backup = ["status": restoreMode == nil ? "disabled" : "not-requested"]
+        self.restore = ["mode": restoreMode ?? "disabled"]
+        if let evaluation = window.lastEvaluation {
+            reasons = verdict == .fail && !record.memory.failReasons.isEmpty ? record.memory.failReasons : evaluation.reasons
+            evaluatedAt = formatTimestamp(evaluation.at)
+            checks = evaluation.outcomes.map { outcome in
+                let listed = outcome.series.filter { $0.result != .pass }.prefix(Self.maxSeriesPerCheck)
+                return Check(
+                    name: outcome.check, critical: outcome.critical,
+                    status: (evaluation.statuses[outcome.check] ?? .inconclusive).rawValue,
+                    series: listed.map {
+                        Series(labels: $0.labels.dictionary, value: $0.value.json, baseline: $0.baseline.json, rule: $0.rule, reason: $0.reason)
+                    },
+                    seriesTotal: outcome.series.count)
+            }
+        } else {
+            reasons = verdict == .fail ? record.memory.failReasons : ["waiting for the first evaluation"]
+            evaluatedAt = nil
+            checks = []
+        }
+        let remaining = record.isOpen ? max(0, record.soak - (now - record.openedAt)) : 0
+        soakRemaining = remaining.rounded()
+        soakRemainingText = formatDuration(remaining)
+    }
+
+    func encoded() -> [UInt8] {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        return Array((try? encoder.encode(self)) ?? Data("{}".utf8))
+    }
+}
+
+/// A window as the engine holds it in memory.
+struct LiveWindow: Sendable {
+    var record: WindowRecord
+    var baseline: WindowBaseline
+    var lastEvaluation: EvaluationRecord?
+}

@@ -1,0 +1,144 @@
+import Foundation
+import GateHTTP
+import Synchronization
+
+/// The real `upgrade-gate serve` binary on a free loopback port, with its state file and JSON gate
+/// log in a temporary directory, so tests can kill -9 it and start it again on the same state.
+final class GateDaemon: Sendable {
+    let port: Int
+    let directory: TemporaryDirectory
+    let configPath: String
+    let token: String
+    let http = HTTPClient()
+    private let process: ServiceProcessBox
+
+    var url: String { "http://127.0.0.1:\(port)" }
+    var statePath: String { directory.file("state.sqlite") }
+    var logPath: String { directory.file("gate.log") }
+
+    /// Writes `config` (YAML without `state`/`listen`/`auth`, which the harness owns) and starts the daemon.
+    static func start(config: String) async throws -> GateDaemon {
+        let directory = try TemporaryDirectory(prefix: "gate")
+        let token = "test-token-\(UUID().uuidString)"
+        let tokenPath = try directory.write("token", token + "\n")
+        let configPath = try directory.write("gate.yaml", config + "\nauth:\n  tokenFile: \(tokenPath)\n")
+        let daemon = GateDaemon(port: try freeLoopbackPort(), directory: directory, configPath: configPath, token: token)
+        try await daemon.launch()
+        return daemon
+    }
+
+    private init(port: Int, directory: TemporaryDirectory, configPath: String, token: String) {
+        self.port = port
+        self.directory = directory
+        self.configPath = configPath
+        self.token = token
+        self.process = ServiceProcessBox()
+    }
+
+    /// Starts (or restarts) the binary and waits until /readyz answers 200.
+    func launch() async throws {
+        let generation = self.process.generation
+        let started = try ServiceProcess(
+            name: "upgrade-gate", executable: try gateBinaryPath(),
+            arguments: [
+                "serve", "--config", configPath, "--listen", "127.0.0.1:\(port)", "--state", statePath, "--log-format", "json",
+                "--log-level", "debug",
+            ],
+            logPath: logPath + ".\(generation)")
+        process.generation = generation + 1
+        process.current = started
+        do {
+            try await eventually(timeout: .seconds(30), "upgrade-gate to be ready") {
+                try await self.http.execute(HTTPRequest(url: self.url + "/readyz", timeout: .seconds(1))).status == 200
+            }
+        } catch {
+            throw HarnessError(description: "\(error)\nlog:\n\(log)")
+        }
+    }
+
+    /// Everything every run of the daemon logged, in order.
+    var log: String {
+        (0..<process.generation).map { (try? String(contentsOfFile: logPath + ".\($0)", encoding: .utf8)) ?? "" }.joined()
+    }
+
+    /// The gate log as parsed JSON lines.
+    var logLines: [[String: Any]] {
+        log.split(separator: "\n").compactMap { try? JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any] }
+    }
+
+    /// kill -9: no graceful anything.
+    func kill9() { process.current?.kill9() }
+
+    /// SIGTERM and wait; returns the exit status.
+    func terminate() async -> Int32 {
+        guard let current = process.current else { return 0 }
+        kill(current.pid, SIGTERM)
+        return await current.waitForExit()
+    }
+
+    func stop() async {
+        await process.current?.stop()
+        await http.shutdown()
+    }
+
+    // MARK: API
+
+    struct Answer: CustomStringConvertible {
+        var status: Int
+        var body: String
+        var json: [String: Any] { (try? JSONSerialization.jsonObject(with: Data(body.utf8)) as? [String: Any]) ?? [:] }
+        var description: String { "HTTP \(status) \(body)" }
+    }
+
+    /// Sends a request; state-changing calls carry the token unless `token` is overridden.
+    func call(
+        _ method: String, _ path: String, body: String? = nil, token: String?? = .none, headers: [(name: String, value: String)] = []
+    ) async throws -> Answer {
+        var allHeaders = headers
+        let bearer: String? = token ?? (method == "GET" ? nil : self.token)
+        if let bearer { allHeaders.append((name: "Authorization", value: "Bearer \(bearer)")) }
+        if body != nil { allHeaders.append((name: "Content-Type", value: "application/json")) }
+        let response = try await http.execute(
+            HTTPRequest(method: method, url: url + path, headers: allHeaders, body: body.map { Array($0.utf8) }, timeout: .seconds(30)))
+        return Answer(status: response.status, body: response.bodyText)
+    }
+
+    /// The gate body for `window`.
+    func gate(_ window: String) async throws -> [String: Any] {
+        try await call("GET", "/api/v1/gate/\(window)").json
+    }
+
+    /// Waits until the gate's verdict for `window` is `verdict`.
+    func waitForVerdict(_ window: String, _ verdict: String, timeout: Duration = .seconds(60)) async throws {
+        let last = LastSeen()
+        do {
+            try await eventually(timeout: timeout, "window \(window) to reach verdict \(verdict)") {
+                let gate = try await self.gate(window)
+                last.set("\(gate)")
+                return gate["verdict"] as? String == verdict
+            }
+        } catch {
+            throw HarnessError(description: "\(error); last gate body: \(last.get())\nlog tail:\n\(log.suffix(3000))")
+        }
+    }
+}
+
+/// The daemon's current process across restarts.
+final class ServiceProcessBox: Sendable {
+    private let state = Mutex<(current: ServiceProcess?, generation: Int)>((nil, 0))
+    var current: ServiceProcess? {
+        get { state.withLock { $0.current } }
+        set { state.withLock { $0.current = newValue } }
+    }
+    var generation: Int {
+        get { state.withLock { $0.generation } }
+        set { state.withLock { $0.generation = newValue } }
+    }
+}
+
+/// The last value a polling loop saw, for failure messages.
+final class LastSeen: Sendable {
+    private let value = Mutex("nothing")
+    func set(_ value: String) { self.value.withLock { $0 = value } }
+    func get() -> String { value.withLock { $0 } }
+}

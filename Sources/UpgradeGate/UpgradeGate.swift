@@ -11,7 +11,7 @@ struct UpgradeGate: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "upgrade-gate",
         abstract: "Gate upgrades of cluster tooling on Prometheus metrics and Alertmanager alerts compared with a pinned baseline.",
-        subcommands: [Serve.self, Check.self, Status.self, ConfigCommand.self]
+        subcommands: [Serve.self, Check.self, Status.self, Window.self, ConfigCommand.self]
     )
 }
 
@@ -72,14 +72,7 @@ struct Check: AsyncParsableCommand {
     }
 
     func parsedLabels() throws -> [String: String] {
-        var result: [String: String] = [:]
-        for label in labels {
-            guard let equals = label.firstIndex(of: "="), equals != label.startIndex else {
-                throw ValidationError("--label \"\(label)\" must be NAME=VALUE")
-            }
-            result[String(label[..<equals])] = String(label[label.index(after: equals)...])
-        }
-        return result
+        try parseKeyValues(labels, option: "--label")
     }
 
     func run() async throws {
@@ -187,5 +180,80 @@ struct Status: AsyncParsableCommand {
             FileHandle.standardError.write(Data("\(error)\n".utf8))
             throw ExitCode(1)
         }
+    }
+}
+
+/// Parses repeated `NAME=VALUE` options.
+func parseKeyValues(_ items: [String], option: String) throws -> [String: String] {
+    var result: [String: String] = [:]
+    for item in items {
+        guard let equals = item.firstIndex(of: "="), equals != item.startIndex else {
+            throw ValidationError("\(option) \"\(item)\" must be NAME=VALUE")
+        }
+        result[String(item[..<equals])] = String(item[item.index(after: equals)...])
+    }
+    return result
+}
+
+/// `upgrade-gate window open|close|reset NAME`: the HTTP API from a pipeline step.
+struct Window: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Open, close or reset an upgrade window through the daemon's API.", subcommands: [Open.self, Close.self, Reset.self])
+
+    struct Connection: ParsableArguments {
+        @Option(help: "The daemon's URL.")
+        var url: String = "http://127.0.0.1:8080"
+
+        @Option(help: "File holding the bearer token (auth.tokenFile of the daemon).")
+        var tokenFile: String?
+    }
+
+    static func perform(_ action: WindowClient.Action, _ connection: Connection) async throws {
+        do {
+            print(try await WindowClient.perform(action, url: connection.url, tokenFile: connection.tokenFile))
+        } catch {
+            FileHandle.standardError.write(Data("\(error)\n".utf8))
+            throw ExitCode(1)
+        }
+    }
+
+    struct Open: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Open a window: captures the baseline, answers once it is persisted.")
+
+        @Argument(help: "The window's name (DNS-1123 label).") var name: String
+        @OptionGroup var connection: Connection
+        @Option(help: "The component being upgraded.") var component: String?
+        @Option(name: .customLong("from"), help: "Version before the upgrade.") var fromVersion: String?
+        @Option(name: .customLong("to"), help: "Version after the upgrade.") var toVersion: String?
+        @Option(name: .customLong("namespace"), help: "A namespace of the component (repeatable).") var namespaces: [String] = []
+        @Option(name: .customLong("label"), help: "A template label NAME=VALUE (repeatable).") var labels: [String] = []
+        @Option(name: .customLong("check"), help: "Run only this check (repeatable).") var checks: [String] = []
+        @Option(help: "Soak override, e.g. 30m.") var soak: String?
+        @Option(help: "Duration override, e.g. 4h.") var duration: String?
+
+        func validate() throws { _ = try parseKeyValues(labels, option: "--label") }
+
+        func run() async throws {
+            let request = WindowClient.OpenRequest(
+                name: name, component: component, fromVersion: fromVersion, toVersion: toVersion, namespaces: namespaces,
+                labels: try parseKeyValues(labels, option: "--label"), checks: checks, soak: soak, duration: duration)
+            try await Window.perform(.open(request), connection)
+        }
+    }
+
+    struct Close: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Close a window and record its final verdict.")
+        @Argument(help: "The window's name.") var name: String
+        @OptionGroup var connection: Connection
+        @Option(help: "Why, for the audit trail.") var reason: String?
+        func run() async throws { try await Window.perform(.close(name: name, reason: reason), connection) }
+    }
+
+    struct Reset: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Clear a sticky fail (audited).")
+        @Argument(help: "The window's name.") var name: String
+        @OptionGroup var connection: Connection
+        @Option(help: "Why, for the audit trail.") var reason: String?
+        func run() async throws { try await Window.perform(.reset(name: name, reason: reason), connection) }
     }
 }

@@ -17,7 +17,7 @@ final class CredentialsTests {
 
     private func write(_ text: String, to name: String) throws -> String {
         let path = "\(directory)/\(name)"
-        try text.write(toFile: path, atomically: true, encoding: .utf8)
+        try text.write(toFile: path, atomically: false, encoding: .utf8)
         return path
     }
 

@@ -23,8 +23,8 @@ final class SecretLeakTests {
         directory = try ExternalTools.makeTemporaryDirectory("gatehttp-leak")
         tokenFile = "\(directory)/token"
         passwordFile = "\(directory)/password"
-        try "\(Secret.token)\n".write(toFile: tokenFile, atomically: true, encoding: .utf8)
-        try "\(Secret.password)\n".write(toFile: passwordFile, atomically: true, encoding: .utf8)
+        try "\(Secret.token)\n".write(toFile: tokenFile, atomically: false, encoding: .utf8)
+        try "\(Secret.password)\n".write(toFile: passwordFile, atomically: false, encoding: .utf8)
     }
 
     deinit {
@@ -94,7 +94,7 @@ final class SecretLeakTests {
 
         // Unusable credential files: the error names the path but never the content.
         let badToken = "\(directory)/two-lines"
-        try "first-line\n\(Secret.token)\n".write(toFile: badToken, atomically: true, encoding: .utf8)
+        try "first-line\n\(Secret.token)\n".write(toFile: badToken, atomically: false, encoding: .utf8)
         for credentials in [Credentials.bearerTokenFile(badToken), .bearerTokenFile("\(directory)/missing")] {
             try await withClient(.init(credentials: credentials)) { client in
                 errors += [await failure(of: request(secretURL(1)), on: client)].compactMap { $0 }

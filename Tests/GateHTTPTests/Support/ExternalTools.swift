@@ -82,7 +82,7 @@ struct TLSFixture: Sendable {
                     authorityKeyIdentifier=keyid
 
                     """
-            try extensions.write(toFile: "\(directory)/\(name).ext", atomically: true, encoding: .utf8)
+            try extensions.write(toFile: "\(directory)/\(name).ext", atomically: false, encoding: .utf8)
             let commonName = name == "server" ? "127.0.0.1" : "gate-client"
             try ExternalTools.run(
                 "openssl",
@@ -149,7 +149,7 @@ final class TLSTestServer: Sendable {
     init(fixture: TLSFixture, requireClientCertificate: Bool = false) throws {
         let scriptPath = "\(fixture.directory)/tls_server.py"
         if !FileManager.default.fileExists(atPath: scriptPath) {
-            try Self.script.write(toFile: scriptPath, atomically: true, encoding: .utf8)
+            try Self.script.write(toFile: scriptPath, atomically: false, encoding: .utf8)
         }
         let process = Process()
         process.executableURL = URL(fileURLWithPath: try ExternalTools.find("python3"))

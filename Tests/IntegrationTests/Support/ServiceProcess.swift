@@ -44,7 +44,7 @@ final class TemporaryDirectory: Sendable {
 
     func write(_ name: String, _ contents: String) throws -> String {
         let target = file(name)
-        try contents.write(toFile: target, atomically: true, encoding: .utf8)
+        try contents.write(toFile: target, atomically: false, encoding: .utf8)
         return target
     }
 

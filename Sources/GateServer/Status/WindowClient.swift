@@ -1,0 +1,107 @@
+import Foundation
+import GateHTTP
+
+/// The client side of `upgrade-gate window open|close|reset`: the HTTP API for pipelines that
+/// would rather not hand-write curl.
+public enum WindowClient {
+    /// What to open.
+    public struct OpenRequest: Sendable {
+        public var name: String
+        public var component: String?
+        public var fromVersion: String?
+        public var toVersion: String?
+        public var namespaces: [String]
+        public var labels: [String: String]
+        public var checks: [String]
+        public var soak: String?
+        public var duration: String?
+
+        /// Creates a request.
+        public init(
+            name: String, component: String? = nil, fromVersion: String? = nil, toVersion: String? = nil, namespaces: [String] = [],
+            labels: [String: String] = [:], checks: [String] = [], soak: String? = nil, duration: String? = nil
+        ) {
+            self.name = name
+            self.component = component
+            self.fromVersion = fromVersion
+            self.toVersion = toVersion
+            self.namespaces = namespaces
+            self.labels = labels
+            self.checks = checks
+            self.soak = soak
+            self.duration = duration
+        }
+
+        var json: [String: Any] {
+            var body: [String: Any] = ["name": name]
+            if let component { body["component"] = component }
+            if let fromVersion { body["fromVersion"] = fromVersion }
+            if let toVersion { body["toVersion"] = toVersion }
+            if !namespaces.isEmpty { body["namespaces"] = namespaces }
+            if !labels.isEmpty { body["labels"] = labels }
+            if !checks.isEmpty { body["checks"] = checks }
+            if let soak { body["soak"] = soak }
+            if let duration { body["duration"] = duration }
+            return body
+        }
+    }
+
+    /// An API call: which action on which window.
+    public enum Action: Sendable {
+        case open(OpenRequest)
+        case close(name: String, reason: String?)
+        case reset(name: String, reason: String?)
+    }
+
+    /// Performs `action` against the daemon at `url` with the token in `tokenFile` and returns a
+    /// one-line summary; the error carries the API's own message and field.
+    public static func perform(_ action: Action, url: String, tokenFile: String?) async throws(StatusError) -> String {
+        var base = url
+        while base.hasSuffix("/") { base.removeLast() }
+        let path: String
+        let body: [String: Any]
+        switch action {
+        case .open(let request):
+            path = "/api/v1/windows"
+            body = request.json
+        case .close(let name, let reason):
+            path = "/api/v1/windows/\(percentEncodePathSegment(name))/close"
+            body = reason.map { ["reason": $0] } ?? [:]
+        case .reset(let name, let reason):
+            path = "/api/v1/windows/\(percentEncodePathSegment(name))/reset"
+            body = reason.map { ["reason": $0] } ?? [:]
+        }
+        let http = HTTPClient(configuration: .init(credentials: tokenFile.map { .bearerTokenFile($0) } ?? .none))
+        let payload = (try? JSONSerialization.data(withJSONObject: body)) ?? Data("{}".utf8)
+        let result: Result<HTTPResponse, HTTPClientError>
+        do {
+            result = .success(
+                try await http.execute(
+                    HTTPRequest(
+                        method: "POST", url: base + path,
+                        headers: [(name: "Content-Type", value: "application/json"), (name: "User-Agent", value: "upgrade-gate-cli")],
+                        body: Array(payload), timeout: .seconds(120))))
+        } catch {
+            result = .failure(error)
+        }
+        await http.shutdown()
+        let response: HTTPResponse
+        switch result {
+        case .success(let value): response = value
+        case .failure(let error): throw StatusError(description: "upgrade-gate at \(base) did not answer: \(error.description) (pass --url)")
+        }
+        let json = (try? JSONSerialization.jsonObject(with: Data(response.body))) as? [String: Any] ?? [:]
+        guard (200..<300).contains(response.status) else {
+            let error = json["error"] as? [String: Any]
+            let field = (error?["field"] as? String).map { " (field \($0))" } ?? ""
+            throw StatusError(description: "HTTP \(response.status): \(error?["message"] as? String ?? response.bodyText)\(field)")
+        }
+        let name = json["name"] as? String ?? "?"
+        let verdict = json["verdict"] as? String ?? "?"
+        switch action {
+        case .open: return "window \(name) opened (id \(json["id"] as? String ?? "?")); verdict \(verdict), soak \(json["soak"] as? String ?? "?")"
+        case .close: return "window \(name) closed; final verdict \(verdict)"
+        case .reset: return "window \(name) reset; verdict \(verdict)"
+        }
+    }
+}

@@ -32,3 +32,8 @@ demo: deps
 
 clean:
 	rm -rf .build
+
+# SPEC §7 benchmarks (release build, loopback only; needs wrk).
+bench: release
+	@command -v wrk >/dev/null || $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk
+	Benchmarks/gate-poll.sh "$$(swift build -c release --show-bin-path)/upgrade-gate"

@@ -41,7 +41,7 @@ func parseQueryTemplate(_ template: String) -> Result<[TemplatePart], TemplateSy
             return .failure(TemplateSyntaxError(message: "\"{{\" is never closed with \"}}\" before the next \"{{\" in the query"))
         }
         let name = inner.trimmingCharacters(in: .whitespaces)
-        guard isValidLabelName(name) else {
+        guard Labels.isValidName(name) else {
             return .failure(
                 TemplateSyntaxError(message: "placeholder \"{{\(inner)}}\" is not a label name ([a-zA-Z_][a-zA-Z0-9_]*)")
             )

@@ -241,7 +241,7 @@ private func brokenReasons(_ outcome: CheckOutcome) -> [String] {
 }
 
 /// `existing` followed by the entries of `new` it does not hold yet, capped at `GateMemory.maxFailReasons`.
-private func appendingNew(_ new: [String], to existing: [String]) -> [String] {
+func appendingNew(_ new: [String], to existing: [String]) -> [String] {
     var result = existing
     var seen = Set(existing)
     for reason in new where result.count < GateMemory.maxFailReasons && seen.insert(reason).inserted {

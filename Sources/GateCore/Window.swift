@@ -103,13 +103,28 @@ public struct WindowBaseline: Sendable, Equatable, Codable {
     public var end: Double
     /// Per check, the summarised series.
     public var checks: [String: [BaselineSeries]]
+    /// The alerts already firing when the window opened: baseline, not news.
+    public var alerts: [Alert]
 
     /// Creates a baseline.
-    public init(capturedAt: Double, start: Double, end: Double, checks: [String: [BaselineSeries]]) {
+    public init(capturedAt: Double, start: Double, end: Double, checks: [String: [BaselineSeries]], alerts: [Alert] = []) {
         self.capturedAt = capturedAt
         self.start = start
         self.end = end
         self.checks = checks
+        self.alerts = alerts
+    }
+
+    private enum CodingKeys: String, CodingKey { case capturedAt, start, end, checks, alerts }
+
+    public init(from decoder: any Decoder) throws {
+        let container = try decoder.container(keyedBy: CodingKeys.self)
+        capturedAt = try container.decode(Double.self, forKey: .capturedAt)
+        start = try container.decode(Double.self, forKey: .start)
+        end = try container.decode(Double.self, forKey: .end)
+        checks = try container.decode([String: [BaselineSeries]].self, forKey: .checks)
+        // State files written before alerts were part of the baseline have none.
+        alerts = try container.decodeIfPresent([Alert].self, forKey: .alerts) ?? []
     }
 }
 

@@ -55,7 +55,16 @@ public func buildApplication(config: GateConfig, options: ServeOptions = .init()
     let metrics = GateMetrics()
     metrics.setBuildInfo(version: upgradeGateVersion)
     let now: @Sendable () -> Double = { Date().timeIntervalSince1970 }
-    let engine = GateEngine(config: config, store: store, source: source, board: board, metrics: metrics, logger: logger, now: now)
+    // Alertmanager gets a client of its own: Prometheus's credentials are not for it.
+    let alertmanagerHTTP = HTTPClient()
+    let alertSource: any FiringAlertsSource =
+        if let url = config.alertmanager?.url {
+            AlertmanagerAPIClient(url: url, http: alertmanagerHTTP, timeout: .milliseconds(Int64(config.prometheus.timeout * 1000)))
+        } else {
+            PrometheusAlertsSource(source: source)
+        }
+    let engine = GateEngine(
+        config: config, store: store, source: source, alertSource: alertSource, board: board, metrics: metrics, logger: logger, now: now)
     do {
         try await engine.resume()
     } catch {
@@ -77,7 +86,11 @@ public func buildApplication(config: GateConfig, options: ServeOptions = .init()
         logger: logger
     )
     // Services shut down in reverse order: the loop stops before the client it queries with.
-    app.addServices(ShutdownHook { await http.shutdown() })
+    app.addServices(
+        ShutdownHook {
+            await http.shutdown()
+            await alertmanagerHTTP.shutdown()
+        })
     app.addServices(EvaluationService(engine: engine, interval: .milliseconds(Int64(config.evaluation.interval * 1000))))
     return app
 }

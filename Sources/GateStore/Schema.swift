@@ -10,10 +10,13 @@ import GRDB
 ///   new migrations appended below, so any older state file is brought forward on open.
 enum Schema {
     /// The identifiers of the migrations, in order.
-    static let migrationIdentifiers = [v1]
+    static let migrationIdentifiers = [v1, v2]
 
     /// Windows, their baselines, their evaluations and their events.
     static let v1 = "v1-windows-baselines-evaluations-events"
+
+    /// Alertmanager notifications: the latest payload of each alert group.
+    static let v2 = "v2-alert-groups"
 
     /// The migrator that brings any state file to the current schema.
     static var migrator: DatabaseMigrator {
@@ -58,6 +61,20 @@ enum Schema {
                         event TEXT NOT NULL
                     );
                     CREATE INDEX event_windowID_at_id ON event(windowID, at, id);
+                    """
+            )
+        }
+        migrator.registerMigration(v2) { db in
+            // Every notification carries its group's whole state, so the latest payload of each group is enough
+            // to rebuild the alert book after a restart: bounded by the number of groups, not of notifications.
+            try db.execute(
+                sql: """
+                    CREATE TABLE alert_group (
+                        groupKey TEXT PRIMARY KEY NOT NULL,
+                        receivedAt REAL NOT NULL,
+                        payload BLOB NOT NULL
+                    );
+                    CREATE INDEX alert_group_receivedAt ON alert_group(receivedAt);
                     """
             )
         }

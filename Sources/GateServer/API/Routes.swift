@@ -1,6 +1,7 @@
 import Foundation
 import GateConfig
 import GateCore
+import GateSources
 import Hummingbird
 
 /// Everything the routes need, built once by the composition root.
@@ -36,7 +37,20 @@ func addRoutes(to router: Router<BasicRequestContext>, api: APIContext) {
         let body = try await authorizedBody(request, api: api)
         let windowRequest = try decodeWindowRequest(try JSONValue.parse(body.readableBytesView), config: api.config)
         let window = try await api.engine.open(windowRequest, by: caller(request))
-        return jsonResponse(.created, encodeJSON(WindowDetailBody(window, restoreMode: api.config.velero?.restore.mode.rawValue, now: api.now())))
+        return jsonResponse(.created, await api.engine.detailJSON(window))
+    }
+
+    router.post("/api/v1/alertmanager") { request, _ in
+        let body = try await authorizedBody(request, api: api)
+        let notification: AlertNotification
+        do throws(WebhookError) {
+            notification = try AlertmanagerWebhook.decode(body.readableBytesView)
+        } catch {
+            api.metrics.countAlertNotification(outcome: "malformed")
+            throw APIError.badRequest("malformed Alertmanager webhook payload: \(error)", field: error.field)
+        }
+        try await api.engine.receiveAlerts(notification, payload: Array(body.readableBytesView))
+        return jsonResponse(.ok, Array(#"{"status":"accepted"}"#.utf8))
     }
 
     router.get("/api/v1/windows") { request, _ in
@@ -49,7 +63,7 @@ func addRoutes(to router: Router<BasicRequestContext>, api: APIContext) {
     router.get("/api/v1/windows/:name") { _, context in
         let name = try context.parameters.require("name")
         guard let window = try await api.engine.window(named: name) else { throw APIError.windowNotFound(name) }
-        return jsonResponse(.ok, encodeJSON(WindowDetailBody(window, restoreMode: api.config.velero?.restore.mode.rawValue, now: api.now())))
+        return jsonResponse(.ok, await api.engine.detailJSON(window))
     }
 
     router.post("/api/v1/windows/:name/close") { request, context in
@@ -57,14 +71,14 @@ func addRoutes(to router: Router<BasicRequestContext>, api: APIContext) {
         let body = try await authorizedBody(request, api: api)
         let reason = try optionalReason(body) ?? "closed through the API"
         let window = try await api.engine.close(name, reason: reason, by: caller(request))
-        return jsonResponse(.ok, encodeJSON(WindowDetailBody(window, restoreMode: api.config.velero?.restore.mode.rawValue, now: api.now())))
+        return jsonResponse(.ok, await api.engine.detailJSON(window))
     }
 
     router.post("/api/v1/windows/:name/reset") { request, context in
         let name = try context.parameters.require("name")
         let body = try await authorizedBody(request, api: api)
         let window = try await api.engine.reset(name, by: caller(request), note: try optionalReason(body))
-        return jsonResponse(.ok, encodeJSON(WindowDetailBody(window, restoreMode: api.config.velero?.restore.mode.rawValue, now: api.now())))
+        return jsonResponse(.ok, await api.engine.detailJSON(window))
     }
 
     router.get("/api/v1/windows/:name/events") { request, context in

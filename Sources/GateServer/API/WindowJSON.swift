@@ -32,7 +32,12 @@ struct WindowDetailBody: Encodable {
         var capturedAt: String
         var range: Range
         var checks: [String: [Series]]
-        var alerts: [String]
+        var alerts: [Alert]
+
+        struct Alert: Encodable {
+            var labels: [String: String]
+            var startsAt: String
+        }
 
         struct Range: Encodable {
             var start: String
@@ -64,7 +69,7 @@ struct WindowDetailBody: Encodable {
         }
     }
 
-    init(_ window: LiveWindow, restoreMode: String?, now: Double) {
+    init(_ window: LiveWindow, alerts: [AlertFinding], restoreMode: String?, now: Double) {
         let record = window.record
         name = record.name
         id = record.id
@@ -84,14 +89,14 @@ struct WindowDetailBody: Encodable {
         closeReason = record.closeReason
         soak = formatPrometheusDuration(record.soak)
         duration = formatPrometheusDuration(record.duration)
-        gate = GateBody(window: window, restoreMode: restoreMode, now: now)
+        gate = GateBody(window: window, alerts: alerts, restoreMode: restoreMode, now: now)
         baseline = BaselineBody(
             capturedAt: formatTimestamp(window.baseline.capturedAt),
             range: .init(start: formatTimestamp(window.baseline.start), end: formatTimestamp(window.baseline.end)),
             checks: window.baseline.checks.mapValues { series in
                 series.map { .init(labels: $0.labels.dictionary, value: $0.value.json, min: $0.min.json, max: $0.max.json, samples: $0.samples) }
             },
-            alerts: [])
+            alerts: window.baseline.alerts.map { .init(labels: $0.labels.dictionary, startsAt: formatTimestamp($0.startsAt)) })
         lastEvaluation = window.lastEvaluation.map { evaluation in
             EvaluationBody(
                 at: formatTimestamp(evaluation.at), durationSeconds: evaluation.duration, verdict: evaluation.verdict.rawValue,

@@ -22,7 +22,7 @@ func decodeWindowRequest(_ body: JSONValue, config: GateConfig) throws(APIError)
         throw .badRequest("namespaces[\(index)] \"\(namespace)\" is not a valid namespace name (DNS-1123 label)", field: "namespaces[\(index)]")
     }
     request.labels = try reader.stringMap("labels") ?? [:]
-    for name in request.labels.keys.sorted() where !isLabelName(name) {
+    for name in request.labels.keys.sorted() where !Labels.isValidName(name) {
         throw .badRequest("labels.\(name): label names match [a-zA-Z_][a-zA-Z0-9_]*", field: "labels.\(name)")
     }
     request.matchers = try reader.stringArray("matchers") ?? []
@@ -71,8 +71,3 @@ private func duration(_ reader: inout JSONObjectReader, _ key: String) throws(AP
     return seconds
 }
 
-/// True for a Prometheus label name.
-func isLabelName(_ name: String) -> Bool {
-    guard let first = name.unicodeScalars.first, first == "_" || (first.isASCII && first.properties.isAlphabetic) else { return false }
-    return name.unicodeScalars.allSatisfy { $0 == "_" || ($0.isASCII && ($0.properties.isAlphabetic || ("0"..."9").contains($0))) }
-}

@@ -1,4 +1,5 @@
 import Foundation
+import GateConfig
 import GateCore
 import Hummingbird
 import Synchronization
@@ -60,7 +61,7 @@ struct GateBody: Encodable {
     var pass: Bool
     var reasons: [String]
     var checks: [Check]
-    var alerts: [String]
+    var alerts: [AlertBody]
     var backup: [String: String]
     var restore: [String: String]
     var evaluatedAt: String?
@@ -75,6 +76,23 @@ struct GateBody: Encodable {
         var seriesTotal: Int
     }
 
+    /// A new matching alert: failing the gate, or still in its grace.
+    struct AlertBody: Encodable {
+        var alertname: String
+        var labels: [String: String]
+        var since: String
+        var state: String
+        var reason: String
+
+        init(_ finding: AlertFinding) {
+            alertname = finding.alert.labels["alertname"] ?? ""
+            labels = finding.alert.labels.dictionary
+            since = formatTimestamp(finding.alert.startsAt)
+            state = finding.inGrace ? "in-grace" : "failing"
+            reason = finding.reason
+        }
+    }
+
     struct Series: Encodable {
         var labels: [String: String]
         var value: JSONNumber?
@@ -86,7 +104,7 @@ struct GateBody: Encodable {
     /// At most this many series per check are listed (the ones that are not fine, first).
     static let maxSeriesPerCheck = 20
 
-    init(window: LiveWindow, restoreMode: String?, now: Double) {
+    init(window: LiveWindow, alerts: [AlertFinding], restoreMode: String?, now: Double) {
         let record = window.record
         let verdict = record.memory.verdict
         self.window = record.name
@@ -94,7 +112,7 @@ struct GateBody: Encodable {
         self.verdict = verdict.rawValue
         self.healthy = verdict == .pass || verdict == .pending
         self.pass = verdict == .pass
-        self.alerts = []
+        self.alerts = alerts.map(AlertBody.init)
         self.backup = ["status": restoreMode == nil ? "disabled" : "not-requested"]
         self.restore = ["mode": restoreMode ?? "disabled"]
         if let evaluation = window.lastEvaluation {
@@ -132,4 +150,16 @@ struct LiveWindow: Sendable {
     var record: WindowRecord
     var baseline: WindowBaseline
     var lastEvaluation: EvaluationRecord?
+    /// Derived once from the window and the config (regexes compiled once, not per notification).
+    let alertPolicy: AlertPolicy
+    /// The label sets of the alerts firing at open.
+    let baselineAlerts: Set<Labels>
+
+    init(record: WindowRecord, baseline: WindowBaseline, lastEvaluation: EvaluationRecord?, config: GateConfig) {
+        self.record = record
+        self.baseline = baseline
+        self.lastEvaluation = lastEvaluation
+        self.alertPolicy = GateServer.alertPolicy(config: config, request: record.request)
+        self.baselineAlerts = Set(baseline.alerts.map(\.labels))
+    }
 }

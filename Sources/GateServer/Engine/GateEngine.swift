@@ -23,25 +23,30 @@ struct AnyMetricsSource: MetricsSource {
 ///
 /// GateCore decides; this actor only carries the decisions out (I/O, logs, metrics).
 actor GateEngine {
-    private let config: GateConfig
-    private let store: GateStore
+    let config: GateConfig
+    let store: GateStore
     private let evaluator: Evaluator<AnyMetricsSource>
     private let board: GateBoard
-    private let metrics: GateMetrics
-    private let logger: Logger
-    private let now: @Sendable () -> Double
+    let metrics: GateMetrics
+    let logger: Logger
+    let now: @Sendable () -> Double
 
-    private var live: [String: LiveWindow] = [:]
+    let alertSource: any FiringAlertsSource
+    var live: [String: LiveWindow] = [:]
+    /// Every alert Alertmanager told us about, by group (global: windows differ only in their
+    /// baselines and matchers).
+    var book = AlertBook()
     private var opening: Set<String> = []
     /// Checks whose evidence was missing at the last evaluation, per window (to log source
     /// failures on change, not on every tick).
     private var unavailable: [String: Set<String>] = [:]
 
     init(
-        config: GateConfig, store: GateStore, source: any MetricsSource, board: GateBoard, metrics: GateMetrics, logger: Logger,
-        now: @escaping @Sendable () -> Double = { Date().timeIntervalSince1970 }
+        config: GateConfig, store: GateStore, source: any MetricsSource, alertSource: any FiringAlertsSource, board: GateBoard,
+        metrics: GateMetrics, logger: Logger, now: @escaping @Sendable () -> Double = { Date().timeIntervalSince1970 }
     ) {
         self.config = config
+        self.alertSource = alertSource
         self.store = store
         self.evaluator = Evaluator(
             source: AnyMetricsSource(base: source), maxConcurrentQueries: 8,
@@ -59,15 +64,21 @@ actor GateEngine {
     /// Loads every open window (baseline, streaks, sticky verdicts) and the recent closed ones
     /// from the store, and publishes their answers: the restart story of SPEC §8.
     func resume() async throws(StoreError) {
+        for group in try await store.alertGroups() {
+            // Payloads were validated before they were stored; one that no longer decodes is skipped, not fatal.
+            if let notification = try? AlertmanagerWebhook.decode(group.payload) {
+                _ = book.receive(notification, at: group.receivedAt)
+            }
+        }
         let open = try await store.openWindows()
         for stored in open {
-            let window = LiveWindow(record: stored.record, baseline: stored.baseline, lastEvaluation: stored.lastEvaluation)
+            let window = LiveWindow(record: stored.record, baseline: stored.baseline, lastEvaluation: stored.lastEvaluation, config: config)
             live[window.record.name] = window
             publish(window)
             metrics.setVerdict(window: window.record.name, verdict: window.record.memory.verdict)
         }
         for stored in try await store.windows(includeClosed: true, limit: 50) where !stored.record.isOpen && live[stored.record.name] == nil {
-            publish(LiveWindow(record: stored.record, baseline: stored.baseline, lastEvaluation: stored.lastEvaluation))
+            publish(LiveWindow(record: stored.record, baseline: stored.baseline, lastEvaluation: stored.lastEvaluation, config: config))
         }
         metrics.setOpenWindows(live.count)
         if !open.isEmpty {
@@ -111,9 +122,20 @@ actor GateEngine {
             logger.warning("window \(name) not opened: baseline capture failed", metadata: ["gate.window": .string(name), "gate.error": .string(failed)])
             throw .unavailable("the baseline could not be captured, so the window was not opened: \(failed)")
         }
+        let alreadyFiring: [Alert]
+        do {
+            alreadyFiring = try await alertSource.firingAlerts(at: openedAt)
+        } catch {
+            logger.warning("window \(name) not opened: firing alerts could not be read", metadata: ["gate.window": .string(name), "gate.error": .string(error.description)])
+            throw .unavailable("the alerts already firing could not be read, so new alerts could not be told from old ones: \(error)")
+        }
+        // What webhooks already reported counts as firing at open too.
+        var baselineAlerts = Dictionary(alreadyFiring.map { ($0.labels, $0) }, uniquingKeysWith: { first, _ in first })
+        for alert in book.firing(at: openedAt) where baselineAlerts[alert.labels] == nil { baselineAlerts[alert.labels] = alert }
         let baseline = WindowBaseline(
             capturedAt: now(), start: openedAt - lookback, end: openedAt,
-            checks: Dictionary(uniqueKeysWithValues: specs.map { ($0.name, captures[$0.name]?.series ?? []) }))
+            checks: Dictionary(uniqueKeysWithValues: specs.map { ($0.name, captures[$0.name]?.series ?? []) }),
+            alerts: baselineAlerts.values.sorted { $0.labels < $1.labels })
         let record = WindowRecord(
             id: makeWindowID(), request: request, checks: specs, openedAt: openedAt, soak: soak, duration: duration)
         let message = "window \(name) opened" + versionText(request) + "; soak \(formatPrometheusDuration(soak)), closes after \(formatPrometheusDuration(duration))"
@@ -124,7 +146,7 @@ actor GateEngine {
             if error.isNameTaken { throw .conflict("a window named \"\(name)\" is already open", field: "name") }
             throw .storage("the window could not be persisted, so it was not opened: \(error)")
         }
-        let window = LiveWindow(record: record, baseline: baseline, lastEvaluation: nil)
+        let window = LiveWindow(record: record, baseline: baseline, lastEvaluation: nil, config: config)
         live[name] = window
         publish(window)
         metrics.setVerdict(window: name, verdict: .pending)
@@ -204,9 +226,11 @@ actor GateEngine {
         // its current memory, and drop results for a window that is gone.
         guard var window = live[name], window.record.id == id else { return }
         let previous = window.record.memory.verdict
+        let findings = alertFindings(for: window, at: at)
         let decision = decide(
             previous: window.record.memory, outcomes: outcomes, openedAt: window.record.openedAt, now: at,
-            policy: GatePolicy(failAfter: config.evaluation.failAfter, warmup: config.evaluation.warmup, soak: window.record.soak))
+            policy: GatePolicy(failAfter: config.evaluation.failAfter, warmup: config.evaluation.warmup, soak: window.record.soak),
+            blockers: findings.filter(\.inGrace).map { "\($0.reason) (in grace)" }, failures: findings.filter { !$0.inGrace }.map(\.reason))
         window.record.memory = decision.memory
         let evaluation = EvaluationRecord(
             at: at, duration: seconds, verdict: decision.verdict, statuses: decision.statuses, reasons: decision.reasons,
@@ -316,7 +340,7 @@ actor GateEngine {
         if includeClosed {
             do {
                 let stored = try await store.windows(includeClosed: true, limit: 100)
-                result += stored.filter { !$0.record.isOpen }.map { LiveWindow(record: $0.record, baseline: $0.baseline, lastEvaluation: $0.lastEvaluation) }
+                result += stored.filter { !$0.record.isOpen }.map { LiveWindow(record: $0.record, baseline: $0.baseline, lastEvaluation: $0.lastEvaluation, config: config) }
             } catch {
                 throw .storage("the window list could not be read: \(error)")
             }
@@ -337,7 +361,7 @@ actor GateEngine {
     private func storedWindow(named name: String) async throws(APIError) -> LiveWindow? {
         do {
             guard let stored = try await store.window(named: name) else { return nil }
-            return LiveWindow(record: stored.record, baseline: stored.baseline, lastEvaluation: stored.lastEvaluation)
+            return LiveWindow(record: stored.record, baseline: stored.baseline, lastEvaluation: stored.lastEvaluation, config: config)
         } catch {
             throw .storage("the window could not be read: \(error)")
         }
@@ -345,8 +369,9 @@ actor GateEngine {
 
     // MARK: Publishing and gate logs
 
-    private func publish(_ window: LiveWindow) {
-        let body = GateBody(window: window, restoreMode: restoreMode, now: now())
+    func publish(_ window: LiveWindow) {
+        let at = now()
+        let body = GateBody(window: window, alerts: window.record.isOpen ? alertFindings(for: window, at: at) : [], restoreMode: restoreMode, now: at)
         board.publish(window.record.name, body: body.encoded(), verdict: window.record.memory.verdict, isOpen: window.record.isOpen)
     }
 

@@ -1,5 +1,3 @@
-import Foundation
-
 /// The operator of an Alertmanager label matcher.
 public enum MatchOp: String, Sendable, Equatable, Hashable, CaseIterable, CustomStringConvertible {
     /// `=`: the label equals the value.
@@ -18,23 +16,44 @@ public enum MatchOp: String, Sendable, Equatable, Hashable, CaseIterable, Custom
     public var description: String { rawValue }
 }
 
-/// One Alertmanager label matcher, such as `severity=~"critical|warning"`.
+/// One Alertmanager label matcher, such as `severity=~"critical|warning"`, and its matching.
 ///
-/// Only syntax is checked here (label name, operator, quoting, and that a regex compiles); matching alerts is the
-/// gate's business. A missing label matches as the empty string, as in Alertmanager.
+/// Semantics are Alertmanager's: `=`/`!=` compare exactly; `=~`/`!~` are fully anchored (`^(?:re)$`), so
+/// `=~"crit"` does not match `critical`; a missing label matches as the empty string, so `foo!=""` means
+/// "foo is set" and `foo=~".*"` matches every label set.
+///
+/// Regular expressions use Swift `Regex` syntax, a superset of the RE2 syntax Alertmanager accepts for
+/// everyday patterns (one exception: RE2's one-letter class `\pL` must be written `\p{L}`). They match by
+/// Unicode scalar, as RE2 matches by rune.
 public struct LabelMatcher: Sendable, Equatable, Hashable, CustomStringConvertible {
     /// The label name, `[a-zA-Z_][a-zA-Z0-9_]*`.
     public var name: String
     /// The operator.
-    public var op: MatchOp
+    public var op: MatchOp {
+        didSet { regex = Self.compile(op, value) }
+    }
     /// The value, unquoted and unescaped; a regular expression for `=~` and `!~` (anchored at both ends).
-    public var value: String
+    public var value: String {
+        didSet { regex = Self.compile(op, value) }
+    }
+
+    // Compiled once, when the matcher is made (and again if `op` or `value` change), because matching runs for
+    // every alert of every notification. `Regex` is not `Sendable` only because its `AnyRegexOutput` output
+    // (captures boxed as `Any`) is not: the regex itself is an immutable value whose compiled program the
+    // standard library lowers once behind an atomic lazy reference, so concurrent matching is safe. This
+    // property is private, never mutated outside `init`/`didSet` (which own `self`), and only ever answers a
+    // `Bool`: no match output escapes. `nil` for `=`/`!=`, and for a pattern that does not compile.
+    nonisolated(unsafe) private var regex: Regex<AnyRegexOutput>?
 
     /// Creates a matcher without checking it.
+    ///
+    /// - Important: A regular expression that does not compile matches nothing: both `=~` and `!~` answer
+    ///   `false` (so an ignore entry holding one ignores no alert). Use `init(parsing:)` to reject it instead.
     public init(name: String, op: MatchOp, value: String) {
         self.name = name
         self.op = op
         self.value = value
+        self.regex = Self.compile(op, value)
     }
 
     /// Parses exactly one matcher: `name op "value"` or `name op value`.
@@ -50,7 +69,7 @@ public struct LabelMatcher: Sendable, Equatable, Hashable, CustomStringConvertib
     ///
     /// This is what one entry of Alertmanager's `matchers:` list accepts; the matchers are ANDed.
     public static func parseList(_ text: String) throws(MatcherError) -> [LabelMatcher] {
-        var body = Substring(text).trimmingCharacters(in: .whitespaces)[...]
+        var body = trimmed(Substring(text))
         if body.hasPrefix("{") {
             guard body.hasSuffix("}") else { throw MatcherError(text, .unbalancedBraces) }
             body = body.dropFirst().dropLast()
@@ -71,6 +90,24 @@ public struct LabelMatcher: Sendable, Equatable, Hashable, CustomStringConvertib
         return matchers
     }
 
+    /// Whether the label set satisfies this matcher; a missing label matches as the empty string.
+    public func matches(_ labels: Labels) -> Bool {
+        let actual = labels[name] ?? ""
+        switch op {
+        case .equal: return actual == value
+        case .notEqual: return actual != value
+        case .regexMatch: return regexMatches(actual) == true
+        case .regexNoMatch: return regexMatches(actual) == false
+        }
+    }
+
+    /// Whether the whole of `text` matches the regular expression; `nil` when it does not compile.
+    private func regexMatches(_ text: String) -> Bool? {
+        guard let regex else { return nil }
+        // `wholeMatch` anchors at both ends: Alertmanager's `^(?:re)$`, where `$` is RE2's end of text.
+        return (try? regex.wholeMatch(in: text)) != nil
+    }
+
     /// The matcher in Alertmanager syntax with a quoted value, e.g. `alertname="Watchdog"`.
     public var description: String {
         var escaped = ""
@@ -83,6 +120,44 @@ public struct LabelMatcher: Sendable, Equatable, Hashable, CustomStringConvertib
             }
         }
         return "\(name)\(op.rawValue)\"\(escaped)\""
+    }
+
+    /// Two matchers are equal when name, operator and value are (the compiled regex follows from them).
+    public static func == (lhs: LabelMatcher, rhs: LabelMatcher) -> Bool {
+        lhs.name == rhs.name && lhs.op == rhs.op && lhs.value == rhs.value
+    }
+
+    /// Hashes name, operator and value, consistently with `==`.
+    public func hash(into hasher: inout Hasher) {
+        hasher.combine(name)
+        hasher.combine(op)
+        hasher.combine(value)
+    }
+
+    /// Whether the value is usable: always for `=`/`!=`, and when the regular expression compiles for `=~`/`!~`.
+    var compiles: Bool { !op.isRegex || regex != nil }
+
+    /// The compiled, anchoring-ready form of a regex value; `nil` for `=`/`!=` or a pattern that does not compile.
+    private static func compile(_ op: MatchOp, _ value: String) -> Regex<AnyRegexOutput>? {
+        guard op.isRegex else { return nil }
+        // The group keeps an alternation whole (`a|b` must not become `^a|b$`); `wholeMatch` does the anchoring.
+        return try? Regex("(?:\(value))").matchingSemantics(.unicodeScalar)
+    }
+}
+
+extension Array where Element == LabelMatcher {
+    /// Whether the label set satisfies every matcher; an empty list matches every label set.
+    public func matches(_ labels: Labels) -> Bool {
+        allSatisfy { $0.matches(labels) }
+    }
+}
+
+extension Labels {
+    /// Whether `name` is a Prometheus label name: `[a-zA-Z_][a-zA-Z0-9_]*`.
+    public static func isValidName(_ name: String) -> Bool {
+        guard let first = name.unicodeScalars.first else { return false }
+        func isLetter(_ scalar: Unicode.Scalar) -> Bool { ("a"..."z").contains(scalar) || ("A"..."Z").contains(scalar) || scalar == "_" }
+        return isLetter(first) && name.unicodeScalars.allSatisfy { isLetter($0) || ("0"..."9").contains($0) }
     }
 }
 
@@ -180,7 +255,7 @@ private struct MatcherScanner {
             index += 1
         }
         let name = String(characters[nameStart..<index])
-        guard isValidLabelName(name) else { throw MatcherError(original, .badName) }
+        guard Labels.isValidName(name) else { throw MatcherError(original, .badName) }
         skipSpaces()
         // Two-character operators first, so that `=~` is not read as `=` followed by a value `~…`.
         guard let op = [MatchOp.regexMatch, .notEqual, .regexNoMatch, .equal].first(where: { take($0.rawValue) }) else {
@@ -188,14 +263,9 @@ private struct MatcherScanner {
         }
         skipSpaces()
         let value = try self.value(stopAtComma: stopAtComma)
-        if op.isRegex {
-            do {
-                _ = try NSRegularExpression(pattern: "^(?:\(value))$")
-            } catch {
-                throw MatcherError(original, .badRegex(value))
-            }
-        }
-        return LabelMatcher(name: name, op: op, value: value)
+        let matcher = LabelMatcher(name: name, op: op, value: value)
+        guard matcher.compiles else { throw MatcherError(original, .badRegex(value)) }
+        return matcher
     }
 
     private mutating func value(stopAtComma: Bool) throws(MatcherError) -> String {
@@ -229,13 +299,14 @@ private struct MatcherScanner {
             if characters[index] == "\"" { throw MatcherError(original, .quoteInUnquotedValue) }
             index += 1
         }
-        return String(characters[start..<index]).trimmingCharacters(in: .whitespaces)
+        return String(trimmed(Substring(String(characters[start..<index]))))
     }
 }
 
-/// Whether `name` is a Prometheus label name: `[a-zA-Z_][a-zA-Z0-9_]*`.
-func isValidLabelName(_ name: String) -> Bool {
-    guard let first = name.unicodeScalars.first else { return false }
-    func isLetter(_ scalar: Unicode.Scalar) -> Bool { ("a"..."z").contains(scalar) || ("A"..."Z").contains(scalar) || scalar == "_" }
-    return isLetter(first) && name.unicodeScalars.allSatisfy { isLetter($0) || ("0"..."9").contains($0) }
+/// `text` without leading and trailing whitespace.
+private func trimmed(_ text: Substring) -> Substring {
+    guard let first = text.firstIndex(where: { !$0.isWhitespace }), let last = text.lastIndex(where: { !$0.isWhitespace }) else {
+        return text[text.endIndex...]
+    }
+    return text[first...last]
 }

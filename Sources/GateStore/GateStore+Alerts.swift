@@ -1,0 +1,52 @@
+import Foundation
+import GRDB
+
+extension GateStore {
+    /// One stored Alertmanager notification: its group, when it arrived, and the raw payload.
+    public struct StoredAlertGroup: Sendable, Equatable {
+        /// Alertmanager's `groupKey`.
+        public var groupKey: String
+        /// When the gate received it (Unix seconds).
+        public var receivedAt: Double
+        /// The payload exactly as received.
+        public var payload: [UInt8]
+
+        /// Creates a stored group.
+        public init(groupKey: String, receivedAt: Double, payload: [UInt8]) {
+            self.groupKey = groupKey
+            self.receivedAt = receivedAt
+            self.payload = payload
+        }
+    }
+
+    /// Persists a notification as its group's latest state, in one transaction; returns once it is
+    /// committed, so the webhook may then answer 200.
+    ///
+    /// - Important: committed in WAL mode means it survives `kill -9` of the process.
+    public func recordAlertGroup(_ group: StoredAlertGroup) async throws(StoreError) {
+        try await self.write("recording the Alertmanager notification of group \(group.groupKey)") { db in
+            try db.execute(
+                sql: """
+                    INSERT INTO alert_group (groupKey, receivedAt, payload) VALUES (?, ?, ?)
+                    ON CONFLICT(groupKey) DO UPDATE SET receivedAt = excluded.receivedAt, payload = excluded.payload
+                    """,
+                arguments: [group.groupKey, group.receivedAt, Data(group.payload)])
+        }
+    }
+
+    /// Every group's latest notification, oldest first (the order to replay them in).
+    public func alertGroups() async throws(StoreError) -> [StoredAlertGroup] {
+        try await self.read("reading the Alertmanager notifications") { db in
+            try Row.fetchAll(db, sql: "SELECT groupKey, receivedAt, payload FROM alert_group ORDER BY receivedAt, rowid").map { row in
+                StoredAlertGroup(groupKey: row["groupKey"], receivedAt: row["receivedAt"], payload: Array(row["payload"] as Data))
+            }
+        }
+    }
+
+    /// Forgets groups whose latest notification is older than `cutoff` (resolved long ago).
+    public func pruneAlertGroups(olderThan cutoff: Double) async throws(StoreError) {
+        try await self.write("pruning old Alertmanager notifications") { db in
+            try db.execute(sql: "DELETE FROM alert_group WHERE receivedAt < ?", arguments: [cutoff])
+        }
+    }
+}

@@ -47,6 +47,11 @@ let package = Package(
             name: "GateStore",
             dependencies: ["GateCore", .product(name: "GRDB", package: "GRDB.swift")]
         ),
+        // `upgrade-gate lint`: the version-pinning policy for manifests and Helm values.
+        .target(
+            name: "GateLint",
+            dependencies: [.product(name: "Yams", package: "Yams")]
+        ),
         // Commands' logic, HTTP server, evaluation service, composition root.
         .target(
             name: "GateServer",
@@ -62,7 +67,7 @@ let package = Package(
         .executableTarget(
             name: "UpgradeGate",
             dependencies: [
-                "GateServer",
+                "GateServer", "GateLint",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
@@ -70,12 +75,13 @@ let package = Package(
         .testTarget(name: "GateHTTPTests", dependencies: ["GateHTTP", .product(name: "NIOPosix", package: "swift-nio")]),
         .testTarget(name: "GateSourcesTests", dependencies: ["GateSources"], resources: [.copy("Fixtures")]),
         .testTarget(name: "GateConfigTests", dependencies: ["GateConfig"], resources: [.copy("Fixtures")]),
+        .testTarget(name: "GateLintTests", dependencies: ["GateLint"]),
         .testTarget(name: "GateStoreTests", dependencies: ["GateStore"]),
         .testTarget(name: "GateServerTests", dependencies: ["GateServer", .product(name: "Logging", package: "swift-log")], resources: [.copy("Fixtures")]),
         .testTarget(
             name: "IntegrationTests",
             dependencies: [
-                "GateServer", "GateSources", "GateHTTP", "GateCore", "GateConfig", "UpgradeGate",
+                "GateServer", "GateSources", "GateHTTP", "GateCore", "GateConfig", "GateLint", "UpgradeGate",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Logging", package: "swift-log"),
             ]

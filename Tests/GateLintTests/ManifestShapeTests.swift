@@ -148,10 +148,12 @@ import Testing
         let findings = Linter.lint(yaml: yaml, file: "values.yaml")
         #expect(findings.map(\.path) == ["image.tag", "webhook.image.tag", "sidecar.tag", "exporter.image"])
         #expect(findings.map(\.line) == [3, 8, 14, 16])
-        #expect(findings.map(\.image) == [
-            "quay.io/jetstack/cert-manager-controller:latest", "docker.io/bitnami/nginx:1.25", "ghcr.io/org/sidecar:edge",
-            "prom/node-exporter:v1",
-        ])
+        #expect(
+            findings.map(\.image) == [
+                "quay.io/jetstack/cert-manager-controller:latest", "docker.io/bitnami/nginx:1.25", "ghcr.io/org/sidecar:edge",
+                "prom/node-exporter:v1",
+            ]
+        )
         #expect(findings.map(\.problem) == [.latest, .mutableTag, .mutableTag, .mutableTag])
     }
 

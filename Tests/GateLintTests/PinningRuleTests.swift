@@ -21,9 +21,11 @@ import Testing
         return findings.first?.problem
     }
 
-    @Test(arguments: [
-        "nginx:1.25.3", "v1.13.1", "1.13.1", "1.13.1-alpine", "2.42.0+ds", "1.2.3.4", "v1.2.3-rc.1", "6.3.1-bookworm",
-    ].map { $0.contains(":") ? $0 : "quay.io/jetstack/cert-manager-controller:\($0)" })
+    @Test(
+        arguments: [
+            "nginx:1.25.3", "v1.13.1", "1.13.1", "1.13.1-alpine", "2.42.0+ds", "1.2.3.4", "v1.2.3-rc.1", "6.3.1-bookworm",
+        ].map { $0.contains(":") ? $0 : "quay.io/jetstack/cert-manager-controller:\($0)" }
+    )
     func fullVersionTagsArePinnedWithoutDigest(image: String) {
         #expect(problem(of: image) == nil)
     }
@@ -98,7 +100,9 @@ import Testing
             LintFinding(file: "f.yaml", line: nil, path: "image", image: "nginx:stable", problem: .mutableTag),
             LintFinding(file: "f.yaml", line: 4, path: "image", image: "nginx@sha256:abc", problem: .invalidDigest),
         ].map(\.description)
-        #expect(descriptions[0] == "f.yaml:3: image: nginx has no tag and no digest, so it pulls \"latest\"; pin a version tag and a digest (@sha256:…)")
+        #expect(
+            descriptions[0] == "f.yaml:3: image: nginx has no tag and no digest, so it pulls \"latest\"; pin a version tag and a digest (@sha256:…)"
+        )
         #expect(descriptions[1].hasPrefix("f.yaml: image: nginx:stable uses the mutable tag \"stable\" without a digest; pin a full version tag"))
         #expect(descriptions[2].contains("malformed digest \"sha256:abc\""))
         #expect([LintProblem.noTag, .latest, .mutableTag, .invalidDigest].map(\.label) == ["no_tag", "latest", "mutable_tag", "invalid_digest"])

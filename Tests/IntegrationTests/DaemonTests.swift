@@ -11,7 +11,7 @@ import Testing
         let gate: GateDaemon
 
         static func run(
-            failAfter: Int = 1, soak: String = "4s", extra: String = "", _ body: (Stack) async throws -> Void
+            failAfter: Int = 1, soak: String = "4s", interval: String = "1s", extra: String = "", _ body: (Stack) async throws -> Void
         ) async throws {
             let api = try await Exporter.start(["demo_error_ratio": 0.1, "demo_restarts_total": 3])
             let worker = try await Exporter.start(["demo_queue_depth": 1])
@@ -22,7 +22,7 @@ import Testing
                   url: \(prometheus.url)
                   timeout: 2s
                 evaluation:
-                  interval: 1s
+                  interval: \(interval)
                   warmup: 0s
                   failAfter: \(failAfter)
                 baseline:

@@ -17,7 +17,7 @@ import Yams
 /// - `deploy/local/` (the local demo, not cluster manifests) is left out of validation, and only of that.
 @Suite struct DeployManifestTests {
     static let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
-    static let deploy = root.appendingPathComponent("deploy")
+    static let deploy = root.appendingPathComponent("deploy").resolvingSymlinksInPath()
     static let kubernetesVersions = ["1.30", "1.37"]
     static let validatorInstall = "python3 -m pip install kubernetes-validate==1.37.0"
 
@@ -367,289 +367,298 @@ import Yams
     }
 }
 
-/// A comparable rendering of a YAML tree: mappings with sorted keys, scalars by value, no positions or styles.
-enum Canonical {
-    static func text(_ node: Node) -> String {
-        switch node {
-        case .scalar(let scalar): return "\"\(scalar.string)\""
-        case .sequence(let sequence): return "[" + sequence.map(text).joined(separator: ",") + "]"
-        case .mapping(let mapping):
-            let pairs = mapping.map { (text($0.key), text($0.value)) }.sorted { $0.0 < $1.0 }
-            return "{" + pairs.map { "\($0.0):\($0.1)" }.joined(separator: ",") + "}"
-        case .alias: return "*"
+extension DeployManifestTests {
+    /// A comparable rendering of a YAML tree: mappings with sorted keys, scalars by value, no positions or styles.
+    enum Canonical {
+        static func text(_ node: Node) -> String {
+            switch node {
+            case .scalar(let scalar): return "\"\(scalar.string)\""
+            case .sequence(let sequence): return "[" + sequence.map(text).joined(separator: ",") + "]"
+            case .mapping(let mapping):
+                let pairs = mapping.map { (text($0.key), text($0.value)) }.sorted { $0.0 < $1.0 }
+                return "{" + pairs.map { "\($0.0):\($0.1)" }.joined(separator: ",") + "}"
+            case .alias: return "*"
+            }
         }
     }
-}
 
-/// What a custom resource may contain: the fields of its CRD that matter here, strict about unknown keys.
-indirect enum Shape: Sendable {
-    case string
-    case int
-    case bool
-    /// An integer or a string (Kubernetes' IntOrString).
-    case intOrString
-    /// A string matching one of the values.
-    case oneOf([String])
-    /// A Go duration as Flagger's CRD requires: digits, then `s` or `m`.
-    case flaggerDuration
-    case list(Shape)
-    /// A mapping of string keys to values of one shape (labels, annotations, metadata).
-    case map(Shape)
-    case object([String: Shape], required: Set<String> = [], exactlyOneOf: Set<String> = [])
-    /// Anything: a part of the CRD this suite does not look into.
-    case any
+    /// What a custom resource may contain: the fields of its CRD that matter here, strict about unknown keys.
+    indirect enum Shape: Sendable {
+        case string
+        case int
+        case bool
+        /// An integer or a string (Kubernetes' IntOrString).
+        case intOrString
+        /// A string matching one of the values.
+        case oneOf([String])
+        /// A Go duration as Flagger's CRD requires: digits, then `s` or `m`.
+        case flaggerDuration
+        case list(Shape)
+        /// A mapping of string keys to values of one shape (labels, annotations, metadata).
+        case map(Shape)
+        case object([String: Shape], required: Set<String> = [], exactlyOneOf: Set<String> = [])
+        /// Anything: a part of the CRD this suite does not look into.
+        case any
 
-    func problems(in node: Node, at path: String) -> [String] {
-        let here = path.isEmpty ? "(root)" : path
-        switch self {
-        case .any:
-            return []
-        case .string:
-            return node.scalar == nil ? ["\(here): expected a string"] : []
-        case .int:
-            return node.int == nil ? ["\(here): expected an integer, got \(node.scalar?.string ?? "a collection")"] : []
-        case .bool:
-            return node.bool == nil ? ["\(here): expected true or false"] : []
-        case .intOrString:
-            return node.scalar == nil ? ["\(here): expected an integer or a string"] : []
-        case .oneOf(let values):
-            guard let text = node.string, values.contains(text) else { return ["\(here): expected one of \(values)"] }
-            return []
-        case .flaggerDuration:
-            guard let text = node.string, text.wholeMatch(of: /[0-9]+(m|s)/) != nil else { return ["\(here): expected a duration like 30s or 1m"] }
-            return []
-        case .list(let element):
-            guard let items = node.sequence else { return ["\(here): expected a list"] }
-            return items.enumerated().flatMap { element.problems(in: $0.element, at: "\(path)[\($0.offset)]") }
-        case .map(let value):
-            guard let mapping = node.mapping else { return ["\(here): expected a mapping"] }
-            return mapping.flatMap { value.problems(in: $0.value, at: "\(path).\($0.key.string ?? "?")") }
-        case .object(let fields, let required, let exactlyOneOf):
-            guard let mapping = node.mapping else { return ["\(here): expected a mapping"] }
-            var problems: [String] = []
-            var seen: Set<String> = []
-            for (key, value) in mapping {
-                let name = key.string ?? "?"
-                seen.insert(name)
-                let child = path.isEmpty ? name : "\(path).\(name)"
-                guard let shape = fields[name] else {
-                    problems.append("\(child): not a field of the CRD (it would be pruned); known: \(fields.keys.sorted())")
-                    continue
+        func problems(in node: Node, at path: String) -> [String] {
+            let here = path.isEmpty ? "(root)" : path
+            switch self {
+            case .any:
+                return []
+            case .string:
+                return node.scalar == nil ? ["\(here): expected a string"] : []
+            case .int:
+                return node.int == nil ? ["\(here): expected an integer, got \(node.scalar?.string ?? "a collection")"] : []
+            case .bool:
+                return node.bool == nil ? ["\(here): expected true or false"] : []
+            case .intOrString:
+                return node.scalar == nil ? ["\(here): expected an integer or a string"] : []
+            case .oneOf(let values):
+                guard let text = node.string, values.contains(text) else { return ["\(here): expected one of \(values)"] }
+                return []
+            case .flaggerDuration:
+                guard let text = node.string, text.wholeMatch(of: /[0-9]+(m|s)/) != nil else {
+                    return ["\(here): expected a duration like 30s or 1m"]
                 }
-                problems += shape.problems(in: value, at: child)
+                return []
+            case .list(let element):
+                guard let items = node.sequence else { return ["\(here): expected a list"] }
+                return items.enumerated().flatMap { element.problems(in: $0.element, at: "\(path)[\($0.offset)]") }
+            case .map(let value):
+                guard let mapping = node.mapping else { return ["\(here): expected a mapping"] }
+                return mapping.flatMap { value.problems(in: $0.value, at: "\(path).\($0.key.string ?? "?")") }
+            case .object(let fields, let required, let exactlyOneOf):
+                guard let mapping = node.mapping else { return ["\(here): expected a mapping"] }
+                var problems: [String] = []
+                var seen: Set<String> = []
+                for (key, value) in mapping {
+                    let name = key.string ?? "?"
+                    seen.insert(name)
+                    let child = path.isEmpty ? name : "\(path).\(name)"
+                    guard let shape = fields[name] else {
+                        problems.append("\(child): not a field of the CRD (it would be pruned); known: \(fields.keys.sorted())")
+                        continue
+                    }
+                    problems += shape.problems(in: value, at: child)
+                }
+                for name in required.subtracting(seen).sorted() { problems.append("\(here): missing required field \(name)") }
+                if !exactlyOneOf.isEmpty, seen.intersection(exactlyOneOf).count != 1 {
+                    problems.append("\(here): needs exactly one of \(exactlyOneOf.sorted())")
+                }
+                return problems
             }
-            for name in required.subtracting(seen).sorted() { problems.append("\(here): missing required field \(name)") }
-            if !exactlyOneOf.isEmpty, seen.intersection(exactlyOneOf).count != 1 {
-                problems.append("\(here): needs exactly one of \(exactlyOneOf.sorted())")
-            }
-            return problems
         }
     }
-}
 
-/// The CRD fields used by deploy/, copied by hand from the upstream definitions:
-/// Flagger `charts/flagger/crds/crd.yaml` (canaries.flagger.app v1beta1), Argo Rollouts `pkg/apis/rollouts/v1alpha1`
-/// (Rollout, AnalysisTemplate), Prometheus Operator `pkg/apis/monitoring/v1` and `v1alpha1` (PrometheusRule,
-/// ServiceMonitor, AlertmanagerConfig). Parts we do not use are `.any`.
-enum CRDShapes {
-    static let labels = Shape.map(.string)
-    static let objectMeta = Shape.object(
-        ["name": .string, "namespace": .string, "labels": labels, "annotations": labels],
-        required: ["name"]
-    )
-    static func resource(_ spec: Shape) -> Shape {
-        .object(["apiVersion": .string, "kind": .string, "metadata": objectMeta, "spec": spec], required: ["apiVersion", "kind", "metadata", "spec"])
-    }
-
-    static let canary = resource(
-        .object(
-            [
-                "provider": .string, "metricsServer": .string, "progressDeadlineSeconds": .int, "skipAnalysis": .bool, "revertOnDeletion": .bool,
-                "suspend": .bool, "autoscalerRef": .any, "ingressRef": .any, "routeRef": .any, "upstreamRef": .any,
-                "targetRef": .object(
-                    ["apiVersion": .string, "kind": .oneOf(["DaemonSet", "Deployment", "Service"]), "name": .string],
-                    required: ["apiVersion", "kind", "name"]
-                ),
-                "service": .object(
-                    [
-                        "name": .string, "port": .int, "portName": .string, "appProtocol": .string, "targetPort": .intOrString,
-                        "portDiscovery": .bool, "timeout": .string, "gateways": .list(.string), "hosts": .list(.string), "match": .any,
-                        "retries": .any, "headers": .any, "corsPolicy": .any, "trafficPolicy": .any, "apex": .any, "primary": .any,
-                        "canary": .any, "delegation": .bool, "meshName": .string, "backends": .list(.string), "rewrite": .any,
-                    ],
-                    required: ["port"]
-                ),
-                "analysis": .object(
-                    [
-                        "interval": .flaggerDuration, "iterations": .int, "threshold": .int, "maxWeight": .int, "stepWeight": .int,
-                        "stepWeights": .list(.int), "stepWeightPromotion": .int, "mirror": .bool, "mirrorWeight": .int,
-                        "primaryReadyThreshold": .int, "canaryReadyThreshold": .int, "match": .any, "metrics": .any, "alerts": .any,
-                        "sessionAffinity": .any,
-                        "webhooks": .list(
-                            .object(
-                                [
-                                    "name": .string, "url": .string, "muteAlert": .bool, "timeout": .flaggerDuration, "retries": .int,
-                                    "metadata": .map(.string),
-                                    "type": .oneOf([
-                                        "", "confirm-rollout", "pre-rollout", "rollout", "confirm-promotion", "post-rollout", "event", "rollback",
-                                        "confirm-traffic-increase",
-                                    ]),
-                                ],
-                                required: ["name", "url"]
-                            )
-                        ),
-                    ],
-                    // The CRD's oneOf: interval and threshold, and one of iterations, stepWeight, stepWeights.
-                    required: ["interval", "threshold"],
-                    exactlyOneOf: ["iterations", "stepWeight", "stepWeights"]
-                ),
-            ],
-            required: ["targetRef", "service", "analysis"]
+    /// The CRD fields used by deploy/, copied by hand from the upstream definitions:
+    /// Flagger `charts/flagger/crds/crd.yaml` (canaries.flagger.app v1beta1), Argo Rollouts `pkg/apis/rollouts/v1alpha1`
+    /// (Rollout, AnalysisTemplate), Prometheus Operator `pkg/apis/monitoring/v1` and `v1alpha1` (PrometheusRule,
+    /// ServiceMonitor, AlertmanagerConfig). Parts we do not use are `.any`.
+    enum CRDShapes {
+        static let labels = Shape.map(.string)
+        static let objectMeta = Shape.object(
+            ["name": .string, "namespace": .string, "labels": labels, "annotations": labels],
+            required: ["name"]
         )
-    )
+        static func resource(_ spec: Shape) -> Shape {
+            .object(
+                ["apiVersion": .string, "kind": .string, "metadata": objectMeta, "spec": spec],
+                required: ["apiVersion", "kind", "metadata", "spec"]
+            )
+        }
 
-    static let argoArgument = Shape.object(["name": .string, "value": .string, "valueFrom": .any], required: ["name"])
-    static let analysisTemplate = resource(
-        .object(
+        static let canary = resource(
+            .object(
+                [
+                    "provider": .string, "metricsServer": .string, "progressDeadlineSeconds": .int, "skipAnalysis": .bool, "revertOnDeletion": .bool,
+                    "suspend": .bool, "autoscalerRef": .any, "ingressRef": .any, "routeRef": .any, "upstreamRef": .any,
+                    "targetRef": .object(
+                        ["apiVersion": .string, "kind": .oneOf(["DaemonSet", "Deployment", "Service"]), "name": .string],
+                        required: ["apiVersion", "kind", "name"]
+                    ),
+                    "service": .object(
+                        [
+                            "name": .string, "port": .int, "portName": .string, "appProtocol": .string, "targetPort": .intOrString,
+                            "portDiscovery": .bool, "timeout": .string, "gateways": .list(.string), "hosts": .list(.string), "match": .any,
+                            "retries": .any, "headers": .any, "corsPolicy": .any, "trafficPolicy": .any, "apex": .any, "primary": .any,
+                            "canary": .any, "delegation": .bool, "meshName": .string, "backends": .list(.string), "rewrite": .any,
+                        ],
+                        required: ["port"]
+                    ),
+                    "analysis": .object(
+                        [
+                            "interval": .flaggerDuration, "iterations": .int, "threshold": .int, "maxWeight": .int, "stepWeight": .int,
+                            "stepWeights": .list(.int), "stepWeightPromotion": .int, "mirror": .bool, "mirrorWeight": .int,
+                            "primaryReadyThreshold": .int, "canaryReadyThreshold": .int, "match": .any, "metrics": .any, "alerts": .any,
+                            "sessionAffinity": .any,
+                            "webhooks": .list(
+                                .object(
+                                    [
+                                        "name": .string, "url": .string, "muteAlert": .bool, "timeout": .flaggerDuration, "retries": .int,
+                                        "metadata": .map(.string),
+                                        "type": .oneOf([
+                                            "", "confirm-rollout", "pre-rollout", "rollout", "confirm-promotion", "post-rollout", "event", "rollback",
+                                            "confirm-traffic-increase",
+                                        ]),
+                                    ],
+                                    required: ["name", "url"]
+                                )
+                            ),
+                        ],
+                        // The CRD's oneOf: interval and threshold, and one of iterations, stepWeight, stepWeights.
+                        required: ["interval", "threshold"],
+                        exactlyOneOf: ["iterations", "stepWeight", "stepWeights"]
+                    ),
+                ],
+                required: ["targetRef", "service", "analysis"]
+            )
+        )
+
+        static let argoArgument = Shape.object(["name": .string, "value": .string, "valueFrom": .any], required: ["name"])
+        static let analysisTemplate = resource(
+            .object(
+                [
+                    "args": .list(argoArgument), "dryRun": .any, "measurementRetention": .any,
+                    "metrics": .list(
+                        .object(
+                            [
+                                "name": .string, "interval": .string, "initialDelay": .string, "count": .intOrString,
+                                "successCondition": .string, "failureCondition": .string, "failureLimit": .intOrString,
+                                "inconclusiveLimit": .intOrString, "consecutiveErrorLimit": .intOrString,
+                                "provider": .object([
+                                    "web": .object(
+                                        [
+                                            "method": .oneOf(["GET", "POST", "PUT"]), "url": .string,
+                                            "headers": .list(.object(["key": .string, "value": .string])),
+                                            "body": .string, "jsonBody": .any, "timeoutSeconds": .int, "jsonPath": .string, "insecure": .bool,
+                                            "authentication": .any,
+                                        ],
+                                        required: ["url"]
+                                    )
+                                ]),
+                            ],
+                            required: ["name", "provider"]
+                        )
+                    ),
+                ],
+                required: ["metrics"]
+            )
+        )
+
+        static let rolloutAnalysis = Shape.object(
             [
-                "args": .list(argoArgument), "dryRun": .any, "measurementRetention": .any,
-                "metrics": .list(
+                "templates": .list(.object(["templateName": .string, "clusterScope": .bool], required: ["templateName"])),
+                "args": .list(argoArgument), "startingStep": .int, "dryRun": .any, "measurementRetention": .any, "analysisRunMetadata": .any,
+            ],
+            required: ["templates"]
+        )
+        static let rollout = resource(
+            .object(
+                [
+                    "replicas": .int, "selector": .any, "template": .any, "minReadySeconds": .int, "revisionHistoryLimit": .int, "paused": .bool,
+                    "progressDeadlineSeconds": .int, "progressDeadlineAbort": .bool, "restartAt": .string, "workloadRef": .any, "analysis": .any,
+                    "strategy": .object([
+                        "blueGreen": .any,
+                        "canary": .object([
+                            "canaryService": .string, "stableService": .string, "trafficRouting": .any, "maxSurge": .intOrString,
+                            "maxUnavailable": .intOrString, "analysis": rolloutAnalysis, "canaryMetadata": .any, "stableMetadata": .any,
+                            "scaleDownDelaySeconds": .int, "abortScaleDownDelaySeconds": .int, "dynamicStableScale": .bool, "antiAffinity": .any,
+                            "steps": .list(
+                                .object(
+                                    [
+                                        "setWeight": .int, "pause": .object(["duration": .intOrString]), "analysis": rolloutAnalysis,
+                                        "experiment": .any, "setCanaryScale": .any, "setHeaderRoute": .any, "setMirrorRoute": .any, "plugin": .any,
+                                    ],
+                                    exactlyOneOf: [
+                                        "setWeight", "pause", "analysis", "experiment", "setCanaryScale", "setHeaderRoute", "setMirrorRoute",
+                                        "plugin",
+                                    ]
+                                )
+                            ),
+                        ]),
+                    ]),
+                ],
+                required: ["selector", "template"]
+            )
+        )
+
+        static let prometheusRule = resource(
+            .object([
+                "groups": .list(
                     .object(
                         [
-                            "name": .string, "interval": .string, "initialDelay": .string, "count": .intOrString,
-                            "successCondition": .string, "failureCondition": .string, "failureLimit": .intOrString,
-                            "inconclusiveLimit": .intOrString, "consecutiveErrorLimit": .intOrString,
-                            "provider": .object([
-                                "web": .object(
+                            "name": .string, "interval": .string, "limit": .int, "query_offset": .string, "partial_response_strategy": .string,
+                            "labels": labels,
+                            "rules": .list(
+                                .object(
                                     [
-                                        "method": .oneOf(["GET", "POST", "PUT"]), "url": .string, "headers": .list(.object(["key": .string, "value": .string])),
-                                        "body": .string, "jsonBody": .any, "timeoutSeconds": .int, "jsonPath": .string, "insecure": .bool,
-                                        "authentication": .any,
+                                        "alert": .string, "record": .string, "expr": .intOrString, "for": .string, "keep_firing_for": .string,
+                                        "labels": labels, "annotations": labels,
                                     ],
-                                    required: ["url"]
+                                    required: ["expr"],
+                                    exactlyOneOf: ["alert", "record"]
                                 )
-                            ]),
+                            ),
                         ],
-                        required: ["name", "provider"]
+                        required: ["name", "rules"]
                     )
-                ),
-            ],
-            required: ["metrics"]
-        )
-    )
-
-    static let rolloutAnalysis = Shape.object(
-        [
-            "templates": .list(.object(["templateName": .string, "clusterScope": .bool], required: ["templateName"])),
-            "args": .list(argoArgument), "startingStep": .int, "dryRun": .any, "measurementRetention": .any, "analysisRunMetadata": .any,
-        ],
-        required: ["templates"]
-    )
-    static let rollout = resource(
-        .object(
-            [
-                "replicas": .int, "selector": .any, "template": .any, "minReadySeconds": .int, "revisionHistoryLimit": .int, "paused": .bool,
-                "progressDeadlineSeconds": .int, "progressDeadlineAbort": .bool, "restartAt": .string, "workloadRef": .any, "analysis": .any,
-                "strategy": .object([
-                    "blueGreen": .any,
-                    "canary": .object([
-                        "canaryService": .string, "stableService": .string, "trafficRouting": .any, "maxSurge": .intOrString,
-                        "maxUnavailable": .intOrString, "analysis": rolloutAnalysis, "canaryMetadata": .any, "stableMetadata": .any,
-                        "scaleDownDelaySeconds": .int, "abortScaleDownDelaySeconds": .int, "dynamicStableScale": .bool, "antiAffinity": .any,
-                        "steps": .list(
-                            .object(
-                                [
-                                    "setWeight": .int, "pause": .object(["duration": .intOrString]), "analysis": rolloutAnalysis,
-                                    "experiment": .any, "setCanaryScale": .any, "setHeaderRoute": .any, "setMirrorRoute": .any, "plugin": .any,
-                                ],
-                                exactlyOneOf: [
-                                    "setWeight", "pause", "analysis", "experiment", "setCanaryScale", "setHeaderRoute", "setMirrorRoute", "plugin",
-                                ]
-                            )
-                        ),
-                    ]),
-                ]),
-            ],
-            required: ["selector", "template"]
-        )
-    )
-
-    static let prometheusRule = resource(
-        .object([
-            "groups": .list(
-                .object(
-                    [
-                        "name": .string, "interval": .string, "limit": .int, "query_offset": .string, "partial_response_strategy": .string,
-                        "labels": labels,
-                        "rules": .list(
-                            .object(
-                                [
-                                    "alert": .string, "record": .string, "expr": .intOrString, "for": .string, "keep_firing_for": .string,
-                                    "labels": labels, "annotations": labels,
-                                ],
-                                required: ["expr"],
-                                exactlyOneOf: ["alert", "record"]
-                            )
-                        ),
-                    ],
-                    required: ["name", "rules"]
                 )
-            )
-        ])
-    )
-
-    static let serviceMonitor = resource(
-        .object(
-            [
-                "selector": .object(["matchLabels": labels, "matchExpressions": .any]), "namespaceSelector": .any, "jobLabel": .string,
-                "targetLabels": .list(.string), "podTargetLabels": .list(.string), "sampleLimit": .int,
-                "endpoints": .list(
-                    .object([
-                        "port": .string, "targetPort": .intOrString, "path": .string, "scheme": .oneOf(["http", "https"]), "interval": .string,
-                        "scrapeTimeout": .string, "honorLabels": .bool, "relabelings": .any, "metricRelabelings": .any, "tlsConfig": .any,
-                        "authorization": .any, "params": .any,
-                    ])
-                ),
-            ],
-            required: ["selector", "endpoints"]
+            ])
         )
-    )
 
-    static let alertmanagerConfig = resource(
-        .object([
-            "route": .object([
-                "receiver": .string, "groupBy": .list(.string), "groupWait": .string, "groupInterval": .string, "repeatInterval": .string,
-                "matchers": .list(
+        static let serviceMonitor = resource(
+            .object(
+                [
+                    "selector": .object(["matchLabels": labels, "matchExpressions": .any]), "namespaceSelector": .any, "jobLabel": .string,
+                    "targetLabels": .list(.string), "podTargetLabels": .list(.string), "sampleLimit": .int,
+                    "endpoints": .list(
+                        .object([
+                            "port": .string, "targetPort": .intOrString, "path": .string, "scheme": .oneOf(["http", "https"]), "interval": .string,
+                            "scrapeTimeout": .string, "honorLabels": .bool, "relabelings": .any, "metricRelabelings": .any, "tlsConfig": .any,
+                            "authorization": .any, "params": .any,
+                        ])
+                    ),
+                ],
+                required: ["selector", "endpoints"]
+            )
+        )
+
+        static let alertmanagerConfig = resource(
+            .object([
+                "route": .object([
+                    "receiver": .string, "groupBy": .list(.string), "groupWait": .string, "groupInterval": .string, "repeatInterval": .string,
+                    "matchers": .list(
+                        .object(
+                            ["name": .string, "value": .string, "matchType": .oneOf(["=", "!=", "=~", "!~"]), "regex": .bool],
+                            required: ["name"]
+                        )
+                    ),
+                    "continue": .bool, "routes": .any, "muteTimeIntervals": .list(.string), "activeTimeIntervals": .list(.string),
+                ]),
+                "receivers": .list(
                     .object(
-                        ["name": .string, "value": .string, "matchType": .oneOf(["=", "!=", "=~", "!~"]), "regex": .bool],
+                        [
+                            "name": .string,
+                            "webhookConfigs": .list(
+                                .object([
+                                    "url": .string, "urlSecret": .any, "sendResolved": .bool, "maxAlerts": .int, "timeout": .string,
+                                    "httpConfig": .object([
+                                        "authorization": .object([
+                                            "type": .string,
+                                            "credentials": .object(["name": .string, "key": .string, "optional": .bool], required: ["key"]),
+                                        ]),
+                                        "basicAuth": .any, "oauth2": .any, "bearerTokenSecret": .any, "tlsConfig": .any, "proxyURL": .string,
+                                        "followRedirects": .bool, "enableHttp2": .bool,
+                                    ]),
+                                ])
+                            ),
+                            "opsgenieConfigs": .any, "pagerdutyConfigs": .any, "slackConfigs": .any, "emailConfigs": .any,
+                        ],
                         required: ["name"]
                     )
                 ),
-                "continue": .bool, "routes": .any, "muteTimeIntervals": .list(.string), "activeTimeIntervals": .list(.string),
-            ]),
-            "receivers": .list(
-                .object(
-                    [
-                        "name": .string,
-                        "webhookConfigs": .list(
-                            .object([
-                                "url": .string, "urlSecret": .any, "sendResolved": .bool, "maxAlerts": .int, "timeout": .string,
-                                "httpConfig": .object([
-                                    "authorization": .object([
-                                        "type": .string,
-                                        "credentials": .object(["name": .string, "key": .string, "optional": .bool], required: ["key"]),
-                                    ]),
-                                    "basicAuth": .any, "oauth2": .any, "bearerTokenSecret": .any, "tlsConfig": .any, "proxyURL": .string,
-                                    "followRedirects": .bool, "enableHttp2": .bool,
-                                ]),
-                            ])
-                        ),
-                        "opsgenieConfigs": .any, "pagerdutyConfigs": .any, "slackConfigs": .any, "emailConfigs": .any,
-                    ],
-                    required: ["name"]
-                )
-            ),
-            "inhibitRules": .any, "muteTimeIntervals": .any,
-        ])
-    )
+                "inhibitRules": .any, "muteTimeIntervals": .any,
+            ])
+        )
+    }
 }

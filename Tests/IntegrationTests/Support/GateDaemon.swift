@@ -15,14 +15,15 @@ final class GateDaemon: Sendable {
     var url: String { "http://127.0.0.1:\(port)" }
     var statePath: String { directory.file("state.sqlite") }
     var logPath: String { directory.file("gate.log") }
+    var tokenPath: String { directory.file("token") }
 
     /// Writes `config` (YAML without `state`/`listen`/`auth`, which the harness owns) and starts the daemon.
-    static func start(config: String) async throws -> GateDaemon {
+    static func start(config: String, port: Int? = nil) async throws -> GateDaemon {
         let directory = try TemporaryDirectory(prefix: "gate")
         let token = "test-token-\(UUID().uuidString)"
         let tokenPath = try directory.write("token", token + "\n")
         let configPath = try directory.write("gate.yaml", config + "\nauth:\n  tokenFile: \(tokenPath)\n")
-        let daemon = GateDaemon(port: try freeLoopbackPort(), directory: directory, configPath: configPath, token: token)
+        let daemon = GateDaemon(port: try port ?? freeLoopbackPort(), directory: directory, configPath: configPath, token: token)
         try await daemon.launch()
         return daemon
     }

@@ -84,7 +84,9 @@ let package = Package(
                 "GateServer", "GateSources", "GateHTTP", "GateCore", "GateConfig", "GateLint", "UpgradeGate",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Logging", package: "swift-log"),
-            ]
+                .product(name: "Yams", package: "Yams"),
+            ],
+            resources: [.copy("Fixtures")]
         ),
     ],
     swiftLanguageModes: [.v6]

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import GateConfig
+import GateLint
 import GateServer
 import Hummingbird
 import Logging
@@ -11,7 +12,7 @@ struct UpgradeGate: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "upgrade-gate",
         abstract: "Gate upgrades of cluster tooling on Prometheus metrics and Alertmanager alerts compared with a pinned baseline.",
-        subcommands: [Serve.self, Check.self, Status.self, Window.self, ConfigCommand.self]
+        subcommands: [Serve.self, Check.self, Status.self, Window.self, Lint.self, ConfigCommand.self]
     )
 }
 
@@ -255,5 +256,30 @@ struct Window: AsyncParsableCommand {
         @OptionGroup var connection: Connection
         @Option(help: "Why, for the audit trail.") var reason: String?
         func run() async throws { try await Window.perform(.reset(name: name, reason: reason), connection) }
+    }
+}
+
+/// `upgrade-gate lint PATH…`: the version-pinning policy (never `latest`).
+struct Lint: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Flag container images without a pinned tag or digest, `latest`, and mutable tags; exit 1 on findings.",
+        discussion: "Reads Kubernetes manifests, Helm values files, kustomizations and Dockerfiles (files or directories, recursively).")
+
+    @Argument(help: "Files or directories to check.")
+    var paths: [String]
+
+    func run() async throws {
+        let findings: [LintFinding]
+        do {
+            findings = try Linter.lint(paths: paths)
+        } catch {
+            FileHandle.standardError.write(Data("\(error)\n".utf8))
+            throw ExitCode(usageExitCode)
+        }
+        for finding in findings { print(finding) }
+        if !findings.isEmpty {
+            FileHandle.standardError.write(Data("\(findings.count) image(s) not pinned\n".utf8))
+            throw ExitCode(1)
+        }
     }
 }

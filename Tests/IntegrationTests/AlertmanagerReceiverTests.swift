@@ -10,14 +10,7 @@ import Testing
         """
 
     static func contract(_ name: String) throws -> String {
-        let root = URL(fileURLWithPath: #filePath).resolvingSymlinksInPath().deletingLastPathComponent().deletingLastPathComponent()
-            .deletingLastPathComponent()
-        let candidates = [
-            root.deletingLastPathComponent().appendingPathComponent("shared/contracts/alertmanager/\(name)").path,
-            root.appendingPathComponent("Tests/GateSourcesTests/Fixtures/alertmanager/\(name)").path,
-        ]
-        for path in candidates where FileManager.default.fileExists(atPath: path) { return try String(contentsOfFile: path, encoding: .utf8) }
-        throw HarnessError(description: "contract \(name) not found at \(candidates)")
+        try fixtureText("alertmanager/\(name)")
     }
 
     /// An alert payload with one alert, for cases the contracts do not cover.

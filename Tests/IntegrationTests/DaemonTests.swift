@@ -11,7 +11,8 @@ import Testing
         let gate: GateDaemon
 
         static func run(
-            failAfter: Int = 1, soak: String = "4s", interval: String = "1s", extra: String = "", _ body: (Stack) async throws -> Void
+            failAfter: Int = 1, soak: String = "4s", interval: String = "1s", extra: String = "", checks: String? = nil,
+            _ body: (Stack) async throws -> Void
         ) async throws {
             let api = try await Exporter.start(["demo_error_ratio": 0.1, "demo_restarts_total": 3])
             let worker = try await Exporter.start(["demo_queue_depth": 1])
@@ -31,17 +32,7 @@ import Testing
                   soak: \(soak)
                   duration: 1h
                 checks:
-                  - name: targets-up
-                    query: up{job="{{job}}"}
-                    min: 1
-                  - name: restarts
-                    query: demo_restarts_total{job="{{job}}"}
-                    counter: true
-                    maxIncrease: 1
-                  - name: error-ratio
-                    query: demo_error_ratio{job="{{job}}"}
-                    maxIncrease: 50%
-                    critical: false
+                \(checks ?? Self.defaultChecks)
                 \(extra)
                 """
             let gate: GateDaemon
@@ -60,6 +51,20 @@ import Testing
             }
             await stack.stop()
         }
+
+        static let defaultChecks = """
+              - name: targets-up
+                query: up{job="{{job}}"}
+                min: 1
+              - name: restarts
+                query: demo_restarts_total{job="{{job}}"}
+                counter: true
+                maxIncrease: 1
+              - name: error-ratio
+                query: demo_error_ratio{job="{{job}}"}
+                maxIncrease: 50%
+                critical: false
+            """
 
         func stop() async {
             await gate.stop()
@@ -91,7 +96,7 @@ import Testing
             try await stack.gate.waitForVerdict("cert-manager", "pass")
             let passed = try await stack.gate.gate("cert-manager")
             #expect(passed["pass"] as? Bool == true)
-            #expect(passed["soakRemaining"] as? Double == 0)
+            #expect(passed["soakRemaining"] as? String == "0s")
         }
     }
 

@@ -53,6 +53,30 @@ func addRoutes(to router: Router<BasicRequestContext>, api: APIContext) {
         return jsonResponse(.ok, Array(#"{"status":"accepted"}"#.utf8))
     }
 
+    // Flagger sends no headers: a token, if required, comes in metadata.token. Decisions are 200
+    // or 403 with a plain sentence (Flagger puts the body in its events), never 5xx.
+    router.post("/api/v1/flagger/:hook") { request, context in
+        let hookName = try context.parameters.require("hook")
+        guard let hook = FlaggerHook(rawValue: hookName) else {
+            throw APIError(
+                .notFound, code: "not_found", message: "unknown Flagger hook \"\(hookName)\"; known: \(FlaggerHook.allCases.map(\.rawValue).joined(separator: ", "))",
+                field: "hook")
+        }
+        let limit = api.config.limits.maxBodyBytes
+        let body: ByteBuffer
+        do {
+            body = try await request.body.collect(upTo: limit)
+        } catch {
+            throw APIError.tooLarge(limit: limit)
+        }
+        let payload = try decodeFlaggerPayload(try JSONValue.parse(body.readableBytesView))
+        if api.config.flagger.requireToken, !api.authenticator.authorizes(payload.metadata["token"].map { "Bearer \($0)" }) {
+            return plainResponse(.forbidden, "metadata.token is missing or wrong (flagger.requireToken is on)")
+        }
+        let answer = await api.engine.flagger(hook, payload)
+        return plainResponse(answer.allowed ? .ok : .forbidden, answer.message)
+    }
+
     router.get("/api/v1/windows") { request, _ in
         let includeClosed = request.uri.queryParameters.get("state") != "open"
         let windows = try await api.engine.windows(includeClosed: includeClosed)
@@ -87,6 +111,11 @@ func addRoutes(to router: Router<BasicRequestContext>, api: APIContext) {
         guard let events = try await api.engine.events(named: name, limit: limit) else { throw APIError.windowNotFound(name) }
         return jsonResponse(.ok, encodeJSON(["events": events.map(EventBody.init)]))
     }
+}
+
+/// A plain-text response (what Flagger shows in its events).
+func plainResponse(_ status: HTTPResponse.Status, _ text: String) -> Response {
+    Response(status: status, headers: [.contentType: "text/plain; charset=utf-8"], body: .init(byteBuffer: ByteBuffer(string: text + "\n")))
 }
 
 /// A JSON response.

@@ -125,7 +125,7 @@ struct WindowSummaryBody: Encodable {
     var verdict: String
     var openedAt: String
     var closedAt: String?
-    var soakRemaining: Double
+    var soakRemaining: String
     var failing: [String]
 
     init(_ window: LiveWindow, now: Double) {
@@ -139,7 +139,7 @@ struct WindowSummaryBody: Encodable {
         verdict = record.memory.verdict.rawValue
         openedAt = formatTimestamp(record.openedAt)
         closedAt = record.closedAt.map(formatTimestamp)
-        soakRemaining = record.isOpen ? max(0, record.soak - (now - record.openedAt)).rounded() : 0
+        soakRemaining = formatPrometheusDuration(record.isOpen ? max(0, record.soak - (now - record.openedAt)).rounded(.up) : 0)
         failing = (window.lastEvaluation?.statuses ?? [:]).filter { $0.value == .fail || $0.value == .failing }.map(\.key).sorted()
     }
 }

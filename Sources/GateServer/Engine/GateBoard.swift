@@ -65,8 +65,8 @@ struct GateBody: Encodable {
     var backup: [String: String]
     var restore: [String: String]
     var evaluatedAt: String?
-    var soakRemaining: Double
-    var soakRemainingText: String
+    /// Prometheus duration syntax (`25m`, `0s`), as Argo Rollouts' examples read it.
+    var soakRemaining: String
 
     struct Check: Encodable {
         var name: String
@@ -101,7 +101,7 @@ struct GateBody: Encodable {
         var reason: String?
     }
 
-    /// At most this many series per check are listed (the ones that are not fine, first).
+    /// At most this many series per check are listed: the ones that are not fine first, then fine ones.
     static let maxSeriesPerCheck = 20
 
     init(window: LiveWindow, alerts: [AlertFinding], restoreMode: String?, now: Double) {
@@ -119,7 +119,8 @@ struct GateBody: Encodable {
             reasons = verdict == .fail && !record.memory.failReasons.isEmpty ? record.memory.failReasons : evaluation.reasons
             evaluatedAt = formatTimestamp(evaluation.at)
             checks = evaluation.outcomes.map { outcome in
-                let listed = outcome.series.filter { $0.result != .pass }.prefix(Self.maxSeriesPerCheck)
+                // judge() sorts broken and inconclusive series before passing ones.
+                let listed = outcome.series.prefix(Self.maxSeriesPerCheck)
                 return Check(
                     name: outcome.check, critical: outcome.critical,
                     status: (evaluation.statuses[outcome.check] ?? .inconclusive).rawValue,
@@ -134,8 +135,7 @@ struct GateBody: Encodable {
             checks = []
         }
         let remaining = record.isOpen ? max(0, record.soak - (now - record.openedAt)) : 0
-        soakRemaining = remaining.rounded()
-        soakRemainingText = formatDuration(remaining)
+        soakRemaining = formatPrometheusDuration(remaining.rounded(.up))
     }
 
     func encoded() -> [UInt8] {

@@ -38,7 +38,7 @@ public enum StatusReport {
         var table = TextTable("WINDOW", "STATE", "VERDICT", "COMPONENT", "VERSIONS", "SOAK LEFT", "FAILING")
         for window in windows {
             let versions = [window["fromVersion"] as? String, window["toVersion"] as? String].compactMap { $0 }.joined(separator: " → ")
-            let soak = (window["soakRemaining"] as? Double).map { $0 > 0 ? formatDuration($0) : "done" } ?? "-"
+            let soak = (window["soakRemaining"] as? String).map { $0 == "0s" ? "done" : $0 } ?? "-"
             table.add(
                 window["name"] as? String ?? "?", window["state"] as? String ?? "?", (window["verdict"] as? String ?? "?").uppercased(),
                 window["component"] as? String ?? "-", versions.isEmpty ? "-" : versions,
@@ -57,8 +57,8 @@ public enum StatusReport {
         }
         out += "verdict:   \((json["verdict"] as? String ?? "?").uppercased())\n"
         out += "opened:    \(json["openedAt"] as? String ?? "?")   closes: \(json["closesAt"] as? String ?? "?")\n"
-        if let soak = gate["soakRemaining"] as? Double, json["state"] as? String == "open" {
-            out += "soak:      \(soak > 0 ? formatDuration(soak) + " remaining" : "complete")\n"
+        if let soak = gate["soakRemaining"] as? String, json["state"] as? String == "open" {
+            out += "soak:      \(soak == "0s" ? "complete" : soak + " remaining")\n"
         }
         out += "evaluated: \(gate["evaluatedAt"] as? String ?? "not yet")\n"
         if let reasons = gate["reasons"] as? [String], !reasons.isEmpty {
@@ -72,10 +72,12 @@ public enum StatusReport {
                 let name = check["name"] as? String ?? "?"
                 let status = (check["status"] as? String ?? "?").uppercased()
                 let critical = (check["critical"] as? Bool ?? true) ? "yes" : "no"
-                if series.isEmpty {
+                // Fine series are listed in the gate body too; the table shows the ones that need a look.
+                let notFine = series.filter { $0["reason"] is String }
+                if notFine.isEmpty {
                     table.add(name, critical, status, "all \(check["seriesTotal"] as? Int ?? 0) ok", "", "", "")
                 }
-                for (index, item) in series.enumerated() {
+                for (index, item) in notFine.enumerated() {
                     let labels = (item["labels"] as? [String: String] ?? [:]).sorted { $0.key < $1.key }.map { "\($0.key)=\"\($0.value)\"" }
                     table.add(
                         index == 0 ? name : "", index == 0 ? critical : "", index == 0 ? status : "",

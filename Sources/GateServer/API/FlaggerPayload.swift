@@ -1,0 +1,58 @@
+import GateCore
+
+/// The hooks Flagger calls, one URL each (the hook type is not in the body).
+enum FlaggerHook: String, CaseIterable, Sendable {
+    case confirmRollout = "confirm-rollout"
+    case preRollout = "pre-rollout"
+    case rollout
+    case confirmTrafficIncrease = "confirm-traffic-increase"
+    case confirmPromotion = "confirm-promotion"
+    case postRollout = "post-rollout"
+    case rollback
+    case event
+}
+
+/// Flagger's `CanaryWebhookPayload`: the canary, its phase and checksum, and the user's metadata.
+struct FlaggerPayload: Sendable, Equatable {
+    var name: String
+    var namespace: String
+    var phase: String
+    var checksum: String
+    var metadata: [String: String]
+
+    /// The window a hook asks about: `metadata.window` (or `metadata.gate`), else the one
+    /// auto-opened for this canary and checksum (a new checksum is a new window).
+    var windowName: String {
+        metadata["window"] ?? metadata["gate"] ?? autoWindowName
+    }
+
+    /// True when the hook names its window explicitly.
+    var namesWindow: Bool { metadata["window"] != nil || metadata["gate"] != nil }
+
+    /// `<name>-<namespace>-<checksum>`, made a DNS-1123 label.
+    var autoWindowName: String {
+        let raw = "\(name)-\(namespace)-\(checksum)".lowercased()
+        var label = String(raw.map { ($0.isLetter && $0.isASCII) || ($0.isNumber && $0.isASCII) || $0 == "-" ? $0 : "-" }.prefix(63))
+        while label.hasSuffix("-") { label.removeLast() }
+        while label.hasPrefix("-") { label.removeFirst() }
+        return label.isEmpty ? "flagger-canary" : label
+    }
+
+    /// `namespace/name`, as people say it.
+    var canary: String { "\(namespace)/\(name)" }
+}
+
+/// Validates a Flagger body; 400 naming the field for anything malformed.
+func decodeFlaggerPayload(_ body: JSONValue) throws(APIError) -> FlaggerPayload {
+    var reader = try JSONObjectReader(body)
+    let name = try reader.string("name", required: true) ?? ""
+    let namespace = try reader.string("namespace", required: true) ?? ""
+    let phase = try reader.string("phase") ?? ""
+    let checksum = try reader.string("checksum") ?? ""
+    // Flagger copies the user's metadata verbatim (a map of strings) and adds event fields.
+    let metadata = try reader.stringMap("metadata", maxCount: 200) ?? [:]
+    if let window = metadata["window"] ?? metadata["gate"], !isDNS1123Label(window) {
+        throw .badRequest("metadata.window \"\(window)\" is not a valid window name (DNS-1123 label)", field: "metadata.window")
+    }
+    return FlaggerPayload(name: name, namespace: namespace, phase: phase, checksum: checksum, metadata: metadata)
+}

@@ -20,11 +20,14 @@ public struct WindowRequest: Sendable, Equatable, Codable {
     public var soak: Double?
     /// Duration override in seconds.
     public var duration: Double?
+    /// `{create: false}` skips the pre-upgrade backup; `{name}` uses an existing Backup instead.
+    public var backup: BackupRequest?
 
     /// Creates a request.
     public init(
         name: String, component: String? = nil, fromVersion: String? = nil, toVersion: String? = nil, namespaces: [String] = [],
-        labels: [String: String] = [:], matchers: [String] = [], checks: [String]? = nil, soak: Double? = nil, duration: Double? = nil
+        labels: [String: String] = [:], matchers: [String] = [], checks: [String]? = nil, soak: Double? = nil, duration: Double? = nil,
+        backup: BackupRequest? = nil
     ) {
         self.name = name
         self.component = component
@@ -36,6 +39,7 @@ public struct WindowRequest: Sendable, Equatable, Codable {
         self.checks = checks
         self.soak = soak
         self.duration = duration
+        self.backup = backup
     }
 
     /// The labels queries are filled with: the request's labels, plus `namespace` when exactly one
@@ -45,6 +49,14 @@ public struct WindowRequest: Sendable, Equatable, Codable {
         if result["namespace"] == nil, namespaces.count == 1 { result["namespace"] = namespaces[0] }
         return result
     }
+}
+
+/// What a window asks of the pre-upgrade backup.
+public enum BackupRequest: Sendable, Equatable, Codable {
+    /// Create one (`true`) or explicitly not (`false`).
+    case create(Bool)
+    /// Use this existing Velero Backup.
+    case existing(String)
 }
 
 /// One upgrade window as the daemon keeps it: the request, what was resolved at open, and the
@@ -68,11 +80,18 @@ public struct WindowRecord: Sendable, Equatable, Codable {
     public var closeReason: String?
     /// The gate's memory.
     public var memory: GateMemory
+    /// The pre-upgrade backup, when Velero is configured.
+    public var backup: BackupState?
+    /// The rollback, once one was intended.
+    public var restore: RestoreState?
+    /// The window's workloads' container images when it opened (for restore verification).
+    public var imagesAtOpen: [RecordedImage]
 
     /// Creates a record.
     public init(
         id: String, request: WindowRequest, checks: [CheckSpec], openedAt: Double, soak: Double, duration: Double,
-        closedAt: Double? = nil, closeReason: String? = nil, memory: GateMemory = GateMemory()
+        closedAt: Double? = nil, closeReason: String? = nil, memory: GateMemory = GateMemory(), backup: BackupState? = nil,
+        restore: RestoreState? = nil, imagesAtOpen: [RecordedImage] = []
     ) {
         self.id = id
         self.request = request
@@ -83,6 +102,30 @@ public struct WindowRecord: Sendable, Equatable, Codable {
         self.closedAt = closedAt
         self.closeReason = closeReason
         self.memory = memory
+        self.backup = backup
+        self.restore = restore
+        self.imagesAtOpen = imagesAtOpen
+    }
+
+    private enum CodingKeys: String, CodingKey {
+        case id, request, checks, openedAt, soak, duration, closedAt, closeReason, memory, backup, restore, imagesAtOpen
+    }
+
+    public init(from decoder: any Decoder) throws {
+        let container = try decoder.container(keyedBy: CodingKeys.self)
+        id = try container.decode(String.self, forKey: .id)
+        request = try container.decode(WindowRequest.self, forKey: .request)
+        checks = try container.decode([CheckSpec].self, forKey: .checks)
+        openedAt = try container.decode(Double.self, forKey: .openedAt)
+        soak = try container.decode(Double.self, forKey: .soak)
+        duration = try container.decode(Double.self, forKey: .duration)
+        closedAt = try container.decodeIfPresent(Double.self, forKey: .closedAt)
+        closeReason = try container.decodeIfPresent(String.self, forKey: .closeReason)
+        memory = try container.decode(GateMemory.self, forKey: .memory)
+        // Records written before the escape plan existed have none of it.
+        backup = try container.decodeIfPresent(BackupState.self, forKey: .backup)
+        restore = try container.decodeIfPresent(RestoreState.self, forKey: .restore)
+        imagesAtOpen = try container.decodeIfPresent([RecordedImage].self, forKey: .imagesAtOpen) ?? []
     }
 
     /// The window's name.

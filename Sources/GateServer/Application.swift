@@ -63,8 +63,22 @@ public func buildApplication(config: GateConfig, options: ServeOptions = .init()
         } else {
             PrometheusAlertsSource(source: source)
         }
+    let kubernetes: KubernetesClient?
+    if config.velero != nil {
+        do {
+            let connection = try KubernetesConnection.resolve(
+                apiServer: config.kubernetes?.apiServer, tokenFile: config.kubernetes?.tokenFile, caFile: config.kubernetes?.caFile)
+            kubernetes = KubernetesClient(connection: connection)
+        } catch {
+            throw StartupError(description: "the velero section needs the Kubernetes API: \(error)")
+        }
+    } else {
+        kubernetes = nil
+    }
+    let velero: (any VeleroPort)? = kubernetes.map { VeleroClient(kubernetes: $0, namespace: config.velero?.namespace ?? "velero") }
     let engine = GateEngine(
-        config: config, store: store, source: source, alertSource: alertSource, board: board, metrics: metrics, logger: logger, now: now)
+        config: config, store: store, source: source, alertSource: alertSource, velero: velero, board: board, metrics: metrics,
+        logger: logger, now: now)
     do {
         try await engine.resume()
     } catch {
@@ -90,6 +104,7 @@ public func buildApplication(config: GateConfig, options: ServeOptions = .init()
         ShutdownHook {
             await http.shutdown()
             await alertmanagerHTTP.shutdown()
+            await kubernetes?.shutdown()
         })
     app.addServices(EvaluationService(engine: engine, interval: .milliseconds(Int64(config.evaluation.interval * 1000))))
     return app

@@ -105,6 +105,15 @@ func addRoutes(to router: Router<BasicRequestContext>, api: APIContext) {
         return jsonResponse(.ok, await api.engine.detailJSON(window))
     }
 
+    router.post("/api/v1/windows/:name/restore") { request, context in
+        let name = try context.parameters.require("name")
+        _ = try await authorizedBody(request, api: api)
+        let restore = try await api.engine.requestManualRestore(name, by: caller(request))
+        return jsonResponse(
+            .accepted,
+            encodeJSON(["restore": ["name": restore.name, "phase": restore.phase, "mode": restore.mode, "lastError": restore.lastError ?? ""]]))
+    }
+
     router.get("/api/v1/windows/:name/events") { request, context in
         let name = try context.parameters.require("name")
         let limit = min(max(request.uri.queryParameters.get("limit").flatMap { Int($0) } ?? 200, 1), 1000)

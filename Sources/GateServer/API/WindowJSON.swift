@@ -69,7 +69,7 @@ struct WindowDetailBody: Encodable {
         }
     }
 
-    init(_ window: LiveWindow, alerts: [AlertFinding], restoreMode: String?, now: Double) {
+    init(_ window: LiveWindow, alerts: [AlertFinding], velero: VeleroConfig?, now: Double) {
         let record = window.record
         name = record.name
         id = record.id
@@ -89,7 +89,7 @@ struct WindowDetailBody: Encodable {
         closeReason = record.closeReason
         soak = formatPrometheusDuration(record.soak)
         duration = formatPrometheusDuration(record.duration)
-        gate = GateBody(window: window, alerts: alerts, restoreMode: restoreMode, now: now)
+        gate = GateBody(window: window, alerts: alerts, velero: velero, now: now)
         baseline = BaselineBody(
             capturedAt: formatTimestamp(window.baseline.capturedAt),
             range: .init(start: formatTimestamp(window.baseline.start), end: formatTimestamp(window.baseline.end)),

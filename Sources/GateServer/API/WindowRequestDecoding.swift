@@ -58,6 +58,26 @@ func decodeWindowRequest(_ body: JSONValue, config: GateConfig) throws(APIError)
         if config.velero == nil, create == true || existing != nil {
             throw .badRequest("backup was requested but the configuration has no velero section", field: "backup")
         }
+        if let existing {
+            guard isDNS1123Subdomain(existing) else { throw .badRequest("backup.name \"\(existing)\" is not a valid Backup name", field: "backup.name") }
+            request.backup = .existing(existing)
+        } else if let create {
+            request.backup = .create(create)
+        }
+    }
+    if let velero = config.velero, request.namespaces.isEmpty {
+        let backs = { () -> Bool in
+            switch request.backup {
+            case .create(let create)?: return create
+            case .existing?: return true
+            case nil: return velero.backup.onOpen
+            }
+        }()
+        if backs {
+            throw .badRequest(
+                "namespaces is required when a pre-upgrade backup is taken: it scopes the Velero Backup and Restore (or send \"backup\": {\"create\": false})",
+                field: "namespaces")
+        }
     }
     try reader.rejectUnknown(allowed: windowRequestFields)
     return request
@@ -71,3 +91,8 @@ private func duration(_ reader: inout JSONObjectReader, _ key: String) throws(AP
     return seconds
 }
 
+
+/// True for a DNS-1123 subdomain (Kubernetes object names): labels joined by dots, ≤ 253 chars.
+func isDNS1123Subdomain(_ name: String) -> Bool {
+    name.utf8.count <= 253 && name.split(separator: ".", omittingEmptySubsequences: false).allSatisfy { isDNS1123Label(String($0)) }
+}

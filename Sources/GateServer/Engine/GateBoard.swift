@@ -62,8 +62,8 @@ struct GateBody: Encodable {
     var reasons: [String]
     var checks: [Check]
     var alerts: [AlertBody]
-    var backup: [String: String]
-    var restore: [String: String]
+    var backup: BackupBody
+    var restore: Nullable<RestoreBody>
     var evaluatedAt: String?
     /// Prometheus duration syntax (`25m`, `0s`), as Argo Rollouts' examples read it.
     var soakRemaining: String
@@ -74,6 +74,25 @@ struct GateBody: Encodable {
         var status: String
         var series: [Series]
         var seriesTotal: Int
+    }
+
+    /// The pre-upgrade backup: `{"mode":"disabled"}` without Velero, else its name and phase.
+    struct BackupBody: Encodable {
+        var mode: String?
+        var name: String?
+        var phase: String?
+    }
+
+    /// The rollback: `{"mode":"disabled"}` without Velero, null until one is intended, then its
+    /// name, phase and what verification found.
+    struct RestoreBody: Encodable {
+        var mode: String
+        var name: String?
+        var phase: String?
+        var reason: String?
+        var lastError: String?
+        var rolledBack: [String]?
+        var notRolledBack: [String]?
     }
 
     /// A new matching alert: failing the gate, or still in its grace.
@@ -104,7 +123,7 @@ struct GateBody: Encodable {
     /// At most this many series per check are listed: the ones that are not fine first, then fine ones.
     static let maxSeriesPerCheck = 20
 
-    init(window: LiveWindow, alerts: [AlertFinding], restoreMode: String?, now: Double) {
+    init(window: LiveWindow, alerts: [AlertFinding], velero: VeleroConfig?, now: Double) {
         let record = window.record
         let verdict = record.memory.verdict
         self.window = record.name
@@ -113,8 +132,18 @@ struct GateBody: Encodable {
         self.healthy = verdict == .pass || verdict == .pending
         self.pass = verdict == .pass
         self.alerts = alerts.map(AlertBody.init)
-        self.backup = ["status": restoreMode == nil ? "disabled" : "not-requested"]
-        self.restore = ["mode": restoreMode ?? "disabled"]
+        if velero != nil {
+            let backup = record.backup
+            self.backup = BackupBody(mode: backup == nil ? "none" : nil, name: backup?.name, phase: backup.map { $0.phase.isEmpty ? "New" : $0.phase })
+            self.restore = Nullable(record.restore.map {
+                RestoreBody(
+                    mode: $0.mode, name: $0.name, phase: $0.phase, reason: $0.reason, lastError: $0.lastError,
+                    rolledBack: $0.rolledBack?.map(\.description), notRolledBack: $0.notRolledBack?.map(\.description))
+            })
+        } else {
+            self.backup = BackupBody(mode: "disabled")
+            self.restore = Nullable(RestoreBody(mode: "disabled"))
+        }
         if let evaluation = window.lastEvaluation {
             reasons = verdict == .fail && !record.memory.failReasons.isEmpty ? record.memory.failReasons : evaluation.reasons
             evaluatedAt = formatTimestamp(evaluation.at)
@@ -161,5 +190,18 @@ struct LiveWindow: Sendable {
         self.lastEvaluation = lastEvaluation
         self.alertPolicy = GateServer.alertPolicy(config: config, request: record.request)
         self.baselineAlerts = Set(baseline.alerts.map(\.labels))
+    }
+}
+
+/// An optional that encodes as JSON `null` instead of leaving the key out (the gate body always
+/// has its `restore` key, as Argo's examples show).
+struct Nullable<Wrapped: Encodable>: Encodable {
+    var value: Wrapped?
+
+    init(_ value: Wrapped?) { self.value = value }
+
+    func encode(to encoder: any Encoder) throws {
+        var container = encoder.singleValueContainer()
+        if let value { try container.encode(value) } else { try container.encodeNil() }
     }
 }

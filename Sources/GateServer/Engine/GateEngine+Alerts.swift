@@ -73,13 +73,14 @@ extension GateEngine {
         } catch {
             logger.error("the alert verdict of window \(name) could not be persisted: \(error)", metadata: ["gate.window": .string(name)])
         }
+        if becameFail { await onBecameFail(name, reasons: failing.map(\.reason), at: at) }
     }
 
     /// The window detail answer of the API (with its current alert findings).
     func detailJSON(_ window: LiveWindow) -> [UInt8] {
         let at = now()
         let alerts = window.record.isOpen ? alertFindings(for: window, at: at) : []
-        return encodeJSON(WindowDetailBody(window, alerts: alerts, restoreMode: config.velero?.restore.mode.rawValue, now: at))
+        return encodeJSON(WindowDetailBody(window, alerts: alerts, velero: config.velero, now: at))
     }
 
     /// New matching alerts of one window: not in its baseline, matching the global and the window's

@@ -104,11 +104,6 @@ extension GateEngine {
         }
     }
 
-    /// Why a window is not ready for the canary to start, if it is not.
-    func readinessBlocker(_ window: LiveWindow) -> String? {
-        nil
-    }
-
     private func noWindow(_ name: String, _ payload: FlaggerPayload) -> FlaggerAnswer {
         FlaggerAnswer(allowed: false, message: "no open window \(name) for canary \(payload.canary): it opens on confirm-rollout or pre-rollout")
     }

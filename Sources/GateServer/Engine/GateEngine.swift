@@ -32,7 +32,11 @@ actor GateEngine {
     let now: @Sendable () -> Double
 
     let alertSource: any FiringAlertsSource
+    /// Velero, when the config has a `velero` section.
+    let velero: (any VeleroPort)?
     var live: [String: LiveWindow] = [:]
+    /// Closed windows whose restore is still in flight, by window id (the reconciler finishes them).
+    var restoring: [String: LiveWindow] = [:]
     /// Every alert Alertmanager told us about, by group (global: windows differ only in their
     /// baselines and matchers).
     var book = AlertBook()
@@ -42,11 +46,12 @@ actor GateEngine {
     private var unavailable: [String: Set<String>] = [:]
 
     init(
-        config: GateConfig, store: GateStore, source: any MetricsSource, alertSource: any FiringAlertsSource, board: GateBoard,
-        metrics: GateMetrics, logger: Logger, now: @escaping @Sendable () -> Double = { Date().timeIntervalSince1970 }
+        config: GateConfig, store: GateStore, source: any MetricsSource, alertSource: any FiringAlertsSource, velero: (any VeleroPort)?,
+        board: GateBoard, metrics: GateMetrics, logger: Logger, now: @escaping @Sendable () -> Double = { Date().timeIntervalSince1970 }
     ) {
         self.config = config
         self.alertSource = alertSource
+        self.velero = velero
         self.store = store
         self.evaluator = Evaluator(
             source: AnyMetricsSource(base: source), maxConcurrentQueries: 8,
@@ -78,7 +83,9 @@ actor GateEngine {
             metrics.setVerdict(window: window.record.name, verdict: window.record.memory.verdict)
         }
         for stored in try await store.windows(includeClosed: true, limit: 50) where !stored.record.isOpen && live[stored.record.name] == nil {
-            publish(LiveWindow(record: stored.record, baseline: stored.baseline, lastEvaluation: stored.lastEvaluation, config: config))
+            let window = LiveWindow(record: stored.record, baseline: stored.baseline, lastEvaluation: stored.lastEvaluation, config: config)
+            publish(window)
+            if let restore = stored.record.restore, !restore.isTerminal { restoring[stored.record.id] = window }
         }
         metrics.setOpenWindows(live.count)
         if !open.isEmpty {
@@ -114,6 +121,9 @@ actor GateEngine {
         opening.insert(name)
         defer { opening.remove(name) }
         let openedAt = now()
+        let id = makeWindowID()
+        // SPEC §4's order: the Backup first, then the baseline and the alerts, then persist.
+        let (backup, images) = try await prepareEscape(for: request, id: id, at: openedAt)
         let lookback = config.baseline.lookback
         let captures = await evaluator.captureBaselines(
             specs, end: openedAt, lookback: lookback, step: baselineStep(lookback: lookback, interval: config.evaluation.interval),
@@ -137,7 +147,7 @@ actor GateEngine {
             checks: Dictionary(uniqueKeysWithValues: specs.map { ($0.name, captures[$0.name]?.series ?? []) }),
             alerts: baselineAlerts.values.sorted { $0.labels < $1.labels })
         let record = WindowRecord(
-            id: makeWindowID(), request: request, checks: specs, openedAt: openedAt, soak: soak, duration: duration)
+            id: id, request: request, checks: specs, openedAt: openedAt, soak: soak, duration: duration, backup: backup, imagesAtOpen: images)
         let message = "window \(name) opened" + versionText(request) + "; soak \(formatPrometheusDuration(soak)), closes after \(formatPrometheusDuration(duration))"
         let event = WindowEvent(at: openedAt, kind: "opened", message: message, details: ["by": actor, "id": record.id])
         do {
@@ -191,7 +201,10 @@ actor GateEngine {
     func evaluateAll() async {
         let at = now()
         let windows = Array(live.values)
-        guard !windows.isEmpty else { return }
+        guard !windows.isEmpty else {
+            await reconcileRestores()
+            return
+        }
         let results = await withTaskGroup(of: (String, String, [CheckOutcome], Double).self) { group in
             var collected: [(String, String, [CheckOutcome], Double)] = []
             var pending = windows[...]
@@ -217,8 +230,10 @@ actor GateEngine {
         // Shutting down: the queries were cancelled, so these outcomes are not evidence.
         guard !Task.isCancelled else { return }
         for (name, id, outcomes, seconds) in results {
+            await refreshBackup(name, at: at)
             await apply(outcomes, to: name, id: id, at: at, seconds: seconds)
         }
+        await reconcileRestores()
     }
 
     private func apply(_ outcomes: [CheckOutcome], to name: String, id: String, at: Double, seconds: Double) async {
@@ -227,10 +242,12 @@ actor GateEngine {
         guard var window = live[name], window.record.id == id else { return }
         let previous = window.record.memory.verdict
         let findings = alertFindings(for: window, at: at)
+        let backup = backupConditions(window, at: at)
         let decision = decide(
             previous: window.record.memory, outcomes: outcomes, openedAt: window.record.openedAt, now: at,
             policy: GatePolicy(failAfter: config.evaluation.failAfter, warmup: config.evaluation.warmup, soak: window.record.soak),
-            blockers: findings.filter(\.inGrace).map { "\($0.reason) (in grace)" }, failures: findings.filter { !$0.inGrace }.map(\.reason))
+            blockers: backup.blockers + findings.filter(\.inGrace).map { "\($0.reason) (in grace)" },
+            failures: backup.failures + findings.filter { !$0.inGrace }.map(\.reason))
         window.record.memory = decision.memory
         let evaluation = EvaluationRecord(
             at: at, duration: seconds, verdict: decision.verdict, statuses: decision.statuses, reasons: decision.reasons,
@@ -260,6 +277,10 @@ actor GateEngine {
                 "evaluation of window \(name) could not be persisted: \(error)",
                 metadata: ["gate.window": .string(name), "gate.error": .string(error.label)])
         }
+        if decision.becameFail {
+            // A failed pre-upgrade backup fails the window but is no rollback point.
+            await onBecameFail(name, reasons: decision.reasons, at: at)
+        }
         if at >= window.record.closesAt {
             _ = try? await close(name, reason: "duration ended", by: "upgrade-gate")
         }
@@ -287,6 +308,7 @@ actor GateEngine {
         }
         live.removeValue(forKey: name)
         unavailable.removeValue(forKey: name)
+        if let restore = window.record.restore, !restore.isTerminal { restoring[window.record.id] = window }
         publish(window)
         metrics.removeWindow(name, checks: window.record.checks.map(\.name))
         metrics.setOpenWindows(live.count)
@@ -371,7 +393,7 @@ actor GateEngine {
 
     func publish(_ window: LiveWindow) {
         let at = now()
-        let body = GateBody(window: window, alerts: window.record.isOpen ? alertFindings(for: window, at: at) : [], restoreMode: restoreMode, now: at)
+        let body = GateBody(window: window, alerts: window.record.isOpen ? alertFindings(for: window, at: at) : [], velero: config.velero, now: at)
         board.publish(window.record.name, body: body.encoded(), verdict: window.record.memory.verdict, isOpen: window.record.isOpen)
     }
 

@@ -1,0 +1,140 @@
+/// The live ``VeleroPort``: `velero.io/v1` Backups and Restores, and `apps/v1` workloads, over ``KubernetesClient``.
+///
+/// The bodies carry exactly the fields the Velero CRDs define (`spec.includedNamespaces`, `spec.ttl`,
+/// `spec.storageLocation`, `spec.backupName`, `spec.existingResourcePolicy`, `spec.restorePVs`), and no `status`.
+public struct VeleroClient: VeleroPort {
+    /// Velero's API group.
+    public static let group = "velero.io"
+    /// Velero's API version.
+    public static let version = "v1"
+
+    private let kubernetes: KubernetesClient
+    /// Velero's namespace, where ``backupStatus(name:)`` and ``restoreStatus(name:)`` look (creates use the spec's).
+    public let namespace: String
+
+    /// Creates the adapter over a Kubernetes client (which stays the caller's to shut down).
+    public init(kubernetes: KubernetesClient, namespace: String = "velero") {
+        self.kubernetes = kubernetes
+        self.namespace = namespace
+    }
+
+    public func createBackup(_ spec: BackupSpec) async throws(KubernetesError) {
+        do throws(KubernetesError) {
+            _ = try await kubernetes.create(
+                group: Self.group, version: Self.version, namespace: spec.namespace, plural: "backups", object: Self.backupObject(spec))
+        } catch where error.isAlreadyExists {
+            // Deterministic names: the Backup was made by an earlier attempt (maybe before a crash).
+            return
+        }
+    }
+
+    public func backupStatus(name: String) async throws(KubernetesError) -> VeleroStatus {
+        Self.status(of: try await kubernetes.get(group: Self.group, version: Self.version, namespace: namespace, plural: "backups", name: name))
+    }
+
+    public func createRestore(_ spec: RestoreSpec) async throws(KubernetesError) {
+        do throws(KubernetesError) {
+            _ = try await kubernetes.create(
+                group: Self.group, version: Self.version, namespace: spec.namespace, plural: "restores", object: Self.restoreObject(spec))
+        } catch where error.isAlreadyExists {
+            // Counts as created only if it restores the same backup: a Restore of another backup under this name
+            // is a collision the operator must see, not a rollback.
+            let existing = try await kubernetes.get(group: Self.group, version: Self.version, namespace: spec.namespace, plural: "restores", name: spec.name)
+            let backupName = existing.spec?["backupName"]?.stringValue ?? ""
+            guard backupName == spec.backupName else {
+                throw .conflict(
+                    KubernetesCall(verb: "create", group: Self.group, version: Self.version, namespace: spec.namespace, plural: "restores", name: spec.name),
+                    message: "a Restore with this name already exists but restores backup \"\(backupName)\", not \"\(spec.backupName)\"",
+                    fix: "delete or rename the other Restore; rollback names are <window>-<id>-rollback and should not be reused")
+            }
+        }
+    }
+
+    public func restoreStatus(name: String) async throws(KubernetesError) -> VeleroStatus {
+        Self.status(of: try await kubernetes.get(group: Self.group, version: Self.version, namespace: namespace, plural: "restores", name: name))
+    }
+
+    /// The workload kinds whose images are recorded, as (plural, kind).
+    static let workloadKinds = [("deployments", "Deployment"), ("statefulsets", "StatefulSet"), ("daemonsets", "DaemonSet")]
+
+    public func workloadImages(namespaces: [String]) async throws(KubernetesError) -> [WorkloadImage] {
+        var images: [WorkloadImage] = []
+        let scopes: [String?] = namespaces.isEmpty ? [nil] : Array(Set(namespaces)).sorted()
+        for scope in scopes {
+            for (plural, kind) in Self.workloadKinds {
+                let objects = try await kubernetes.list(group: "apps", version: "v1", namespace: scope, plural: plural)
+                for object in objects {
+                    images += Self.images(of: object, kind: kind)
+                }
+            }
+        }
+        return images.sorted {
+            ($0.kind, $0.namespace, $0.name, $0.isInitContainer ? 0 : 1, $0.container) < ($1.kind, $1.namespace, $1.name, $1.isInitContainer ? 0 : 1, $1.container)
+        }
+    }
+
+    /// The images of one workload's pod template, init containers included.
+    static func images(of object: KubernetesObject, kind: String) -> [WorkloadImage] {
+        let pod = object.spec?["template"]?["spec"]
+        var images: [WorkloadImage] = []
+        for (key, isInit) in [("initContainers", true), ("containers", false)] {
+            for container in pod?[key]?.arrayValue ?? [] {
+                images.append(
+                    WorkloadImage(
+                        kind: kind, namespace: object.namespace ?? "", name: object.name ?? "",
+                        container: container["name"]?.stringValue ?? "", image: container["image"]?.stringValue ?? "", isInitContainer: isInit))
+            }
+        }
+        return images
+    }
+
+    /// Reads `status` of a Backup or Restore; an object Velero has not processed yet has none (phase unknown).
+    static func status(of object: KubernetesObject) -> VeleroStatus {
+        let status = object.status
+        let reason = status?["failureReason"]?.stringValue
+        return VeleroStatus(
+            phase: VeleroPhase(phase: status?["phase"]?.stringValue),
+            warnings: status?["warnings"]?.intValue ?? 0,
+            errors: status?["errors"]?.intValue ?? 0,
+            failureReason: reason?.isEmpty == false ? reason : nil,
+            validationErrors: status?["validationErrors"]?.arrayValue?.compactMap(\.stringValue) ?? []
+        )
+    }
+
+    /// The Backup object sent to the API server.
+    static func backupObject(_ spec: BackupSpec) -> KubernetesJSON {
+        var body: [String: KubernetesJSON] = [
+            "ttl": .string(goDuration(seconds: spec.ttl)),
+            "storageLocation": .string(spec.storageLocation),
+        ]
+        if !spec.includedNamespaces.isEmpty { body["includedNamespaces"] = .array(spec.includedNamespaces.map(KubernetesJSON.string)) }
+        return [
+            "apiVersion": "velero.io/v1",
+            "kind": "Backup",
+            "metadata": metadata(name: spec.name, namespace: spec.namespace, labels: spec.labels),
+            "spec": .object(body),
+        ]
+    }
+
+    /// The Restore object sent to the API server.
+    static func restoreObject(_ spec: RestoreSpec) -> KubernetesJSON {
+        var body: [String: KubernetesJSON] = [
+            "backupName": .string(spec.backupName),
+            "restorePVs": .bool(spec.restorePVs),
+        ]
+        if !spec.includedNamespaces.isEmpty { body["includedNamespaces"] = .array(spec.includedNamespaces.map(KubernetesJSON.string)) }
+        if let policy = spec.existingResourcePolicy { body["existingResourcePolicy"] = .string(policy) }
+        return [
+            "apiVersion": "velero.io/v1",
+            "kind": "Restore",
+            "metadata": metadata(name: spec.name, namespace: spec.namespace, labels: spec.labels),
+            "spec": .object(body),
+        ]
+    }
+
+    private static func metadata(name: String, namespace: String, labels: [String: String]) -> KubernetesJSON {
+        var metadata: [String: KubernetesJSON] = ["name": .string(name), "namespace": .string(namespace)]
+        if !labels.isEmpty { metadata["labels"] = .object(labels.mapValues(KubernetesJSON.string)) }
+        return .object(metadata)
+    }
+}

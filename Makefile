@@ -26,7 +26,7 @@ test: deps
 	swift build --build-tests
 	swift test --skip-build $(SWIFT_TEST_FLAGS)
 
-# `upgrade-gate check` against a Prometheus the demo starts itself, scraping two demo targets.
+# The etcd-upgrade story on loopback: 3-member etcd, Prometheus with alert-rules/, Alertmanager → the gate.
 demo: deps
 	swift build -c release --product upgrade-gate
 	deploy/local/demo.sh "$$(swift build -c release --show-bin-path)/upgrade-gate"
@@ -34,7 +34,8 @@ demo: deps
 clean:
 	rm -rf .build
 
-# SPEC §7 benchmarks (release build, loopback only; needs wrk).
+# SPEC §7 benchmarks (release build, loopback only; needs wrk, and webhook, which the script installs).
 bench: release
 	@command -v wrk >/dev/null || $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk
 	Benchmarks/gate-poll.sh "$$(swift build -c release --show-bin-path)/upgrade-gate"
+	Benchmarks/alertmanager-ingest.sh "$$(swift build -c release --show-bin-path)/upgrade-gate"

@@ -71,9 +71,20 @@ let package = Package(
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
+        // Test support: a Kubernetes API server that validates Velero objects against the real CRDs.
+        .target(
+            name: "FakeKubernetes",
+            dependencies: [
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "Yams", package: "Yams"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            path: "Tests/FakeKubernetes",
+            resources: [.copy("CRDs")]
+        ),
         .testTarget(name: "GateCoreTests", dependencies: ["GateCore"]),
         .testTarget(name: "GateHTTPTests", dependencies: ["GateHTTP", .product(name: "NIOPosix", package: "swift-nio")]),
-        .testTarget(name: "GateSourcesTests", dependencies: ["GateSources"], resources: [.copy("Fixtures")]),
+        .testTarget(name: "GateSourcesTests", dependencies: ["GateSources", "FakeKubernetes"], resources: [.copy("Fixtures")]),
         .testTarget(name: "GateConfigTests", dependencies: ["GateConfig"], resources: [.copy("Fixtures")]),
         .testTarget(name: "GateLintTests", dependencies: ["GateLint"]),
         .testTarget(name: "GateStoreTests", dependencies: ["GateStore"]),
@@ -81,7 +92,7 @@ let package = Package(
         .testTarget(
             name: "IntegrationTests",
             dependencies: [
-                "GateServer", "GateSources", "GateHTTP", "GateCore", "GateConfig", "GateLint", "UpgradeGate",
+                "GateServer", "GateSources", "GateHTTP", "GateCore", "GateConfig", "GateLint", "UpgradeGate", "FakeKubernetes",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Yams", package: "Yams"),

@@ -80,17 +80,23 @@ enum ObjectMetaValidation {
     /// Validates `metadata` of a create; problems go to `causes`, undeclared fields to `unknown`.
     static func validate(_ metadata: FakeJSON?, causes: inout [FieldCause], unknown: inout [String]) {
         guard let metadata else {
-            causes.append(FieldCause(reason: "FieldValueRequired", message: "Required value: name or generateName is required", field: "metadata.name"))
+            causes.append(
+                FieldCause(reason: "FieldValueRequired", message: "Required value: name or generateName is required", field: "metadata.name")
+            )
             return
         }
         guard case .object(let members) = metadata else {
-            causes.append(FieldCause(reason: "FieldValueTypeInvalid", message: "Invalid value: \"\(metadata.typeName)\": must be an object", field: "metadata"))
+            causes.append(
+                FieldCause(reason: "FieldValueTypeInvalid", message: "Invalid value: \"\(metadata.typeName)\": must be an object", field: "metadata")
+            )
             return
         }
         for key in members.keys.sorted() where !knownFields.contains(key) { unknown.append("metadata.\(key)") }
         switch members["name"] {
         case nil, .string("")?:
-            causes.append(FieldCause(reason: "FieldValueRequired", message: "Required value: name or generateName is required", field: "metadata.name"))
+            causes.append(
+                FieldCause(reason: "FieldValueRequired", message: "Required value: name or generateName is required", field: "metadata.name")
+            )
         case .string(let name)?:
             if !isDNS1123Subdomain(name) {
                 causes.append(
@@ -99,15 +105,25 @@ enum ObjectMetaValidation {
                         message: "Invalid value: \"\(name)\": a lowercase RFC 1123 subdomain must consist of lower case alphanumeric characters, "
                             + "'-' or '.', and must start and end with an alphanumeric character (e.g. 'example.com', regex used for validation is "
                             + "'[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*')",
-                        field: "metadata.name"))
+                        field: "metadata.name"
+                    )
+                )
             }
         case let other?:
-            causes.append(FieldCause(reason: "FieldValueTypeInvalid", message: "Invalid value: \"\(other.typeName)\": must be a string", field: "metadata.name"))
+            causes.append(
+                FieldCause(reason: "FieldValueTypeInvalid", message: "Invalid value: \"\(other.typeName)\": must be a string", field: "metadata.name")
+            )
         }
         for mapName in ["labels", "annotations"] {
             guard let map = members[mapName] else { continue }
             guard case .object(let entries) = map else {
-                causes.append(FieldCause(reason: "FieldValueTypeInvalid", message: "Invalid value: \"\(map.typeName)\": must be an object", field: "metadata.\(mapName)"))
+                causes.append(
+                    FieldCause(
+                        reason: "FieldValueTypeInvalid",
+                        message: "Invalid value: \"\(map.typeName)\": must be an object",
+                        field: "metadata.\(mapName)"
+                    )
+                )
                 continue
             }
             for (key, value) in entries.sorted(by: { $0.key < $1.key }) {
@@ -117,20 +133,30 @@ enum ObjectMetaValidation {
                             reason: "FieldValueInvalid",
                             message: "Invalid value: \"\(key)\": name part must consist of alphanumeric characters, '-', '_' or '.', "
                                 + "and must start and end with an alphanumeric character",
-                            field: "metadata.\(mapName)"))
+                            field: "metadata.\(mapName)"
+                        )
+                    )
                 }
                 guard case .string(let text) = value else {
                     causes.append(
-                        FieldCause(reason: "FieldValueTypeInvalid", message: "Invalid value: \"\(value.typeName)\": must be a string", field: "metadata.\(mapName).\(key)"))
+                        FieldCause(
+                            reason: "FieldValueTypeInvalid",
+                            message: "Invalid value: \"\(value.typeName)\": must be a string",
+                            field: "metadata.\(mapName).\(key)"
+                        )
+                    )
                     continue
                 }
                 if mapName == "labels", !isLabelValue(text) {
                     causes.append(
                         FieldCause(
                             reason: "FieldValueInvalid",
-                            message: "Invalid value: \"\(text)\": a valid label must be an empty string or consist of alphanumeric characters, '-', '_' "
+                            message:
+                                "Invalid value: \"\(text)\": a valid label must be an empty string or consist of alphanumeric characters, '-', '_' "
                                 + "or '.', and must start and end with an alphanumeric character, and be at most 63 characters",
-                            field: "metadata.labels"))
+                            field: "metadata.labels"
+                        )
+                    )
                 }
             }
         }

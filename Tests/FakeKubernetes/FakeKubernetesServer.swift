@@ -1,5 +1,4 @@
 import Foundation
-import HTTPTypes
 import Hummingbird
 import Logging
 import Synchronization
@@ -26,6 +25,17 @@ import Synchronization
 ///
 /// Unknown paths answer `404 page not found` in plain text, as the real API server does for a resource it does
 /// not serve. Call ``stop()`` when done.
+///
+/// ```swift
+/// let server = try await FakeKubernetesServer.start(token: "t0k")
+/// let account = try FakeServiceAccount(token: "t0k")            // kubernetes.tokenFile = account.tokenFile
+/// server.seed(deployment: "cert-manager", namespace: "cert-manager", containers: ["controller": "cert-manager:v1.12.3"])
+/// // … point the gate at server.url, open a window (Backup), upgrade:
+/// server.setImage("cert-manager:v1.13.1", container: "controller", of: .init(kind: .deployment, namespace: "cert-manager", name: "cert-manager"))
+/// // … make the window fail; then:
+/// #expect(server.restores.count == 1)
+/// await server.stop()
+/// ```
 public final class FakeKubernetesServer: Sendable {
     /// One request as the fake saw it.
     public struct RecordedRequest: Sendable, Equatable, CustomStringConvertible {
@@ -140,11 +150,19 @@ public final class FakeKubernetesServer: Sendable {
         self.definitions = definitions
     }
 
+    deinit {
+        // A server released without stop() must not keep its port: stop listening (without waiting).
+        stopped.store(true, ordering: .relaxed)
+        state.withLock { $0.task }?.cancel()
+    }
+
     /// Starts a fake API server accepting `token`, serving `crds` (default: the bundled Velero Backup and Restore CRDs).
     ///
     /// `phaseStep` is how long each scripted Velero phase lasts; `.zero` jumps to the last phase at the first read.
     public static func start(
-        token: String, crds: [CustomResourceDefinition]? = nil, phaseStep: Duration = .milliseconds(100)
+        token: String,
+        crds: [CustomResourceDefinition]? = nil,
+        phaseStep: Duration = .milliseconds(100)
     ) async throws -> FakeKubernetesServer {
         let server = FakeKubernetesServer(token: token, definitions: try crds ?? CustomResourceDefinition.bundledVelero(), phaseStep: phaseStep)
         let (portStream, portContinuation) = AsyncStream.makeStream(of: Int.self)
@@ -208,8 +226,12 @@ public final class FakeKubernetesServer: Sendable {
         state.withLock { state in
             let existing = state.workloads[workload.key]
             let record = WorkloadRecord(
-                workload: workload, uid: existing?.uid ?? UUID().uuidString.lowercased(), resourceVersion: state.nextResourceVersion(),
-                creationTimestamp: existing?.creationTimestamp ?? rfc3339(Date()), wontRevert: existing?.wontRevert ?? false)
+                workload: workload,
+                uid: existing?.uid ?? UUID().uuidString.lowercased(),
+                resourceVersion: state.nextResourceVersion(),
+                creationTimestamp: existing?.creationTimestamp ?? rfc3339(Date()),
+                wontRevert: existing?.wontRevert ?? false
+            )
             state.workloads[workload.key] = record
         }
     }
@@ -350,7 +372,9 @@ public final class FakeKubernetesServer: Sendable {
         let body = (try? await request.collectBody(upTo: 8 << 20)).map { Array($0.readableBytesView) } ?? []
 
         let (index, stall) = state.withLock { state -> (Int, Stall?) in
-            state.requests.append(RecordedRequest(method: method, path: path, query: query, status: 0, authorized: authorization == "Bearer \(state.token)"))
+            state.requests.append(
+                RecordedRequest(method: method, path: path, query: query, status: 0, authorized: authorization == "Bearer \(state.token)")
+            )
             return (state.requests.count - 1, Self.takeStall(&state.stalls, path: path))
         }
         if let stall, !stall.afterHandling { await pause(stall.duration) }
@@ -368,7 +392,9 @@ public final class FakeKubernetesServer: Sendable {
             bytes = Array((reply.text ?? "").utf8)
         }
         for (name, value) in reply.headers {
-            if let field = HTTPField.Name(name) { headers[field] = value }
+            // HTTPField's type is inferred, so this target needs no direct swift-http-types dependency; the names are
+            // this file's constants (Retry-After, Warning), valid header tokens.
+            headers.append(.init(name: .init(name)!, value: value))
         }
         return Response(status: .init(code: reply.status), headers: headers, body: .init(byteBuffer: ByteBuffer(bytes: bytes)))
     }
@@ -411,13 +437,27 @@ public final class FakeKubernetesServer: Sendable {
             default:
                 return Reply(
                     status: 405,
-                    json: Self.status(code: 405, reason: "MethodNotAllowed", message: "the server does not allow this method on the requested resource"))
+                    json: Self.status(
+                        code: 405,
+                        reason: "MethodNotAllowed",
+                        message: "the server does not allow this method on the requested resource"
+                    )
+                )
             }
             if state.forbidden.contains("\(verb) \(route.plural)") {
                 let scope = route.namespace.map { " in the namespace \"\($0)\"" } ?? " at the cluster scope"
-                let message = "\(route.resource) is forbidden: User \"system:serviceaccount:upgrade-gate:upgrade-gate\" cannot \(verb) resource "
+                let message =
+                    "\(route.resource) is forbidden: User \"system:serviceaccount:upgrade-gate:upgrade-gate\" cannot \(verb) resource "
                     + "\"\(route.plural)\" in API group \"\(route.group)\"\(scope)"
-                return Reply(status: 403, json: Self.status(code: 403, reason: "Forbidden", message: message, details: ["group": .string(route.group), "kind": .string(route.plural)]))
+                return Reply(
+                    status: 403,
+                    json: Self.status(
+                        code: 403,
+                        reason: "Forbidden",
+                        message: message,
+                        details: ["group": .string(route.group), "kind": .string(route.plural)]
+                    )
+                )
             }
             switch verb {
             case "list": return list(&state, route: route, query: query)
@@ -467,33 +507,65 @@ public final class FakeKubernetesServer: Sendable {
         }
         return Reply(
             status: 200,
-            json: ["apiVersion": .string("\(route.group)/\(route.version)"), "kind": .string(listKind), "metadata": .object(metadata), "items": .array(items)])
+            json: [
+                "apiVersion": .string("\(route.group)/\(route.version)"), "kind": .string(listKind), "metadata": .object(metadata),
+                "items": .array(items),
+            ]
+        )
     }
 
     private func create(_ state: inout State, route: Route, query: [String: String], body: [UInt8], now: ContinuousClock.Instant) -> Reply {
         guard let definition = route.definition, let namespace = route.namespace else {
             return Reply(
                 status: 405,
-                json: Self.status(code: 405, reason: "MethodNotAllowed", message: "the fake serves \(route.resource) read-only; seed workloads instead"))
+                json: Self.status(
+                    code: 405,
+                    reason: "MethodNotAllowed",
+                    message: "the fake serves \(route.resource) read-only; seed workloads instead"
+                )
+            )
         }
         guard case .object(var object)? = try? FakeJSON.parse(body) else {
-            return Reply(status: 400, json: Self.status(code: 400, reason: "BadRequest", message: "the body of the request was in an unknown format - accepted media types include: application/json"))
+            return Reply(
+                status: 400,
+                json: Self.status(
+                    code: 400,
+                    reason: "BadRequest",
+                    message: "the body of the request was in an unknown format - accepted media types include: application/json"
+                )
+            )
         }
         guard let kind = object["kind"]?.stringValue, !kind.isEmpty else {
-            return Reply(status: 400, json: Self.status(code: 400, reason: "BadRequest", message: "Object 'Kind' is missing in '\(FakeJSON.object(object).text.prefix(200))'"))
+            return Reply(
+                status: 400,
+                json: Self.status(
+                    code: 400,
+                    reason: "BadRequest",
+                    message: "Object 'Kind' is missing in '\(FakeJSON.object(object).text.prefix(200))'"
+                )
+            )
         }
         let apiVersion = object["apiVersion"]?.stringValue ?? ""
         guard apiVersion == definition.apiVersion, kind == definition.kind else {
             return Reply(
                 status: 400,
                 json: Self.status(
-                    code: 400, reason: "BadRequest",
-                    message: "the API version in the data (\(apiVersion)) and kind (\(kind)) do not match the expected \(definition.apiVersion) \(definition.kind)"))
+                    code: 400,
+                    reason: "BadRequest",
+                    message: "the API version in the data (\(apiVersion)) and kind (\(kind)) do not match the expected "
+                        + "\(definition.apiVersion) \(definition.kind)"
+                )
+            )
         }
         if let bodyNamespace = object["metadata"]?["namespace"]?.stringValue, bodyNamespace != namespace {
             return Reply(
                 status: 400,
-                json: Self.status(code: 400, reason: "BadRequest", message: "the namespace of the provided object does not match the namespace sent on the request"))
+                json: Self.status(
+                    code: 400,
+                    reason: "BadRequest",
+                    message: "the namespace of the provided object does not match the namespace sent on the request"
+                )
+            )
         }
 
         var causes: [FieldCause] = []
@@ -506,9 +578,18 @@ public final class FakeKubernetesServer: Sendable {
             let unknownCauses = unknown.map { FieldCause(reason: "FieldValueInvalid", message: "unknown field \"\($0)\"", field: $0) }
             switch query["fieldValidation"] {
             case "Strict":
-                let message = "\(definition.kind) in version \"\(definition.version)\" cannot be handled as a \(definition.kind): strict decoding error: "
+                let message =
+                    "\(definition.kind) in version \"\(definition.version)\" cannot be handled as a \(definition.kind): strict decoding error: "
                     + unknown.map { "unknown field \"\($0)\"" }.joined(separator: ", ")
-                return Reply(status: 400, json: Self.status(code: 400, reason: "BadRequest", message: message, details: Self.details(definition, name: name, causes: unknownCauses)))
+                return Reply(
+                    status: 400,
+                    json: Self.status(
+                        code: 400,
+                        reason: "BadRequest",
+                        message: message,
+                        details: Self.details(definition, name: name, causes: unknownCauses)
+                    )
+                )
             case "Ignore", "Warn":
                 for field in unknown { object = Self.removing(field, from: .object(object)).objectValue ?? object }
                 if query["fieldValidation"] == "Warn" { headers = unknown.map { ("Warning", "299 - \"unknown field \\\"\($0)\\\"\"") } }
@@ -521,16 +602,24 @@ public final class FakeKubernetesServer: Sendable {
             return Reply(
                 status: 422,
                 json: Self.status(
-                    code: 422, reason: "Invalid", message: "\(definition.kind).\(definition.group) \"\(name)\" is invalid: \(list)",
-                    details: Self.details(definition, name: name, causes: causes)))
+                    code: 422,
+                    reason: "Invalid",
+                    message: "\(definition.kind).\(definition.group) \"\(name)\" is invalid: \(list)",
+                    details: Self.details(definition, name: name, causes: causes)
+                )
+            )
         }
         let key = "\(namespace)/\(name)"
         if state.objects[route.plural]?[key] != nil {
             return Reply(
                 status: 409,
                 json: Self.status(
-                    code: 409, reason: "AlreadyExists", message: "\(route.resource) \"\(name)\" already exists",
-                    details: ["name": .string(name), "group": .string(definition.group), "kind": .string(definition.plural)]))
+                    code: 409,
+                    reason: "AlreadyExists",
+                    message: "\(route.resource) \"\(name)\" already exists",
+                    details: ["name": .string(name), "group": .string(definition.group), "kind": .string(definition.plural)]
+                )
+            )
         }
 
         var metadata = object["metadata"]?.objectValue ?? [:]
@@ -620,8 +709,12 @@ public final class FakeKubernetesServer: Sendable {
             guard var record = state.workloads[key] else {
                 // Missing objects are created from the backup whatever the policy.
                 state.workloads[key] = WorkloadRecord(
-                    workload: saved, uid: UUID().uuidString.lowercased(), resourceVersion: state.nextResourceVersion(),
-                    creationTimestamp: rfc3339(Date()), wontRevert: false)
+                    workload: saved,
+                    uid: UUID().uuidString.lowercased(),
+                    resourceVersion: state.nextResourceVersion(),
+                    creationTimestamp: rfc3339(Date()),
+                    wontRevert: false
+                )
                 continue
             }
             if record.workload == saved { continue }
@@ -653,15 +746,23 @@ public final class FakeKubernetesServer: Sendable {
 
     private static func render(_ record: WorkloadRecord, includeTypeMeta: Bool) -> FakeJSON {
         record.workload.json(
-            uid: record.uid, resourceVersion: record.resourceVersion, creationTimestamp: record.creationTimestamp, includeTypeMeta: includeTypeMeta)
+            uid: record.uid,
+            resourceVersion: record.resourceVersion,
+            creationTimestamp: record.creationTimestamp,
+            includeTypeMeta: includeTypeMeta
+        )
     }
 
     private static func notFound(_ route: Route, name: String) -> Reply {
         Reply(
             status: 404,
             json: status(
-                code: 404, reason: "NotFound", message: "\(route.resource) \"\(name)\" not found",
-                details: ["name": .string(name), "group": .string(route.group), "kind": .string(route.plural)]))
+                code: 404,
+                reason: "NotFound",
+                message: "\(route.resource) \"\(name)\" not found",
+                details: ["name": .string(name), "group": .string(route.group), "kind": .string(route.plural)]
+            )
+        )
     }
 
     private static func details(_ definition: CustomResourceDefinition, name: String, causes: [FieldCause]) -> FakeJSON {
@@ -709,7 +810,9 @@ public final class FakeKubernetesServer: Sendable {
         if parts.isEmpty, !head.contains("[") {
             members.removeValue(forKey: name)
         } else if var child = members[name] {
-            if head.contains("["), let index = Int(head.split(separator: "[").last?.dropLast() ?? ""), case .array(var elements) = child, elements.indices.contains(index) {
+            if head.contains("["), let index = Int(head.split(separator: "[").last?.dropLast() ?? ""), case .array(var elements) = child,
+                elements.indices.contains(index)
+            {
                 elements[index] = parts.isEmpty ? elements[index] : removing(parts.joined(separator: "."), from: elements[index])
                 child = .array(elements)
             } else {

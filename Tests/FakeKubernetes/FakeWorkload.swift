@@ -48,7 +48,11 @@ public struct FakeWorkload: Sendable, Hashable {
 
     /// Creates a workload.
     public init(
-        kind: WorkloadKind, namespace: String, name: String, containers: [FakeContainer], initContainers: [FakeContainer] = [],
+        kind: WorkloadKind,
+        namespace: String,
+        name: String,
+        containers: [FakeContainer],
+        initContainers: [FakeContainer] = [],
         labels: [String: String] = [:]
     ) {
         self.kind = kind

@@ -88,7 +88,9 @@ public final class OpenAPISchema: Sendable {
         }
         if let enumValues, !enumValues.contains(value) {
             let supported = enumValues.map(\.text).joined(separator: ", ")
-            causes.append(FieldCause(reason: "FieldValueNotSupported", message: "Unsupported value: \(value.text): supported values: \(supported)", field: path))
+            causes.append(
+                FieldCause(reason: "FieldValueNotSupported", message: "Unsupported value: \(value.text): supported values: \(supported)", field: path)
+            )
             return
         }
         switch (type, value) {
@@ -98,11 +100,16 @@ public final class OpenAPISchema: Sendable {
             if let minItems, elements.count < minItems {
                 causes.append(
                     FieldCause(
-                        reason: "FieldValueInvalid", message: "Invalid value: \(elements.count): \(path) in body should have at least \(minItems) items",
-                        field: path))
+                        reason: "FieldValueInvalid",
+                        message: "Invalid value: \(elements.count): \(path) in body should have at least \(minItems) items",
+                        field: path
+                    )
+                )
             }
             if let maxItems, elements.count > maxItems {
-                causes.append(FieldCause(reason: "FieldValueTooMany", message: "Too many: \(elements.count): must have at most \(maxItems) items", field: path))
+                causes.append(
+                    FieldCause(reason: "FieldValueTooMany", message: "Too many: \(elements.count): must have at most \(maxItems) items", field: path)
+                )
             }
             if let items {
                 for (index, element) in elements.enumerated() {
@@ -114,7 +121,13 @@ public final class OpenAPISchema: Sendable {
         case ("integer", .number(let number)) where number.rounded() == number:
             validateNumber(number, path: path, causes: &causes)
             if format == "int32", !(Double(Int32.min)...Double(Int32.max)).contains(number) {
-                causes.append(FieldCause(reason: "FieldValueInvalid", message: "Invalid value: \(value.text): \(path) in body must be of type int32", field: path))
+                causes.append(
+                    FieldCause(
+                        reason: "FieldValueInvalid",
+                        message: "Invalid value: \(value.text): \(path) in body must be of type int32",
+                        field: path
+                    )
+                )
             }
         case ("number", .number(let number)):
             validateNumber(number, path: path, causes: &causes)
@@ -128,7 +141,11 @@ public final class OpenAPISchema: Sendable {
     }
 
     private func validateObject(
-        _ members: [String: FakeJSON], path: String, causes: inout [FieldCause], unknown: inout [String], skipping: Set<String>
+        _ members: [String: FakeJSON],
+        path: String,
+        causes: inout [FieldCause],
+        unknown: inout [String],
+        skipping: Set<String>
     ) {
         for name in required where members[name] == nil {
             causes.append(FieldCause(reason: "FieldValueRequired", message: "Required value", field: join(path, name)))
@@ -150,24 +167,47 @@ public final class OpenAPISchema: Sendable {
         }
         if let minLength, text.count < minLength {
             causes.append(
-                FieldCause(reason: "FieldValueInvalid", message: "Invalid value: \"\(text)\": \(path) in body should be at least \(minLength) chars long", field: path))
+                FieldCause(
+                    reason: "FieldValueInvalid",
+                    message: "Invalid value: \"\(text)\": \(path) in body should be at least \(minLength) chars long",
+                    field: path
+                )
+            )
         }
         if let pattern, text.range(of: pattern, options: .regularExpression) == nil {
             causes.append(
-                FieldCause(reason: "FieldValueInvalid", message: "Invalid value: \"\(text)\": \(path) in body should match '\(pattern)'", field: path))
+                FieldCause(reason: "FieldValueInvalid", message: "Invalid value: \"\(text)\": \(path) in body should match '\(pattern)'", field: path)
+            )
         }
         if format == "date-time", !isDateTime(text) {
             causes.append(
-                FieldCause(reason: "FieldValueInvalid", message: "Invalid value: \"\(text)\": \(path) in body must be of type date-time: \"\(text)\"", field: path))
+                FieldCause(
+                    reason: "FieldValueInvalid",
+                    message: "Invalid value: \"\(text)\": \(path) in body must be of type date-time: \"\(text)\"",
+                    field: path
+                )
+            )
         }
     }
 
     private func validateNumber(_ number: Double, path: String, causes: inout [FieldCause]) {
         if let minimum, number < minimum {
-            causes.append(FieldCause(reason: "FieldValueInvalid", message: "Invalid value: \(number): \(path) in body should be greater than or equal to \(minimum)", field: path))
+            causes.append(
+                FieldCause(
+                    reason: "FieldValueInvalid",
+                    message: "Invalid value: \(number): \(path) in body should be greater than or equal to \(minimum)",
+                    field: path
+                )
+            )
         }
         if let maximum, number > maximum {
-            causes.append(FieldCause(reason: "FieldValueInvalid", message: "Invalid value: \(number): \(path) in body should be less than or equal to \(maximum)", field: path))
+            causes.append(
+                FieldCause(
+                    reason: "FieldValueInvalid",
+                    message: "Invalid value: \(number): \(path) in body should be less than or equal to \(maximum)",
+                    field: path
+                )
+            )
         }
     }
 
@@ -176,7 +216,8 @@ public final class OpenAPISchema: Sendable {
         return FieldCause(
             reason: "FieldValueTypeInvalid",
             message: "Invalid value: \"\(value.typeName)\": \(path) in body must be of type \(wanted): \"\(value.typeName)\"",
-            field: path)
+            field: path
+        )
     }
 }
 

@@ -26,6 +26,8 @@ public final class KubernetesClient: Sendable {
         public var deadline: Duration
         /// How long a token read from the file is reused; capped at 60 s. Default 60 s.
         public var credentialRefresh: Duration
+        /// Objects per page of a list (`limit`); later pages are fetched with `continue`. Default 500.
+        public var listPageSize: Int
 
         /// Creates options; the defaults suit a gate talking to a healthy API server.
         public init(
@@ -33,13 +35,15 @@ public final class KubernetesClient: Sendable {
             initialBackoff: Duration = .milliseconds(100),
             maxBackoff: Duration = .seconds(2),
             deadline: Duration = .seconds(30),
-            credentialRefresh: Duration = .seconds(60)
+            credentialRefresh: Duration = .seconds(60),
+            listPageSize: Int = 500
         ) {
             self.requestTimeout = requestTimeout
             self.initialBackoff = initialBackoff
             self.maxBackoff = maxBackoff
             self.deadline = deadline
             self.credentialRefresh = credentialRefresh
+            self.listPageSize = max(listPageSize, 1)
         }
     }
 
@@ -73,11 +77,20 @@ public final class KubernetesClient: Sendable {
     /// - Throws: ``KubernetesError/alreadyExists`` when an object of that name exists, also when an earlier
     ///   attempt of this same call created it before its answer was lost.
     public func create(
-        group: String, version: String, namespace: String, plural: String, object: KubernetesJSON
+        group: String,
+        version: String,
+        namespace: String,
+        plural: String,
+        object: KubernetesJSON
     ) async throws(KubernetesError) -> KubernetesObject {
         let call = KubernetesCall(
-            verb: "create", group: group, version: version, namespace: namespace, plural: plural,
-            name: object["metadata"]?["name"]?.stringValue)
+            verb: "create",
+            group: group,
+            version: version,
+            namespace: namespace,
+            plural: plural,
+            name: object["metadata"]?["name"]?.stringValue
+        )
         let url = baseURL(group: group, version: version, namespace: namespace, plural: plural) + "?fieldValidation=Strict"
         let json = try await send(call, method: "POST", url: url, body: object.encoded())
         return KubernetesObject(json)
@@ -86,7 +99,8 @@ public final class KubernetesClient: Sendable {
     /// Reads one object.
     ///
     /// - Throws: ``KubernetesError/notFound`` when it does not exist.
-    public func get(group: String, version: String, namespace: String, plural: String, name: String) async throws(KubernetesError) -> KubernetesObject {
+    public func get(group: String, version: String, namespace: String, plural: String, name: String) async throws(KubernetesError) -> KubernetesObject
+    {
         let call = KubernetesCall(verb: "get", group: group, version: version, namespace: namespace, plural: plural, name: name)
         let url = baseURL(group: group, version: version, namespace: namespace, plural: plural) + "/" + pathSegment(name)
         return KubernetesObject(try await send(call, method: "GET", url: url, body: nil))
@@ -95,7 +109,7 @@ public final class KubernetesClient: Sendable {
     /// Lists every object of a resource in `namespace` (all namespaces when `nil`), following `continue` pages.
     public func list(group: String, version: String, namespace: String?, plural: String) async throws(KubernetesError) -> [KubernetesObject] {
         let call = KubernetesCall(verb: "list", group: group, version: version, namespace: namespace, plural: plural, name: nil)
-        let base = baseURL(group: group, version: version, namespace: namespace, plural: plural) + "?limit=\(Self.pageSize)"
+        let base = baseURL(group: group, version: version, namespace: namespace, plural: plural) + "?limit=\(options.listPageSize)"
         var objects: [KubernetesObject] = []
         var next: String? = nil
         repeat {
@@ -109,9 +123,6 @@ public final class KubernetesClient: Sendable {
         } while next?.isEmpty == false
         return objects
     }
-
-    /// Objects per list page.
-    static let pageSize = 500
 
     /// `/api/v1` for the core group, `/apis/GROUP/VERSION` for others, then the namespace and the plural.
     private func baseURL(group: String, version: String, namespace: String?, plural: String) -> String {
@@ -151,13 +162,16 @@ public final class KubernetesClient: Sendable {
             var delay = min(backoff, options.maxBackoff)
             if let retryAfter { delay = max(delay, retryAfter) }
             backoff = min(backoff * 2, options.maxBackoff)
-            // Give up when the wait would leave no time for another attempt.
-            guard clock.now.advanced(by: delay) < deadline.advanced(by: .milliseconds(-50)) else { throw failure.after(attempts: attempts) }
+            // Give up, reporting what the server said, when the wait would leave too little time for a real attempt: a
+            // request cut short by the deadline would only turn a clear answer (503, 429) into a bare timeout.
+            let minimumAttempt = min(options.requestTimeout, .milliseconds(250))
+            guard clock.now.advanced(by: delay + minimumAttempt) <= deadline else { throw failure.after(attempts: attempts) }
             do {
                 try await Task.sleep(for: delay)
             } catch {
                 throw .cancelled(call, attempts: attempts)
             }
+            guard clock.now.advanced(by: minimumAttempt / 2) <= deadline else { throw failure.after(attempts: attempts) }
         }
     }
 
@@ -175,20 +189,28 @@ public final class KubernetesClient: Sendable {
         do {
             response = try await http.execute(HTTPRequest(method: method, url: url, headers: headers, body: body, timeout: timeout))
         } catch {
-            let failure = KubernetesError.transport(
-                call, label: error.label, description: error.description, attempts: attempts, apiServer: connection.apiServer)
+            let failure = KubernetesError.transport(call, error: error, attempts: attempts, apiServer: connection.apiServer)
             return .failure(failure, retryAfter: nil)
         }
         if (200..<300).contains(response.status) {
             do {
                 return .success(try KubernetesJSON.parse(response.body))
             } catch {
-                return .failure(.undecodable(call, httpStatus: response.status, why: "the body is not JSON: \(error.reason)", attempts: attempts), retryAfter: nil)
+                return .failure(
+                    .undecodable(call, httpStatus: response.status, why: "the body is not JSON: \(error.reason)", attempts: attempts),
+                    retryAfter: nil
+                )
             }
         }
         let status = KubernetesStatus.decode(response.body)
         let failure = KubernetesError.answer(
-            call, httpStatus: response.status, status: status, bodyText: bodySnippet(response), attempts: attempts, tokenFile: connection.tokenFile)
+            call,
+            httpStatus: response.status,
+            status: status,
+            bodyText: bodySnippet(response),
+            attempts: attempts,
+            tokenFile: connection.tokenFile
+        )
         if response.status == 401 { return .unauthorized(failure) }
         return .failure(failure, retryAfter: Self.retryAfter(header: response.headers["retry-after"], status: status))
     }

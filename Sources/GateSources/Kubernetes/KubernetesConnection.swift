@@ -58,11 +58,14 @@ public struct KubernetesConnection: Sendable, Equatable {
             guard !host.isEmpty, !port.isEmpty else {
                 throw .configuration(
                     "not running in a cluster: KUBERNETES_SERVICE_HOST and KUBERNETES_SERVICE_PORT are not both set",
-                    fix: "run the gate in a pod, or set kubernetes.apiServer (and kubernetes.tokenFile) for out-of-cluster use")
+                    fix: "run the gate in a pod, or set kubernetes.apiServer (and kubernetes.tokenFile) for out-of-cluster use"
+                )
             }
             guard port.allSatisfy(\.isASCIIDigit) else {
                 throw .configuration(
-                    "KUBERNETES_SERVICE_PORT is not a port number", fix: "set kubernetes.apiServer explicitly, or fix the pod's environment")
+                    "KUBERNETES_SERVICE_PORT is not a port number",
+                    fix: "set kubernetes.apiServer explicitly, or fix the pod's environment"
+                )
             }
             // An IPv6 literal needs brackets in a URL (client-go uses net.JoinHostPort).
             let isBareIPv6 = host.contains(":") && !host.hasPrefix("[")
@@ -77,7 +80,8 @@ public struct KubernetesConnection: Sendable, Equatable {
             } else if apiServer == nil {
                 throw .configuration(
                     "the service-account token \(inClusterToken) is missing or unreadable",
-                    fix: "mount a service-account token (automountServiceAccountToken: true), or set kubernetes.tokenFile")
+                    fix: "mount a service-account token (automountServiceAccountToken: true), or set kubernetes.tokenFile"
+                )
             }
         }
 

@@ -1,3 +1,5 @@
+import GateHTTP
+
 /// Why a Kubernetes API call failed: a closed set of reasons with a bounded ``label`` for metrics.
 ///
 /// Compare with the static values (`error == .alreadyExists`): equality looks at the kind only. The
@@ -59,8 +61,16 @@ public struct KubernetesError: Error, Sendable, Equatable, CustomStringConvertib
     private let fix: String?
 
     private init(
-        _ kind: Kind, verb: String = "", resource: String = "", object: String = "", httpStatus: Int? = nil, statusReason: String? = nil,
-        message: String = "", causes: [Cause] = [], attempts: Int = 1, fix: String? = nil
+        _ kind: Kind,
+        verb: String = "",
+        resource: String = "",
+        object: String = "",
+        httpStatus: Int? = nil,
+        statusReason: String? = nil,
+        message: String = "",
+        causes: [Cause] = [],
+        attempts: Int = 1,
+        fix: String? = nil
     ) {
         self.kind = kind
         self.verb = verb
@@ -92,11 +102,12 @@ public struct KubernetesError: Error, Sendable, Equatable, CustomStringConvertib
     public static let serverError = KubernetesError(.serverError)
     /// Requests kept timing out (on our side, or HTTP 504 / `Timeout`) until the deadline.
     public static let timeout = KubernetesError(.timeout)
-    /// The API server could not be reached (connection refused, DNS, TLS) until the deadline.
+    /// The API server could not be reached (connection refused or reset, host not resolved) until the deadline.
     public static let unreachable = KubernetesError(.unreachable)
     /// The answer was not what the Kubernetes API sends (not JSON, wrong shape, unexpected status).
     public static let badResponse = KubernetesError(.badResponse)
-    /// The connection settings are incomplete: not in a cluster and no `kubernetes.apiServer`, or no readable token.
+    /// The connection settings are unusable: not in a cluster and no `kubernetes.apiServer`, no readable token, or a CA
+    /// that does not verify the API server's certificate.
     public static let configuration = KubernetesError(.configuration)
     /// The calling task was cancelled.
     public static let cancelled = KubernetesError(.cancelled)
@@ -128,7 +139,11 @@ public struct KubernetesError: Error, Sendable, Equatable, CustomStringConvertib
             text += "Kubernetes connection"
         } else {
             text += "\(verb) \(resource)"
-            if !object.isEmpty { text += " \"\(object)\"" }
+            if verb == "list" {
+                text += object.isEmpty ? " in all namespaces" : " in namespace \"\(object)\""
+            } else if !object.isEmpty {
+                text += " \"\(object)\""
+            }
         }
         text += " failed"
         if let httpStatus { text += " with HTTP \(httpStatus)" }
@@ -180,15 +195,29 @@ struct KubernetesCall: Sendable {
 extension KubernetesError {
     /// An error for an answer the API server gave: `status` with the decoded `Status` body, if any.
     static func answer(
-        _ call: KubernetesCall, httpStatus: Int, status: KubernetesStatus?, bodyText: String, attempts: Int, tokenFile: String?
+        _ call: KubernetesCall,
+        httpStatus: Int,
+        status: KubernetesStatus?,
+        bodyText: String,
+        attempts: Int,
+        tokenFile: String?
     ) -> KubernetesError {
         let reason = status?.reason
         let message = status?.message ?? (bodyText.isEmpty ? "no body" : "body: \(bodyText)")
         let causes = status?.causes ?? []
         func make(_ kind: Kind, fix: String? = nil) -> KubernetesError {
             KubernetesError(
-                kind, verb: call.verb, resource: call.resource, object: call.object, httpStatus: httpStatus, statusReason: reason,
-                message: message, causes: causes, attempts: attempts, fix: fix)
+                kind,
+                verb: call.verb,
+                resource: call.resource,
+                object: call.object,
+                httpStatus: httpStatus,
+                statusReason: reason,
+                message: message,
+                causes: causes,
+                attempts: attempts,
+                fix: fix
+            )
         }
         switch httpStatus {
         case 409 where reason == "AlreadyExists":
@@ -199,21 +228,31 @@ extension KubernetesError {
             return make(
                 .notFound,
                 fix: "the API server does not serve \(call.resource) \(call.group.isEmpty ? "" : "\(call.group)/")\(call.version): "
-                    + (call.group == "velero.io" ? "install Velero and its CRDs" : "check the kind is installed on this cluster"))
+                    + (call.group == "velero.io" ? "install Velero and its CRDs" : "check the kind is installed on this cluster")
+            )
         case 404:
             return make(.notFound)
         case 401:
             let source = tokenFile.map { "the token file \($0) was re-read and the request retried once; check it holds a valid, unexpired token" }
-            return make(.unauthorized, fix: source ?? "no token file is configured: set kubernetes.tokenFile or run in a cluster with a service account")
+            return make(
+                .unauthorized,
+                fix: source ?? "no token file is configured: set kubernetes.tokenFile or run in a cluster with a service account"
+            )
         case 403:
-            let scope = call.namespace.map { "in namespace \($0) with a Role and RoleBinding" } ?? "cluster-wide with a ClusterRole and ClusterRoleBinding"
+            let scope =
+                call.namespace.map { "in namespace \($0) with a Role and RoleBinding" } ?? "cluster-wide with a ClusterRole and ClusterRoleBinding"
             let group = call.group.isEmpty ? "the core group (\"\")" : "group \(call.group)"
             return make(
                 .forbidden,
                 fix: "grant the gate's service account the \"\(call.verb)\" verb on \"\(call.plural)\" in \(group) \(scope) "
-                    + "(kubectl auth can-i \(call.verb) \(call.resource)\(call.namespace.map { " -n \($0)" } ?? "") --as=system:serviceaccount:NS:NAME)")
+                    + "(kubectl auth can-i \(call.verb) \(call.resource)\(call.namespace.map { " -n \($0)" } ?? "")"
+                    + " --as=system:serviceaccount:NS:NAME)"
+            )
         case 400, 422:
-            return make(.invalid, fix: "the object does not match the \(call.resource) schema; fix the named fields")
+            return make(
+                .invalid,
+                fix: "the API server's schema for \(call.resource) rejects the named fields: check the installed CRD version serves them"
+            )
         case 429:
             return make(.throttled, fix: "the API server is overloaded or rate-limits this client; the gate retries on its next round")
         case 504:
@@ -221,38 +260,70 @@ extension KubernetesError {
         case 500...599 where reason == "Timeout" || reason == "ServerTimeout":
             return make(.timeout)
         case 500...599:
-            return make(.serverError, fix: "check the API server (and for velero.io resources, Velero's webhooks) is healthy")
+            let webhooks = call.group == "velero.io" ? " (and Velero's admission webhooks, if any)" : ""
+            return make(.serverError, fix: "check the API server\(webhooks) is healthy")
         default:
             return make(.badResponse)
         }
     }
 
     /// An error for a request that got no answer.
-    static func transport(_ call: KubernetesCall, label: String, description: String, attempts: Int, apiServer: String) -> KubernetesError {
+    static func transport(_ call: KubernetesCall, error: HTTPClientError, attempts: Int, apiServer: String) -> KubernetesError {
         func make(_ kind: Kind, fix: String? = nil) -> KubernetesError {
             KubernetesError(
-                kind, verb: call.verb, resource: call.resource, object: call.object, message: description, attempts: attempts, fix: fix)
+                kind,
+                verb: call.verb,
+                resource: call.resource,
+                object: call.object,
+                // GateHTTP's own advice is generic; the fix below names the gate's configuration keys instead.
+                message: error.description.firstRange(of: " To fix: ").map { String(error.description[..<$0.lowerBound]) } ?? error.description,
+                attempts: attempts,
+                fix: fix
+            )
         }
-        switch label {
-        case "timeout": return make(.timeout, fix: "check the API server at \(apiServer) is responsive")
-        case "connect_failed", "transport": return make(.unreachable, fix: "check kubernetes.apiServer (\(apiServer)) and the network path to it")
-        case "tls": return make(.unreachable, fix: "check kubernetes.caFile holds the CA that signed the API server's certificate")
-        case "credentials_unreadable": return make(.configuration, fix: "check kubernetes.tokenFile exists and is readable by the gate")
-        case "cancelled", "shutdown": return make(.cancelled)
-        default: return make(.configuration, fix: "check kubernetes.apiServer is an absolute https URL")
+        switch error {
+        case .timeout:
+            return make(.timeout, fix: "check the API server at \(apiServer) is responsive")
+        case .connectFailed, .transport:
+            return make(.unreachable, fix: "check kubernetes.apiServer (\(apiServer)) and the network path to it")
+        case .tlsFailed:
+            // Not retried: a CA that does not match will not start matching within the deadline.
+            return make(.configuration, fix: "check kubernetes.caFile holds the CA that signed the API server's certificate")
+        case .credentialsUnreadable:
+            return make(.configuration, fix: "check kubernetes.tokenFile exists and is readable by the gate")
+        case .responseTooLarge:
+            return make(.badResponse, fix: "lower the list page size; the answer exceeds the HTTP client's response limit")
+        case .cancelled, .shutdown:
+            return make(.cancelled)
+        default:
+            return make(.configuration, fix: "check kubernetes.apiServer is an absolute http or https URL")
         }
     }
 
     /// A 2xx answer whose body is not what the API sends.
     static func undecodable(_ call: KubernetesCall, httpStatus: Int, why: String, attempts: Int) -> KubernetesError {
         KubernetesError(
-            .badResponse, verb: call.verb, resource: call.resource, object: call.object, httpStatus: httpStatus, message: why,
-            attempts: attempts, fix: "check kubernetes.apiServer points at a Kubernetes API server")
+            .badResponse,
+            verb: call.verb,
+            resource: call.resource,
+            object: call.object,
+            httpStatus: httpStatus,
+            message: why,
+            attempts: attempts,
+            fix: "check kubernetes.apiServer points at a Kubernetes API server"
+        )
     }
 
     /// The calling task was cancelled while waiting to retry.
     static func cancelled(_ call: KubernetesCall, attempts: Int) -> KubernetesError {
-        KubernetesError(.cancelled, verb: call.verb, resource: call.resource, object: call.object, message: "the task was cancelled", attempts: attempts)
+        KubernetesError(
+            .cancelled,
+            verb: call.verb,
+            resource: call.resource,
+            object: call.object,
+            message: "the task was cancelled",
+            attempts: attempts
+        )
     }
 
     /// Incomplete or unusable connection settings.
@@ -262,8 +333,16 @@ extension KubernetesError {
 
     /// An object that exists under the name but was made for something else (a name collision).
     static func conflict(_ call: KubernetesCall, message: String, fix: String) -> KubernetesError {
-        KubernetesError(.conflict, verb: call.verb, resource: call.resource, object: call.object, httpStatus: 409, statusReason: "AlreadyExists",
-            message: message, fix: fix)
+        KubernetesError(
+            .conflict,
+            verb: call.verb,
+            resource: call.resource,
+            object: call.object,
+            httpStatus: 409,
+            statusReason: "AlreadyExists",
+            message: message,
+            fix: fix
+        )
     }
 
     /// A 2xx object whose content is unusable (e.g. an unknown phase type).
@@ -274,7 +353,16 @@ extension KubernetesError {
     /// This error with the final attempt count (for "gave up after N attempts").
     func after(attempts: Int) -> KubernetesError {
         KubernetesError(
-            kind, verb: verb, resource: resource, object: object, httpStatus: httpStatus, statusReason: statusReason, message: message,
-            causes: causes, attempts: attempts, fix: fix)
+            kind,
+            verb: verb,
+            resource: resource,
+            object: object,
+            httpStatus: httpStatus,
+            statusReason: statusReason,
+            message: message,
+            causes: causes,
+            attempts: attempts,
+            fix: fix
+        )
     }
 }

@@ -159,7 +159,7 @@ extension KubernetesJSON: Decodable {
     }
 }
 
-extension KubernetesJSON: ExpressibleByStringLiteral, ExpressibleByBooleanLiteral, ExpressibleByIntegerLiteral,
+extension KubernetesJSON: ExpressibleByStringLiteral, ExpressibleByBooleanLiteral, ExpressibleByIntegerLiteral, ExpressibleByFloatLiteral,
     ExpressibleByArrayLiteral, ExpressibleByDictionaryLiteral, ExpressibleByNilLiteral
 {
     /// A string literal.
@@ -168,6 +168,8 @@ extension KubernetesJSON: ExpressibleByStringLiteral, ExpressibleByBooleanLitera
     public init(booleanLiteral value: Bool) { self = .bool(value) }
     /// An integer literal.
     public init(integerLiteral value: Int) { self = .number(Double(value)) }
+    /// A floating-point literal.
+    public init(floatLiteral value: Double) { self = .number(value) }
     /// An array literal.
     public init(arrayLiteral elements: KubernetesJSON...) { self = .array(elements) }
     /// An object literal; a repeated key keeps the last value.

@@ -18,38 +18,66 @@ public struct VeleroClient: VeleroPort {
         self.namespace = namespace
     }
 
+    /// Creates the Backup; a Backup that already exists under this name counts as created.
     public func createBackup(_ spec: BackupSpec) async throws(KubernetesError) {
         do throws(KubernetesError) {
             _ = try await kubernetes.create(
-                group: Self.group, version: Self.version, namespace: spec.namespace, plural: "backups", object: Self.backupObject(spec))
-        } catch where error.isAlreadyExists {
+                group: Self.group,
+                version: Self.version,
+                namespace: spec.namespace,
+                plural: "backups",
+                object: Self.backupObject(spec)
+            )
+        } catch  where error.isAlreadyExists {
             // Deterministic names: the Backup was made by an earlier attempt (maybe before a crash).
             return
         }
     }
 
+    /// Reads the Backup's `status` in Velero's namespace.
     public func backupStatus(name: String) async throws(KubernetesError) -> VeleroStatus {
         Self.status(of: try await kubernetes.get(group: Self.group, version: Self.version, namespace: namespace, plural: "backups", name: name))
     }
 
+    /// Creates the Restore; one that exists under this name counts as created when it restores the same backup.
     public func createRestore(_ spec: RestoreSpec) async throws(KubernetesError) {
         do throws(KubernetesError) {
             _ = try await kubernetes.create(
-                group: Self.group, version: Self.version, namespace: spec.namespace, plural: "restores", object: Self.restoreObject(spec))
-        } catch where error.isAlreadyExists {
+                group: Self.group,
+                version: Self.version,
+                namespace: spec.namespace,
+                plural: "restores",
+                object: Self.restoreObject(spec)
+            )
+        } catch  where error.isAlreadyExists {
             // Counts as created only if it restores the same backup: a Restore of another backup under this name
             // is a collision the operator must see, not a rollback.
-            let existing = try await kubernetes.get(group: Self.group, version: Self.version, namespace: spec.namespace, plural: "restores", name: spec.name)
+            let existing = try await kubernetes.get(
+                group: Self.group,
+                version: Self.version,
+                namespace: spec.namespace,
+                plural: "restores",
+                name: spec.name
+            )
             let backupName = existing.spec?["backupName"]?.stringValue ?? ""
             guard backupName == spec.backupName else {
                 throw .conflict(
-                    KubernetesCall(verb: "create", group: Self.group, version: Self.version, namespace: spec.namespace, plural: "restores", name: spec.name),
+                    KubernetesCall(
+                        verb: "create",
+                        group: Self.group,
+                        version: Self.version,
+                        namespace: spec.namespace,
+                        plural: "restores",
+                        name: spec.name
+                    ),
                     message: "a Restore with this name already exists but restores backup \"\(backupName)\", not \"\(spec.backupName)\"",
-                    fix: "delete or rename the other Restore; rollback names are <window>-<id>-rollback and should not be reused")
+                    fix: "delete or rename the other Restore; rollback names are <window>-<id>-rollback and should not be reused"
+                )
             }
         }
     }
 
+    /// Reads the Restore's `status` in Velero's namespace.
     public func restoreStatus(name: String) async throws(KubernetesError) -> VeleroStatus {
         Self.status(of: try await kubernetes.get(group: Self.group, version: Self.version, namespace: namespace, plural: "restores", name: name))
     }
@@ -57,6 +85,7 @@ public struct VeleroClient: VeleroPort {
     /// The workload kinds whose images are recorded, as (plural, kind).
     static let workloadKinds = [("deployments", "Deployment"), ("statefulsets", "StatefulSet"), ("daemonsets", "DaemonSet")]
 
+    /// Lists Deployments, StatefulSets and DaemonSets per namespace (all namespaces when empty) and collects their images.
     public func workloadImages(namespaces: [String]) async throws(KubernetesError) -> [WorkloadImage] {
         var images: [WorkloadImage] = []
         let scopes: [String?] = namespaces.isEmpty ? [nil] : Array(Set(namespaces)).sorted()
@@ -69,7 +98,9 @@ public struct VeleroClient: VeleroPort {
             }
         }
         return images.sorted {
-            ($0.kind, $0.namespace, $0.name, $0.isInitContainer ? 0 : 1, $0.container) < ($1.kind, $1.namespace, $1.name, $1.isInitContainer ? 0 : 1, $1.container)
+            ($0.kind, $0.namespace, $0.name, $0.isInitContainer ? 0 : 1, $0.container) < (
+                $1.kind, $1.namespace, $1.name, $1.isInitContainer ? 0 : 1, $1.container
+            )
         }
     }
 
@@ -81,8 +112,14 @@ public struct VeleroClient: VeleroPort {
             for container in pod?[key]?.arrayValue ?? [] {
                 images.append(
                     WorkloadImage(
-                        kind: kind, namespace: object.namespace ?? "", name: object.name ?? "",
-                        container: container["name"]?.stringValue ?? "", image: container["image"]?.stringValue ?? "", isInitContainer: isInit))
+                        kind: kind,
+                        namespace: object.namespace ?? "",
+                        name: object.name ?? "",
+                        container: container["name"]?.stringValue ?? "",
+                        image: container["image"]?.stringValue ?? "",
+                        isInitContainer: isInit
+                    )
+                )
             }
         }
         return images

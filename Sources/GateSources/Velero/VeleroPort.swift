@@ -65,8 +65,13 @@ public struct RestoreSpec: Sendable, Equatable {
 
     /// Creates a Restore description.
     public init(
-        name: String, namespace: String, backupName: String, includedNamespaces: [String], existingResourcePolicy: String?,
-        restorePVs: Bool, labels: [String: String] = [:]
+        name: String,
+        namespace: String,
+        backupName: String,
+        includedNamespaces: [String],
+        existingResourcePolicy: String?,
+        restorePVs: Bool,
+        labels: [String: String] = [:]
     ) {
         self.name = name
         self.namespace = namespace

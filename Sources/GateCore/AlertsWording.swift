@@ -20,20 +20,23 @@ public func alertIdentity(_ labels: Labels) -> String {
     return others.isEmpty ? name : "\(name) \(Labels(others))"
 }
 
-/// Formats Unix seconds as an RFC 3339 UTC timestamp with whole seconds, e.g. `2026-08-20T10:20:01Z`.
+/// Formats Unix seconds as an RFC 3339 UTC timestamp with whole seconds, e.g. `2026-08-20T10:20:01Z`, or with
+/// milliseconds (`2026-08-20T10:20:01.123Z`).
 ///
 /// Fractions of a second are dropped (rounded toward the past), so a time never reads later than it was. Written
 /// without Foundation: the date is the proleptic Gregorian calendar's, computed from the day number.
-public func formatRFC3339(_ unixSeconds: Double) -> String {
+public func formatRFC3339(_ unixSeconds: Double, milliseconds: Bool = false) -> String {
     // Beyond year ±10^9 nothing is a real alert time; also keeps the Int conversion from trapping.
     guard unixSeconds.isFinite, abs(unixSeconds) < 3e16 else { return "\(formatNumber(unixSeconds))s since the epoch" }
-    let seconds = Int64(unixSeconds.rounded(.down))
+    let millis = Int64((unixSeconds * 1000).rounded(.down))
+    let seconds = floorDivide(millis, 1000)
     let days = floorDivide(seconds, 86_400)
     let secondOfDay = seconds - days * 86_400
     let date = civilDate(fromDays: days)
     let year = date.year < 0 ? "-" + pad(-date.year, 4) : pad(date.year, 4)
+    let fraction = milliseconds ? "." + pad(millis - seconds * 1000, 3) : ""
     return "\(year)-\(pad(date.month, 2))-\(pad(date.day, 2))T\(pad(secondOfDay / 3600, 2)):\(pad(secondOfDay % 3600 / 60, 2))"
-        + ":\(pad(secondOfDay % 60, 2))Z"
+        + ":\(pad(secondOfDay % 60, 2))\(fraction)Z"
 }
 
 /// The proleptic Gregorian date of a day number (days since 1970-01-01, negative before).

@@ -38,7 +38,14 @@ public struct Labels: Hashable, Sendable, Comparable, CustomStringConvertible, C
     }
 
     /// Orders label sets by their selector form, the order series are listed in.
-    public static func < (lhs: Labels, rhs: Labels) -> Bool { lhs.description < rhs.description }
+    public static func < (lhs: Labels, rhs: Labels) -> Bool {
+        // Pair by pair, without building strings: alert books and outcomes sort label sets often.
+        for (left, right) in zip(lhs.pairs, rhs.pairs) {
+            if left.name != right.name { return left.name < right.name }
+            if left.value != right.value { return left.value < right.value }
+        }
+        return lhs.pairs.count < rhs.pairs.count
+    }
 
     /// Decodes a label set from a JSON object of names to values.
     public init(from decoder: any Decoder) throws {

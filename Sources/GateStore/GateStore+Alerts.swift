@@ -24,13 +24,22 @@ extension GateStore {
     ///
     /// - Important: committed in WAL mode means it survives `kill -9` of the process.
     public func recordAlertGroup(_ group: StoredAlertGroup) async throws(StoreError) {
-        try await self.write("recording the Alertmanager notification of group \(group.groupKey)") { db in
-            try db.execute(
+        try await recordAlertGroups([group])
+    }
+
+    /// Persists several notifications in one transaction (group commit), in order: a later one of
+    /// the same group wins.
+    public func recordAlertGroups(_ groups: [StoredAlertGroup]) async throws(StoreError) {
+        guard !groups.isEmpty else { return }
+        try await self.write("recording \(groups.count) Alertmanager notification(s)") { db in
+            let statement = try db.cachedStatement(
                 sql: """
                     INSERT INTO alert_group (groupKey, receivedAt, payload) VALUES (?, ?, ?)
                     ON CONFLICT(groupKey) DO UPDATE SET receivedAt = excluded.receivedAt, payload = excluded.payload
-                    """,
-                arguments: [group.groupKey, group.receivedAt, Data(group.payload)])
+                    """)
+            for group in groups {
+                try statement.execute(arguments: [group.groupKey, group.receivedAt, Data(group.payload)])
+            }
         }
     }
 

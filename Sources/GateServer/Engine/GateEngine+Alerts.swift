@@ -14,21 +14,21 @@ extension GateEngine {
         let at = now()
         let change = book.receive(notification, at: at)
         do {
-            try await store.recordAlertGroup(.init(groupKey: notification.groupKey, receivedAt: at, payload: payload))
+            try await alertWriter.write(.init(groupKey: notification.groupKey, receivedAt: at, payload: payload))
         } catch {
             metrics.countAlertNotification(outcome: "storage_error")
             logger.error("an Alertmanager notification could not be persisted: \(error)", metadata: ["gate.error": .string(error.label)])
             throw .unavailable("the notification could not be persisted; Alertmanager will retry: \(error)")
         }
         metrics.countAlertNotification(outcome: "accepted")
-        if !change.started.isEmpty || !change.resolved.isEmpty {
-            logger.info(
-                "Alertmanager: \(change.started.count) alert(s) started, \(change.resolved.count) resolved",
-                metadata: [
-                    "alert.started": .array(change.started.map { .string($0.labels.description) }),
-                    "alert.resolved": .array(change.resolved.map { .string($0.labels.description) }),
-                ])
-        }
+        // Alertmanager re-sends whole groups (repeat_interval, HA peers): most notifications change nothing.
+        guard !change.isEmpty else { return }
+        logger.info(
+            "Alertmanager: \(change.started.count) alert(s) started, \(change.resolved.count) resolved",
+            metadata: [
+                "alert.started": .array(change.started.map { .string($0.labels.description) }),
+                "alert.resolved": .array(change.resolved.map { .string($0.labels.description) }),
+            ])
         for name in live.keys.sorted() {
             await judgeAlertsNow(name, at: at)
         }
@@ -40,6 +40,11 @@ extension GateEngine {
         guard var window = live[name] else { return }
         let failing = alertFindings(for: window, at: at).filter { !$0.inGrace }
         guard !failing.isEmpty, window.record.memory.verdict != .fail else {
+            if !failing.isEmpty {
+                logger.notice(
+                    "window \(name) (already failed): new alert \(failing.map(\.reason).joined(separator: "; "))",
+                    metadata: ["gate.window": .string(name), "gate.verdict": .string(Verdict.fail.rawValue)])
+            }
             publish(window)
             return
         }

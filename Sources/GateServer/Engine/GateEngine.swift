@@ -34,6 +34,8 @@ actor GateEngine {
     let alertSource: any FiringAlertsSource
     /// Velero, when the config has a `velero` section.
     let velero: (any VeleroPort)?
+    /// Group-commits Alertmanager notifications.
+    let alertWriter: AlertGroupWriter
     var live: [String: LiveWindow] = [:]
     /// Closed windows whose restore is still in flight, by window id (the reconciler finishes them).
     var restoring: [String: LiveWindow] = [:]
@@ -52,6 +54,7 @@ actor GateEngine {
         self.config = config
         self.alertSource = alertSource
         self.velero = velero
+        self.alertWriter = AlertGroupWriter(store: store)
         self.store = store
         self.evaluator = Evaluator(
             source: AnyMetricsSource(base: source), maxConcurrentQueries: 8,

@@ -89,6 +89,13 @@ import Testing
             #expect((body["rolledBack"] as? [String])?.first?.contains("Deployment prod/podinfo container app") == true, "\(body)")
             #expect((body["notRolledBack"] as? [String])?.isEmpty == true, "\(body)")
             #expect(escape.fake.workload(EscapePlanTests.podinfo)?.image(of: "app") == "ghcr.io/stefanprodan/podinfo:6.5.0")
+            // SPEC §7 measures fail → Restore request; the audit trail has both times (reported, not asserted).
+            let trail = try await escape.gate.call("GET", "/api/v1/windows/podinfo-upgrade/events").json["events"] as? [[String: Any]] ?? []
+            let failedAt = trail.last { $0["kind"] as? String == "verdict" && $0["to"] as? String == "fail" }?["at"] as? String
+            let createdAt = trail.last { ($0["message"] as? String)?.hasSuffix("created") == true }?["at"] as? String
+            if let failedAt, let createdAt, let fail = parseRFC3339Test(failedAt), let created = parseRFC3339Test(createdAt) {
+                print("fail → Restore created (201 received): \(Int((created - fail) * 1000)) ms")
+            }
 
             // Still failing, reset and failing again: never a second Restore.
             try await Task.sleep(for: .seconds(2))
@@ -229,4 +236,10 @@ import Testing
             #expect(try await escape.gate.call("POST", "/api/v1/windows/nope/restore").status == 404)
         }
     }
+}
+
+private func parseRFC3339Test(_ text: String) -> Double? {
+    let formatter = ISO8601DateFormatter()
+    formatter.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
+    return formatter.date(from: text)?.timeIntervalSince1970
 }

@@ -93,8 +93,8 @@ func eventually(timeout: Duration = .seconds(5), _ condition: () async throws ->
 func backupBody(
     _ name: String,
     namespace: String = "velero",
-    spec: KubernetesJSON = ["ttl": "1h0m0s", "storageLocation": "default"]
-) -> KubernetesJSON {
+    spec: JSONValue = ["ttl": "1h0m0s", "storageLocation": "default"]
+) -> JSONValue {
     ["apiVersion": "velero.io/v1", "kind": "Backup", "metadata": ["name": .string(name), "namespace": .string(namespace)], "spec": spec]
 }
 
@@ -160,7 +160,7 @@ struct KubernetesClientTests {
 
     @Test func enumAndRequiredViolationsNameTheirFields() async throws {
         try await withKubernetes { k8s in
-            let hooks: KubernetesJSON = [
+            let hooks: JSONValue = [
                 "resources": [["pre": [["exec": ["command": ["true"], "onError": "Explode"]]]]]
             ]
             let body = backupBody("bad-hooks", spec: ["ttl": "1h", "hooks": hooks])
@@ -314,7 +314,7 @@ struct KubernetesClientTests {
     @Test func forbiddenNamesTheMissingPermission() async throws {
         try await withKubernetes { k8s in
             k8s.server.forbid(verb: "create", plural: "restores")
-            let body: KubernetesJSON = [
+            let body: JSONValue = [
                 "apiVersion": "velero.io/v1", "kind": "Restore", "metadata": ["name": "r", "namespace": "velero"], "spec": ["backupName": "b"],
             ]
             let error = await kubernetesFailure {

@@ -189,23 +189,23 @@ struct KubernetesStatusTests {
 @Suite("Kubernetes JSON values")
 struct KubernetesJSONTests {
     @Test func encodingIsCompactSortedAndKeepsIntegersIntegral() {
-        let value: KubernetesJSON = ["b": [1, 2.5, true, nil], "a": "x\"y\n", "c": ["z": 72]]
+        let value: JSONValue = ["b": [1, 2.5, true, nil], "a": "x\"y\n", "c": ["z": 72]]
         #expect(String(decoding: value.encoded(), as: UTF8.self) == #"{"a":"x\"y\n","b":[1,2.5,true,null],"c":{"z":72}}"#)
     }
 
     @Test func parsingRoundTrips() throws {
         let text = #"{"metadata":{"name":"n","labels":{"a":"b"}},"spec":{"n":3,"list":["x"],"flag":false,"none":null}}"#
-        let value = try KubernetesJSON.parse(Array(text.utf8))
+        let value = try JSONValue.parse(Array(text.utf8))
         #expect(value["spec"]?["n"]?.intValue == 3)
         #expect(value["metadata"]?["labels"]?.stringMap == ["a": "b"])
         #expect(value["spec"]?["flag"]?.boolValue == false)
         #expect(value["spec"]?["none"] == .null)
-        #expect(try KubernetesJSON.parse(value.encoded()) == value)
+        #expect(try JSONValue.parse(value.encoded()) == value)
     }
 
     @Test func brokenJSONSaysWhereWithoutQuotingContent() {
         do {
-            _ = try KubernetesJSON.parse(Array(#"{"token": "#.utf8))
+            _ = try JSONValue.parse(Array(#"{"token": "#.utf8))
             Issue.record("expected a parse error")
         } catch {
             #expect(!error.reason.isEmpty)

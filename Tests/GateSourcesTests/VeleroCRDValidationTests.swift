@@ -132,7 +132,7 @@ struct VeleroCRDValidationTests {
 
     @Test func serverChecksObjectMetaKindAndNamespaceBeforeTheSchema() async throws {
         try await withKubernetes { k8s in
-            func create(_ body: KubernetesJSON) async -> KubernetesError? {
+            func create(_ body: JSONValue) async -> KubernetesError? {
                 await kubernetesFailure {
                     try await k8s.client.create(group: "velero.io", version: "v1", namespace: "velero", plural: "backups", object: body)
                 }

@@ -1,4 +1,5 @@
 import GateCore
+import GateSources
 
 /// The hooks Flagger calls, one URL each (the hook type is not in the body).
 enum FlaggerHook: String, CaseIterable, Sendable {

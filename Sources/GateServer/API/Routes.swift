@@ -35,7 +35,7 @@ func addRoutes(to router: Router<BasicRequestContext>, api: APIContext) {
 
     router.post("/api/v1/windows") { request, context in
         let body = try await authorizedBody(request, api: api)
-        let windowRequest = try decodeWindowRequest(try JSONValue.parse(body.readableBytesView), config: api.config)
+        let windowRequest = try decodeWindowRequest(try JSONValue.parseBody(body.readableBytesView), config: api.config)
         let window = try await api.engine.open(windowRequest, by: caller(request))
         return jsonResponse(.created, await api.engine.detailJSON(window))
     }
@@ -69,7 +69,7 @@ func addRoutes(to router: Router<BasicRequestContext>, api: APIContext) {
         } catch {
             throw APIError.tooLarge(limit: limit)
         }
-        let payload = try decodeFlaggerPayload(try JSONValue.parse(body.readableBytesView))
+        let payload = try decodeFlaggerPayload(try JSONValue.parseBody(body.readableBytesView))
         if api.config.flagger.requireToken, !api.authenticator.authorizes(payload.metadata["token"].map { "Bearer \($0)" }) {
             return plainResponse(.forbidden, "metadata.token is missing or wrong (flagger.requireToken is on)")
         }
@@ -152,7 +152,7 @@ func authorizedBody(_ request: Request, api: APIContext) async throws(APIError) 
 /// `{"reason": "…"}` or an empty body, for close and reset.
 private func optionalReason(_ body: ByteBuffer) throws(APIError) -> String? {
     guard body.readableBytes > 0 else { return nil }
-    var reader = try JSONObjectReader(try JSONValue.parse(body.readableBytesView))
+    var reader = try JSONObjectReader(try JSONValue.parseBody(body.readableBytesView))
     let reason = try reader.string("reason", maxLength: 1024)
     try reader.rejectUnknown(allowed: ["reason"])
     return reason

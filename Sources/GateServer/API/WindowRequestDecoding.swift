@@ -1,5 +1,6 @@
 import GateConfig
 import GateCore
+import GateSources
 
 /// The fields `POST /api/v1/windows` accepts (SPEC §5).
 let windowRequestFields = [

@@ -1,34 +1,9 @@
 import Foundation
+import GateSources
 
-/// A parsed JSON document, kept exact (booleans stay booleans, numbers stay numbers) so request
-/// validation can name the field and the type it found.
-public enum JSONValue: Sendable, Equatable, Decodable {
-    case null
-    case bool(Bool)
-    case number(Double)
-    case string(String)
-    case array([JSONValue])
-    case object([String: JSONValue])
-
-    public init(from decoder: any Decoder) throws {
-        let container = try decoder.singleValueContainer()
-        if container.decodeNil() {
-            self = .null
-        } else if let value = try? container.decode(Bool.self) {
-            self = .bool(value)
-        } else if let value = try? container.decode(Double.self) {
-            self = .number(value)
-        } else if let value = try? container.decode(String.self) {
-            self = .string(value)
-        } else if let value = try? container.decode([JSONValue].self) {
-            self = .array(value)
-        } else {
-            self = .object(try container.decode([String: JSONValue].self))
-        }
-    }
-
-    /// Parses a request body; the error says where the JSON is broken.
-    public static func parse(_ bytes: some Collection<UInt8>) throws(APIError) -> JSONValue {
+extension JSONValue {
+    /// Parses a request body; the 400 says where the JSON is broken.
+    static func parseBody(_ bytes: some Collection<UInt8>) throws(APIError) -> JSONValue {
         do {
             return try JSONDecoder().decode(JSONValue.self, from: Data(bytes))
         } catch {
@@ -37,7 +12,7 @@ public enum JSONValue: Sendable, Equatable, Decodable {
     }
 
     /// The JSON type name, for error messages.
-    public var typeName: String {
+    var typeName: String {
         switch self {
         case .null: return "null"
         case .bool: return "a boolean"

@@ -81,7 +81,7 @@ public final class KubernetesClient: Sendable {
         version: String,
         namespace: String,
         plural: String,
-        object: KubernetesJSON
+        object: JSONValue
     ) async throws(KubernetesError) -> KubernetesObject {
         let call = KubernetesCall(
             verb: "create",
@@ -132,7 +132,7 @@ public final class KubernetesClient: Sendable {
     }
 
     /// Sends one call with retries and returns the decoded 2xx body.
-    private func send(_ call: KubernetesCall, method: String, url: String, body: [UInt8]?) async throws(KubernetesError) -> KubernetesJSON {
+    private func send(_ call: KubernetesCall, method: String, url: String, body: [UInt8]?) async throws(KubernetesError) -> JSONValue {
         let clock = ContinuousClock()
         let deadline = clock.now.advanced(by: options.deadline)
         var backoff = options.initialBackoff
@@ -176,7 +176,7 @@ public final class KubernetesClient: Sendable {
     }
 
     private enum Outcome {
-        case success(KubernetesJSON)
+        case success(JSONValue)
         case unauthorized(KubernetesError)
         case failure(KubernetesError, retryAfter: Duration?)
     }
@@ -194,7 +194,7 @@ public final class KubernetesClient: Sendable {
         }
         if (200..<300).contains(response.status) {
             do {
-                return .success(try KubernetesJSON.parse(response.body))
+                return .success(try JSONValue.parse(response.body))
             } catch {
                 return .failure(
                     .undecodable(call, httpStatus: response.status, why: "the body is not JSON: \(error.reason)", attempts: attempts),
@@ -226,10 +226,10 @@ public final class KubernetesClient: Sendable {
 /// A Kubernetes object as the API server returned it, with its metadata at hand.
 public struct KubernetesObject: Sendable, Equatable {
     /// The whole object.
-    public var json: KubernetesJSON
+    public var json: JSONValue
 
     /// Wraps an object.
-    public init(_ json: KubernetesJSON) {
+    public init(_ json: JSONValue) {
         self.json = json
     }
 
@@ -244,9 +244,9 @@ public struct KubernetesObject: Sendable, Equatable {
     /// `metadata.labels`; empty when absent.
     public var labels: [String: String] { json["metadata"]?["labels"]?.stringMap ?? [:] }
     /// `spec`.
-    public var spec: KubernetesJSON? { json["spec"] }
+    public var spec: JSONValue? { json["spec"] }
     /// `status`; absent until a controller has written it.
-    public var status: KubernetesJSON? { json["status"] }
+    public var status: JSONValue? { json["status"] }
 }
 
 /// Up to 200 characters of a non-Status error body, on one line.

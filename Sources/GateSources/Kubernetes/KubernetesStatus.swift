@@ -22,7 +22,7 @@ struct KubernetesStatus: Sendable, Equatable {
 
     /// Decodes `body` as a `Status`; `nil` when it is not JSON or not `kind: Status` (e.g. "404 page not found").
     static func decode(_ body: [UInt8]) -> KubernetesStatus? {
-        guard let json = try? KubernetesJSON.parse(body), json["kind"]?.stringValue == "Status" else { return nil }
+        guard let json = try? JSONValue.parse(body), json["kind"]?.stringValue == "Status" else { return nil }
         let details = json["details"]
         let causes = (details?["causes"]?.arrayValue ?? []).map { cause in
             KubernetesError.Cause(

@@ -139,12 +139,12 @@ public struct VeleroClient: VeleroPort {
     }
 
     /// The Backup object sent to the API server.
-    static func backupObject(_ spec: BackupSpec) -> KubernetesJSON {
-        var body: [String: KubernetesJSON] = [
+    static func backupObject(_ spec: BackupSpec) -> JSONValue {
+        var body: [String: JSONValue] = [
             "ttl": .string(goDuration(seconds: spec.ttl)),
             "storageLocation": .string(spec.storageLocation),
         ]
-        if !spec.includedNamespaces.isEmpty { body["includedNamespaces"] = .array(spec.includedNamespaces.map(KubernetesJSON.string)) }
+        if !spec.includedNamespaces.isEmpty { body["includedNamespaces"] = .array(spec.includedNamespaces.map(JSONValue.string)) }
         return [
             "apiVersion": "velero.io/v1",
             "kind": "Backup",
@@ -154,12 +154,12 @@ public struct VeleroClient: VeleroPort {
     }
 
     /// The Restore object sent to the API server.
-    static func restoreObject(_ spec: RestoreSpec) -> KubernetesJSON {
-        var body: [String: KubernetesJSON] = [
+    static func restoreObject(_ spec: RestoreSpec) -> JSONValue {
+        var body: [String: JSONValue] = [
             "backupName": .string(spec.backupName),
             "restorePVs": .bool(spec.restorePVs),
         ]
-        if !spec.includedNamespaces.isEmpty { body["includedNamespaces"] = .array(spec.includedNamespaces.map(KubernetesJSON.string)) }
+        if !spec.includedNamespaces.isEmpty { body["includedNamespaces"] = .array(spec.includedNamespaces.map(JSONValue.string)) }
         if let policy = spec.existingResourcePolicy { body["existingResourcePolicy"] = .string(policy) }
         return [
             "apiVersion": "velero.io/v1",
@@ -169,9 +169,9 @@ public struct VeleroClient: VeleroPort {
         ]
     }
 
-    private static func metadata(name: String, namespace: String, labels: [String: String]) -> KubernetesJSON {
-        var metadata: [String: KubernetesJSON] = ["name": .string(name), "namespace": .string(namespace)]
-        if !labels.isEmpty { metadata["labels"] = .object(labels.mapValues(KubernetesJSON.string)) }
+    private static func metadata(name: String, namespace: String, labels: [String: String]) -> JSONValue {
+        var metadata: [String: JSONValue] = ["name": .string(name), "namespace": .string(namespace)]
+        if !labels.isEmpty { metadata["labels"] = .object(labels.mapValues(JSONValue.string)) }
         return .object(metadata)
     }
 }

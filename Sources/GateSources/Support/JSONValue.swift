@@ -1,12 +1,12 @@
 import Foundation
 
-/// A JSON document as the Kubernetes API sends and accepts it: a small `Sendable` value type.
+/// A JSON document: a small `Sendable` value type, the project's one generic JSON representation.
 ///
-/// The client reads and writes objects of any kind (Velero's custom resources, apps/v1 workloads) without
-/// generating Codable types for each, and without Foundation's `JSONSerialization` dictionaries, which are
-/// not `Sendable`. Numbers are `Double`: every integer the gate reads (counts, generations) is far below 2^53.
+/// The Kubernetes client reads and writes objects of any kind (Velero's custom resources, apps/v1 workloads) with
+/// it, and the HTTP API validates request bodies with it (booleans stay booleans, so errors can name the type
+/// found) — without Foundation's `JSONSerialization` dictionaries, which are not `Sendable`. Numbers are `Double`: every integer the gate reads (counts, generations) is far below 2^53.
 /// Encoding sorts object keys, so the same value always produces the same bytes.
-public enum KubernetesJSON: Sendable, Hashable {
+public enum JSONValue: Sendable, Hashable {
     /// `null`.
     case null
     /// `true` or `false`.
@@ -16,12 +16,12 @@ public enum KubernetesJSON: Sendable, Hashable {
     /// A string.
     case string(String)
     /// An array.
-    case array([KubernetesJSON])
+    case array([JSONValue])
     /// An object; key order carries no meaning.
-    case object([String: KubernetesJSON])
+    case object([String: JSONValue])
 
     /// The member `key` of an object; `nil` for a missing key or when this is not an object.
-    public subscript(key: String) -> KubernetesJSON? {
+    public subscript(key: String) -> JSONValue? {
         guard case .object(let members) = self else { return nil }
         return members[key]
     }
@@ -45,13 +45,13 @@ public enum KubernetesJSON: Sendable, Hashable {
     }
 
     /// The elements, when this is an array.
-    public var arrayValue: [KubernetesJSON]? {
+    public var arrayValue: [JSONValue]? {
         guard case .array(let elements) = self else { return nil }
         return elements
     }
 
     /// The members, when this is an object.
-    public var objectValue: [String: KubernetesJSON]? {
+    public var objectValue: [String: JSONValue]? {
         guard case .object(let members) = self else { return nil }
         return members
     }
@@ -68,9 +68,9 @@ public enum KubernetesJSON: Sendable, Hashable {
     }
 
     /// Parses a JSON document; the error text says where it is broken (it quotes no content).
-    public static func parse(_ bytes: [UInt8]) throws(JSONParseError) -> KubernetesJSON {
+    public static func parse(_ bytes: [UInt8]) throws(JSONParseError) -> JSONValue {
         do {
-            return try JSONDecoder().decode(KubernetesJSON.self, from: Data(bytes))
+            return try JSONDecoder().decode(JSONValue.self, from: Data(bytes))
         } catch {
             throw JSONParseError(reason: syntaxReason(error))
         }
@@ -139,7 +139,7 @@ public enum KubernetesJSON: Sendable, Hashable {
     }
 }
 
-extension KubernetesJSON: Decodable {
+extension JSONValue: Decodable {
     /// Decodes any JSON value.
     public init(from decoder: any Decoder) throws {
         let container = try decoder.singleValueContainer()
@@ -151,15 +151,15 @@ extension KubernetesJSON: Decodable {
             self = .number(value)
         } else if let value = try? container.decode(String.self) {
             self = .string(value)
-        } else if let value = try? container.decode([KubernetesJSON].self) {
+        } else if let value = try? container.decode([JSONValue].self) {
             self = .array(value)
         } else {
-            self = .object(try container.decode([String: KubernetesJSON].self))
+            self = .object(try container.decode([String: JSONValue].self))
         }
     }
 }
 
-extension KubernetesJSON: ExpressibleByStringLiteral, ExpressibleByBooleanLiteral, ExpressibleByIntegerLiteral, ExpressibleByFloatLiteral,
+extension JSONValue: ExpressibleByStringLiteral, ExpressibleByBooleanLiteral, ExpressibleByIntegerLiteral, ExpressibleByFloatLiteral,
     ExpressibleByArrayLiteral, ExpressibleByDictionaryLiteral, ExpressibleByNilLiteral
 {
     /// A string literal.
@@ -171,9 +171,9 @@ extension KubernetesJSON: ExpressibleByStringLiteral, ExpressibleByBooleanLitera
     /// A floating-point literal.
     public init(floatLiteral value: Double) { self = .number(value) }
     /// An array literal.
-    public init(arrayLiteral elements: KubernetesJSON...) { self = .array(elements) }
+    public init(arrayLiteral elements: JSONValue...) { self = .array(elements) }
     /// An object literal; a repeated key keeps the last value.
-    public init(dictionaryLiteral elements: (String, KubernetesJSON)...) {
+    public init(dictionaryLiteral elements: (String, JSONValue)...) {
         self = .object(Dictionary(elements, uniquingKeysWith: { _, last in last }))
     }
     /// `nil` is JSON `null`.

@@ -120,3 +120,56 @@ echo "prometheus direct:          $p queries/s = $(echo "$p" | awk '{printf "%.0
 echo "ratio gate/direct:          $(echo "$g $p" | awk '{printf "%.1f", $1/($2/5)}')x"
 echo "gate's prometheus queries/s: idle $(printf '%s\n' "${idle_q[@]}" | median), with 64 pollers $(printf '%s\n' "${loaded_q[@]}" | median)"
 echo "RSS after load:             $(awk '/VmRSS/ {print $2/1024 " MB"}' /proc/$gate_pid/status)"
+
+echo "== Alertmanager notification → verdict fail (the 200 is sent after the gate failed), 10 windows"
+python3 - "$gate_port" "$(cat "$work/token")" <<'PY'
+import json, statistics, sys, time, urllib.request
+port, token = sys.argv[1], sys.argv[2]
+def call(method, path, body=None):
+    request = urllib.request.Request(f"http://127.0.0.1:{port}{path}", method=method, data=json.dumps(body).encode() if body is not None else None,
+                                     headers={"Authorization": f"Bearer {token}", "Content-Type": "application/json"})
+    with urllib.request.urlopen(request) as response:
+        return json.load(response)
+latencies = []
+for i in range(10):
+    call("POST", "/api/v1/windows", {"name": f"latency-{i}", "labels": {"job": "demo"}})
+    payload = {"version": "4", "groupKey": f"latency-{i}", "receiver": "upgrade-gate", "status": "firing",
+               "alerts": [{"status": "firing", "labels": {"alertname": f"LatencyProbe{i}", "severity": "critical"}, "annotations": {},
+                           "startsAt": "2026-11-25T00:00:00Z", "endsAt": "0001-01-01T00:00:00Z"}]}
+    start = time.monotonic()
+    call("POST", "/api/v1/alertmanager", payload)
+    latencies.append((time.monotonic() - start) * 1000)
+    assert call("GET", f"/api/v1/gate/latency-{i}")["verdict"] == "fail"
+    call("POST", f"/api/v1/windows/latency-{i}/close")
+print(f"notification → fail: median {statistics.median(latencies):.1f} ms, max {max(latencies):.1f} ms (POST round trip, loopback)")
+PY
+
+echo "== a 50-check evaluation vs. its slowest query (SPEC §7: ≤ 2×)"
+gate50_port=$(free_port)
+{
+    printf 'listen: 127.0.0.1:%s\nstate: %s\nauth: {tokenFile: %s}\n' "$gate50_port" "$work/gate50.sqlite" "$work/token"
+    printf 'prometheus: {url: "http://127.0.0.1:%s", timeout: 5s}\nevaluation: {interval: 1s, warmup: 0s}\nbaseline: {lookback: 3s}\nchecks:\n' "$prom_port"
+    for i in $(seq 0 49); do
+        q=${queries[$((i % 5))]}
+        printf "  - {name: check-%02d, query: '%s', max: 1000000, noData: pass}\n" "$i" "$q"
+    done
+} > "$work/gate50.yaml"
+"$gate" serve --config "$work/gate50.yaml" >"$work/gate50.log" 2>&1 & pids+=($!)
+for _ in $(seq 1 200); do get "http://127.0.0.1:$gate50_port/readyz" >/dev/null 2>&1 && break; sleep 0.05; done
+"$gate" window open fifty --url "http://127.0.0.1:$gate50_port" --token-file "$work/token" >/dev/null
+sleep 12
+python3 - "$prom_port" "$gate50_port" "${queries[@]}" <<'PY'
+import re, statistics, sys, time, urllib.parse, urllib.request
+prom, gate, queries = sys.argv[1], sys.argv[2], sys.argv[3:]
+def query_ms(q):
+    data = urllib.parse.urlencode({"query": q, "time": f"{time.time():.3f}"}).encode()
+    start = time.monotonic()
+    urllib.request.urlopen(f"http://127.0.0.1:{prom}/api/v1/query", data=data).read()
+    return (time.monotonic() - start) * 1000
+slowest = max(statistics.median(query_ms(q) for _ in range(20)) for q in queries)
+metrics = urllib.request.urlopen(f"http://127.0.0.1:{gate}/metrics").read().decode()
+total = float(re.search(r"^upgrade_gate_evaluation_duration_seconds_sum(?:\{\})? (\S+)", metrics, re.M).group(1))
+count = float(re.search(r"^upgrade_gate_evaluation_duration_seconds_count(?:\{\})? (\S+)", metrics, re.M).group(1))
+mean = total / count * 1000
+print(f"50-check evaluation: mean {mean:.1f} ms over {int(count)} evaluations; slowest single query (median of 20): {slowest:.1f} ms; ratio {mean / slowest:.2f}x")
+PY

@@ -106,7 +106,10 @@ import Testing
             try await stack.gate.waitForVerdict("ingress", "pass")
             stack.worker.setHealthy(false)
             try await stack.prometheus.waitFor("up{instance=\"\(stack.worker.target)\"} == 0") { $0.count == 1 }
+            let visible = ContinuousClock.now
             try await stack.gate.waitForVerdict("ingress", "fail", timeout: .seconds(10))
+            // SPEC §7: break visible in Prometheus → fail within one interval + 250 ms (reported, not asserted).
+            print("break visible in Prometheus → gate fail: \(visible.duration(to: .now)) (interval 1s, failAfter 1)")
             let gate = try await stack.gate.gate("ingress")
             #expect(gate["healthy"] as? Bool == false)
             let check = (gate["checks"] as? [[String: Any]])?.first { $0["name"] as? String == "targets-up" }

@@ -88,7 +88,7 @@ let package = Package(
         .testTarget(name: "GateConfigTests", dependencies: ["GateConfig"], resources: [.copy("Fixtures")]),
         .testTarget(name: "GateLintTests", dependencies: ["GateLint"]),
         .testTarget(name: "GateStoreTests", dependencies: ["GateStore"]),
-        .testTarget(name: "GateServerTests", dependencies: ["GateServer", .product(name: "Logging", package: "swift-log")], resources: [.copy("Fixtures")]),
+        .testTarget(name: "GateServerTests", dependencies: ["GateServer", "GateConfig", "GateSources", .product(name: "Logging", package: "swift-log")], resources: [.copy("Fixtures")]),
         .testTarget(
             name: "IntegrationTests",
             dependencies: [

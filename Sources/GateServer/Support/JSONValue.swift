@@ -5,9 +5,9 @@ extension JSONValue {
     /// Parses a request body; the 400 says where the JSON is broken.
     static func parseBody(_ bytes: some Collection<UInt8>) throws(APIError) -> JSONValue {
         do {
-            return try JSONDecoder().decode(JSONValue.self, from: Data(bytes))
+            return try JSONValue.parse(Array(bytes))
         } catch {
-            throw .badRequest("the body is not valid JSON: \(jsonSyntaxMessage(error))")
+            throw .badRequest("the body is not valid JSON: \(error)")
         }
     }
 
@@ -22,16 +22,6 @@ extension JSONValue {
         case .object: return "an object"
         }
     }
-}
-
-private func jsonSyntaxMessage(_ error: any Error) -> String {
-    if case DecodingError.dataCorrupted(let context) = error {
-        if let underlying = context.underlyingError as NSError?, let detail = underlying.userInfo[NSDebugDescriptionErrorKey] as? String {
-            return detail
-        }
-        return context.debugDescription
-    }
-    return "\(error)"
 }
 
 /// Reads the fields of one JSON object, recording which were seen so unknown fields can be

@@ -9,71 +9,85 @@ import GateCore
 public enum AlertmanagerWebhook {
     /// Decodes one payload.
     public static func decode(_ bytes: some Collection<UInt8>) throws(WebhookError) -> AlertNotification {
-        let payload: Payload
+        let document: JSONValue
         do {
-            payload = try JSONDecoder().decode(Payload.self, from: Data(bytes))
-        } catch let error as WebhookError {
-            throw error
-        } catch let DecodingError.keyNotFound(key, context) {
-            throw WebhookError(field: fieldPath(context.codingPath + [key]), message: "is required")
-        } catch let DecodingError.typeMismatch(type, context) {
-            throw WebhookError(field: fieldPath(context.codingPath), message: "must be \(describe(type))")
-        } catch let DecodingError.valueNotFound(type, context) {
-            throw WebhookError(field: fieldPath(context.codingPath), message: "must be \(describe(type)), got null")
-        } catch let DecodingError.dataCorrupted(context) {
-            if context.codingPath.isEmpty {
-                throw WebhookError(field: nil, message: "the body is not valid JSON")
-            }
-            throw WebhookError(field: fieldPath(context.codingPath), message: context.debugDescription)
+            document = try JSONValue.parse(Array(bytes))
         } catch {
-            throw WebhookError(field: nil, message: "the body could not be read: \(error)")
+            throw WebhookError(field: nil, message: "the body is not valid JSON (\(error))")
         }
-        guard payload.version == "4" else {
-            throw WebhookError(field: "version", message: "is \"\(payload.version)\"; only webhook payload version \"4\" is understood")
+        guard case .object(let payload) = document else { throw WebhookError(field: nil, message: "the body must be a JSON object") }
+        let version = try string(payload, "version", path: "version")
+        guard version == "4" else {
+            throw WebhookError(field: "version", message: "is \"\(version)\"; only webhook payload version \"4\" is understood")
         }
-        return AlertNotification(
-            groupKey: payload.groupKey, receiver: payload.receiver, alerts: payload.alerts.map(\.alert),
-            truncatedAlerts: payload.truncatedAlerts ?? 0)
+        let groupKey = try string(payload, "groupKey", path: "groupKey")
+        let receiver = try string(payload, "receiver", path: "receiver")
+        guard case .array(let items)? = payload["alerts"] else {
+            throw WebhookError(field: "alerts", message: payload["alerts"] == nil ? "is required" : "must be an array")
+        }
+        var alerts: [Alert] = []
+        alerts.reserveCapacity(items.count)
+        for (position, item) in items.enumerated() {
+            alerts.append(try alert(item, path: "alerts[\(position)]"))
+        }
+        var truncated = 0
+        if case .number(let count)? = payload["truncatedAlerts"] { truncated = Int(exactly: count) ?? 0 }
+        return AlertNotification(groupKey: groupKey, receiver: receiver, alerts: alerts, truncatedAlerts: truncated)
     }
 
-    private struct Payload: Decodable {
-        var version: String
-        var groupKey: String
-        var receiver: String
-        var alerts: [WireAlert]
-        var truncatedAlerts: Int?
+    private static func alert(_ item: JSONValue, path: String) throws(WebhookError) -> Alert {
+        guard case .object(let fields) = item else { throw WebhookError(field: path, message: "must be an object") }
+        let status = try string(fields, "status", path: "\(path).status")
+        guard status == "firing" || status == "resolved" else {
+            throw WebhookError(field: "\(path).status", message: "is \"\(status)\"; expected firing or resolved")
+        }
+        let labels = try stringMap(fields["labels"], path: "\(path).labels", required: true)
+        let annotations = try stringMap(fields["annotations"], path: "\(path).annotations", required: false)
+        guard let startsAt = try time(fields, "startsAt", path: path, required: true) else {
+            throw WebhookError(field: "\(path).startsAt", message: "is required")
+        }
+        return Alert(
+            labels: Labels(labels), annotations: annotations, startsAt: startsAt, endsAt: try time(fields, "endsAt", path: path, required: false),
+            firing: status == "firing", generatorURL: try optionalString(fields, "generatorURL", path: "\(path).generatorURL"),
+            fingerprint: try optionalString(fields, "fingerprint", path: "\(path).fingerprint"))
     }
 
-    private struct WireAlert: Decodable {
-        var alert: Alert
+    private static func string(_ object: [String: JSONValue], _ key: String, path: String) throws(WebhookError) -> String {
+        guard let value = object[key], value != .null else { throw WebhookError(field: path, message: "is required") }
+        guard case .string(let text) = value else { throw WebhookError(field: path, message: "must be a string") }
+        return text
+    }
 
-        private enum Keys: String, CodingKey { case status, labels, annotations, startsAt, endsAt, generatorURL, fingerprint }
+    private static func optionalString(_ object: [String: JSONValue], _ key: String, path: String) throws(WebhookError) -> String? {
+        guard let value = object[key], value != .null else { return nil }
+        guard case .string(let text) = value else { throw WebhookError(field: path, message: "must be a string") }
+        return text
+    }
 
-        init(from decoder: any Decoder) throws {
-            let container = try decoder.container(keyedBy: Keys.self)
-            let status = try container.decode(String.self, forKey: .status)
-            guard status == "firing" || status == "resolved" else {
-                throw WebhookError(field: fieldPath(container.codingPath + [Keys.status]), message: "is \"\(status)\"; expected firing or resolved")
-            }
-            let labels = try container.decode([String: String].self, forKey: .labels)
-            let annotations = try container.decodeIfPresent([String: String].self, forKey: .annotations) ?? [:]
-            func time(_ key: Keys, required: Bool) throws -> Double? {
-                guard let text = try container.decodeIfPresent(String.self, forKey: key) else {
-                    if required { throw WebhookError(field: fieldPath(container.codingPath + [key]), message: "is required") }
-                    return nil
-                }
-                guard let seconds = parseRFC3339(text) else {
-                    throw WebhookError(field: fieldPath(container.codingPath + [key]), message: "\"\(text)\" is not an RFC 3339 time")
-                }
-                // Go's zero time (0001-01-01T00:00:00Z) means "not set".
-                return seconds < 0 ? nil : seconds
-            }
-            alert = Alert(
-                labels: Labels(labels), annotations: annotations, startsAt: try time(.startsAt, required: true) ?? 0,
-                endsAt: try time(.endsAt, required: false), firing: status == "firing",
-                generatorURL: try container.decodeIfPresent(String.self, forKey: .generatorURL),
-                fingerprint: try container.decodeIfPresent(String.self, forKey: .fingerprint))
+    private static func stringMap(_ value: JSONValue?, path: String, required: Bool) throws(WebhookError) -> [String: String] {
+        guard let value, value != .null else {
+            if required { throw WebhookError(field: path, message: "is required") }
+            return [:]
         }
+        guard case .object(let members) = value else { throw WebhookError(field: path, message: "must be an object of strings") }
+        var map: [String: String] = [:]
+        map.reserveCapacity(members.count)
+        for (key, member) in members {
+            guard case .string(let text) = member else { throw WebhookError(field: "\(path).\(key)", message: "must be a string") }
+            map[key] = text
+        }
+        return map
+    }
+
+    private static func time(_ object: [String: JSONValue], _ key: String, path: String, required: Bool) throws(WebhookError) -> Double? {
+        guard let text = required ? try string(object, key, path: "\(path).\(key)") : try optionalString(object, key, path: "\(path).\(key)") else {
+            return nil
+        }
+        guard let seconds = parseRFC3339(text) else {
+            throw WebhookError(field: "\(path).\(key)", message: "\"\(text)\" is not an RFC 3339 time")
+        }
+        // Go's zero time (0001-01-01T00:00:00Z) means "not set".
+        return seconds < 0 ? nil : seconds
     }
 }
 
@@ -91,30 +105,4 @@ public struct WebhookError: Error, Sendable, Equatable, CustomStringConvertible 
     }
 
     public var description: String { field.map { "\($0) \(message)" } ?? message }
-}
-
-func fieldPath(_ path: [any CodingKey]) -> String {
-    var text = ""
-    for key in path {
-        if let index = key.intValue {
-            text += "[\(index)]"
-        } else {
-            text += text.isEmpty ? key.stringValue : ".\(key.stringValue)"
-        }
-    }
-    return text
-}
-
-private func describe(_ type: Any.Type) -> String {
-    switch type {
-    case is String.Type: return "a string"
-    case is [String: String].Type: return "an object of strings"
-    case is Double.Type, is Int.Type: return "a number"
-    case is Bool.Type: return "a boolean"
-    default:
-        let name = "\(type)"
-        if name.hasPrefix("Array") { return "an array" }
-        if name.hasPrefix("Dictionary") { return "an object" }
-        return "an object"
-    }
 }

@@ -69,11 +69,7 @@ public enum JSONValue: Sendable, Hashable {
 
     /// Parses a JSON document; the error text says where it is broken (it quotes no content).
     public static func parse(_ bytes: [UInt8]) throws(JSONParseError) -> JSONValue {
-        do {
-            return try JSONDecoder().decode(JSONValue.self, from: Data(bytes))
-        } catch {
-            throw JSONParseError(reason: syntaxReason(error))
-        }
+        try JSONScanner.parse(bytes)
     }
 
     /// The compact JSON text of this value, object keys sorted.
@@ -187,16 +183,4 @@ public struct JSONParseError: Error, Sendable, CustomStringConvertible {
 
     /// The reason, for messages.
     public var description: String { reason }
-}
-
-private func syntaxReason(_ error: any Error) -> String {
-    switch error {
-    case DecodingError.dataCorrupted(let context):
-        if let underlying = context.underlyingError as NSError?, let detail = underlying.userInfo[NSDebugDescriptionErrorKey] as? String {
-            return String(detail.prefix(200))
-        }
-        return String(context.debugDescription.prefix(200))
-    default:
-        return "the body is not a JSON document"
-    }
 }

@@ -4,7 +4,7 @@ APT_PACKAGES := prometheus prometheus-alertmanager etcd-server libcurl4-openssl-
 SUDO := $(shell [ "$$(id -u)" -eq 0 ] || echo sudo)
 SWIFT_TEST_FLAGS ?=
 
-.PHONY: deps build release test demo bench clean
+.PHONY: deps build release test demo bench fault clean
 
 deps:
 	@missing=""; for p in $(APT_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
@@ -39,3 +39,7 @@ bench: release
 	@command -v wrk >/dev/null || $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk
 	Benchmarks/gate-poll.sh "$$(swift build -c release --show-bin-path)/upgrade-gate"
 	Benchmarks/alertmanager-ingest.sh "$$(swift build -c release --show-bin-path)/upgrade-gate"
+
+# SPEC §8 fault script: random kill -9 under load, then check nothing acknowledged was lost.
+fault: release
+	Benchmarks/fault.sh "$$(swift build -c release --show-bin-path)/upgrade-gate"

@@ -183,6 +183,8 @@ struct LiveWindow: Sendable {
     let alertPolicy: AlertPolicy
     /// The label sets of the alerts firing at open.
     let baselineAlerts: Set<Labels>
+    /// The alert findings in the last published gate body (to skip re-publishing unchanged ones).
+    var publishedAlerts: [AlertFinding] = []
 
     init(record: WindowRecord, baseline: WindowBaseline, lastEvaluation: EvaluationRecord?, config: GateConfig) {
         self.record = record

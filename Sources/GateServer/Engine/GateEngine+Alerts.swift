@@ -38,7 +38,10 @@ extension GateEngine {
     /// alert is past its grace.
     func judgeAlertsNow(_ name: String, at: Double) async {
         guard var window = live[name] else { return }
-        let failing = alertFindings(for: window, at: at).filter { !$0.inGrace }
+        let findings = alertFindings(for: window, at: at)
+        // A notification that does not change what this window sees needs no new gate body.
+        guard findings != window.publishedAlerts else { return }
+        let failing = findings.filter { !$0.inGrace }
         guard !failing.isEmpty, window.record.memory.verdict != .fail else {
             if !failing.isEmpty {
                 logger.notice(

@@ -396,7 +396,9 @@ actor GateEngine {
 
     func publish(_ window: LiveWindow) {
         let at = now()
-        let body = GateBody(window: window, alerts: window.record.isOpen ? alertFindings(for: window, at: at) : [], velero: config.velero, now: at)
+        let findings = window.record.isOpen ? alertFindings(for: window, at: at) : []
+        if live[window.record.name]?.record.id == window.record.id { live[window.record.name]?.publishedAlerts = findings }
+        let body = GateBody(window: window, alerts: findings, velero: config.velero, now: at)
         board.publish(window.record.name, body: body.encoded(), verdict: window.record.memory.verdict, isOpen: window.record.isOpen)
     }
 

@@ -23,13 +23,13 @@ extension GateStore {
     /// committed, so the webhook may then answer 200.
     ///
     /// - Important: committed in WAL mode means it survives `kill -9` of the process.
-    public func recordAlertGroup(_ group: StoredAlertGroup) async throws(StoreError) {
+    nonisolated(nonsending) public func recordAlertGroup(_ group: StoredAlertGroup) async throws(StoreError) {
         try await recordAlertGroups([group])
     }
 
     /// Persists several notifications in one transaction (group commit), in order: a later one of
     /// the same group wins.
-    public func recordAlertGroups(_ groups: [StoredAlertGroup]) async throws(StoreError) {
+    nonisolated(nonsending) public func recordAlertGroups(_ groups: [StoredAlertGroup]) async throws(StoreError) {
         guard !groups.isEmpty else { return }
         try await self.write("recording \(groups.count) Alertmanager notification(s)") { db in
             let statement = try db.cachedStatement(

@@ -114,11 +114,12 @@ public final class GateStore: Sendable {
     ///
     /// - Throws: `StoreError.nameTaken` when an open window already has the record's name. A unique index on
     ///   the names of open windows enforces this, so two concurrent opens cannot both succeed.
-    public func insertWindow(_ record: WindowRecord, baseline: WindowBaseline, event: WindowEvent) async throws(StoreError) {
+    nonisolated(nonsending) public func insertWindow(_ record: WindowRecord, baseline: WindowBaseline, event: WindowEvent) async throws(StoreError) {
         let operation = "opening window \(record.name) (id \(record.id))"
         let recordJSON = try coding.encode(record, operation: operation)
         let baselineJSON = try coding.encode(baseline, operation: operation)
         let eventJSON = try coding.encode(event, operation: operation)
+        let path = coding.path
         try await write(operation) { db in
             do {
                 try db.execute(
@@ -129,7 +130,7 @@ public final class GateStore: Sendable {
                 throw StoreError.nameTaken(record.name)
             } catch let error as DatabaseError where error.extendedResultCode == .SQLITE_CONSTRAINT_PRIMARYKEY {
                 throw StoreError.database(
-                    path: coding.path,
+                    path: path,
                     operation: operation,
                     detail: "a window with id \(record.id) already exists",
                     hint: "window ids must be unique: open the window with a new id"
@@ -177,7 +178,7 @@ public final class GateStore: Sendable {
     /// one-open-window-per-name rule as `insertWindow`.
     ///
     /// - Throws: `StoreError.notFound` when no window has the record's id; `StoreError.nameTaken` as above.
-    public func updateWindow(_ record: WindowRecord, events: [WindowEvent]) async throws(StoreError) {
+    nonisolated(nonsending) public func updateWindow(_ record: WindowRecord, events: [WindowEvent]) async throws(StoreError) {
         let operation = "updating window \(record.name) (id \(record.id))"
         let recordJSON = try coding.encode(record, operation: operation)
         let eventRows = try events.map { event throws(StoreError) in (event, try coding.encode(event, operation: operation)) }
@@ -203,7 +204,7 @@ public final class GateStore: Sendable {
     /// - Important: All or nothing: after a crash the memory (streaks, sticky fail) always matches the last
     ///   recorded evaluation.
     /// - Throws: `StoreError.notFound` when no window has this id (nothing is written).
-    public func recordEvaluation(
+    nonisolated(nonsending) public func recordEvaluation(
         windowID: String,
         _ evaluation: EvaluationRecord,
         memory: GateMemory,
@@ -255,7 +256,7 @@ public final class GateStore: Sendable {
     /// Appends events to a window's audit trail, in one transaction, in the given order.
     ///
     /// - Throws: `StoreError.notFound` when no window has this id.
-    public func appendEvents(windowID: String, _ events: [WindowEvent]) async throws(StoreError) {
+    nonisolated(nonsending) public func appendEvents(windowID: String, _ events: [WindowEvent]) async throws(StoreError) {
         let operation = "appending events to window id \(windowID)"
         let eventRows = try events.map { event throws(StoreError) in (event, try coding.encode(event, operation: operation)) }
         try await write(operation) { db in
@@ -310,11 +311,21 @@ public final class GateStore: Sendable {
         }
     }
 
-    func write<T: Sendable>(_ operation: String, _ body: @Sendable (Database) throws -> T) async throws(StoreError) -> T {
-        do {
-            return try await pool.write(body)
-        } catch {
-            throw StoreError.wrapping(error, path: path, operation: operation)
+    /// Runs `body` in a write transaction.
+    ///
+    /// - Important: writes are applied in the order they are CALLED. The transaction is enqueued on
+    ///   GRDB's serial writer synchronously, on the caller's executor (`nonisolated(nonsending)`),
+    ///   before the first suspension: an actor that changes its state and then persists it can rely on
+    ///   its writes landing in its own order, so a stale whole-record write can never overtake a newer one.
+    nonisolated(nonsending) func write<T: Sendable>(
+        _ operation: String, _ body: @escaping @Sendable (Database) throws -> T
+    ) async throws(StoreError) -> T {
+        let result: Result<T, any Error> = await withCheckedContinuation { continuation in
+            pool.asyncWrite(body) { _, result in continuation.resume(returning: result) }
+        }
+        switch result {
+        case .success(let value): return value
+        case .failure(let error): throw StoreError.wrapping(error, path: path, operation: operation)
         }
     }
 }

@@ -218,3 +218,41 @@ import Testing
     }
 }
 #endif
+
+/// An owner of state (like the gate's engine actor) that changes a window and persists it, many
+/// times, without waiting for one write before issuing the next.
+private actor Owner {
+    let store: GateStore
+    var record: WindowRecord
+
+    init(store: GateStore, record: WindowRecord) {
+        self.store = store
+        self.record = record
+    }
+
+    func change(to revision: Int) async {
+        record.closeReason = "revision \(revision)"
+        let snapshot = record
+        try? await store.updateWindow(snapshot, events: [])
+    }
+}
+
+@Suite struct WriteOrderTests {
+    @Test func writesLandInTheOrderTheirOwnerIssuedThem() async throws {
+        let scratch = try ScratchDirectory()
+        defer { scratch.remove() }
+        let store = try GateStore(path: scratch.path())
+        let record = Fixture.record(id: "w", name: "cert-manager")
+        try await store.insertWindow(record, baseline: Fixture.baseline(), event: Fixture.event())
+        let owner = Owner(store: store, record: record)
+        // Tasks started on the owner in order interleave at their awaits; the last change issued must win.
+        await withTaskGroup(of: Void.self) { group in
+            for revision in 1...300 {
+                group.addTask { await owner.change(to: revision) }
+            }
+        }
+        let last = await owner.record.closeReason
+        let stored = try await store.window(id: "w")?.record.closeReason
+        #expect(stored == last, "the stored record is the owner's latest state")
+    }
+}

@@ -85,7 +85,7 @@ extension GateEngine {
         } else {
             logger.notice("window \(name): \(message)", metadata: metadata)
         }
-        publish(current)
+        publish(live[name] ?? current)
     }
 
     /// Blockers and failures the backup adds to a decision.
@@ -176,13 +176,13 @@ extension GateEngine {
                 "gate.window": .string(name), "gate.verdict": .string(window.record.memory.verdict.rawValue), "velero.restore": .string(restoreName),
                 "velero.backup": .string(backup.name), "gate.action": .string(mode == "dry-run" ? "restore (dry run)" : "restore"),
             ])
-        publish(window)
+        publish(live[name] ?? window)
         if mode != "dry-run" { await requestRestore(name) }
     }
 
     /// Sends the create for a persisted intent; AlreadyExists means an earlier attempt got through.
     func requestRestore(_ name: String) async {
-        guard var window = live[name] ?? restoringWindow(named: name), var restore = window.record.restore, restore.requestedAt == nil,
+        guard let window = live[name] ?? restoringWindow(named: name), var restore = window.record.restore, restore.requestedAt == nil,
             restore.phase == "intent", let veleroConfig = config.velero, let velero
         else { return }
         let spec = restoreSpec(window, name: restore.name, config: veleroConfig)
@@ -206,10 +206,17 @@ extension GateEngine {
                 "window \(name): Restore \(restore.name) could not be created (attempt \(restore.attempts)); retrying: \(error)",
                 metadata: ["gate.window": .string(name), "velero.restore": .string(restore.name), "gate.error": .string(error.label)])
         }
-        window.record.restore = restore
-        update(window)
-        try? await store.updateWindow(window.record, events: events)
-        publish(window)
+        await record(restore, of: window.record.id, name: name, events: events)
+    }
+
+    /// Writes a restore's new state into the window as it is NOW (evaluations may have changed its
+    /// memory while the Kubernetes API answered), then persists it.
+    private func record(_ restore: RestoreState, of id: String, name: String, events: [WindowEvent]) async {
+        guard var current = live[name] ?? restoringWindow(named: name), current.record.id == id else { return }
+        current.record.restore = restore
+        update(current)
+        try? await store.updateWindow(current.record, events: events)
+        publish(live[name] ?? current)
     }
 
     /// One reconciler step for every window with a restore in flight: create what was intended,
@@ -228,7 +235,7 @@ extension GateEngine {
     }
 
     private func pollRestore(_ name: String) async {
-        guard var window = live[name] ?? restoringWindow(named: name), var restore = window.record.restore, let velero else { return }
+        guard let window = live[name] ?? restoringWindow(named: name), var restore = window.record.restore, let velero else { return }
         let status: VeleroStatus
         do {
             status = try await velero.restoreStatus(name: restore.name)
@@ -276,10 +283,7 @@ extension GateEngine {
             }
             metrics.countRestoreStep(step: status.phase.isSuccess ? "completed" : "failed")
         }
-        window.record.restore = restore
-        update(window)
-        try? await store.updateWindow(window.record, events: events)
-        publish(window)
+        await record(restore, of: window.record.id, name: name, events: events)
     }
 
     private func restoreSpec(_ window: LiveWindow, name: String, config velero: VeleroConfig) -> RestoreSpec {

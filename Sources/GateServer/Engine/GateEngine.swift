@@ -304,12 +304,15 @@ actor GateEngine {
         let verdict = window.record.memory.verdict
         let message = "window \(name) closed (\(reason)); final verdict \(verdict.rawValue)"
         let event = WindowEvent(at: at, kind: "closed", message: message, details: ["by": actor, "reason": reason, "verdict": verdict.rawValue])
+        // Memory first, then the write: while it is in flight nothing else (an evaluation, an alert)
+        // may still treat the window as open and write an open record after this one.
+        let previous = live.removeValue(forKey: name)
         do {
             try await store.updateWindow(window.record, events: [event])
         } catch {
+            live[name] = previous
             throw .storage("the window could not be closed in the state store: \(error)")
         }
-        live.removeValue(forKey: name)
         unavailable.removeValue(forKey: name)
         if let restore = window.record.restore, !restore.isTerminal { restoring[window.record.id] = window }
         publish(window)
@@ -337,13 +340,17 @@ actor GateEngine {
         if let note { details["note"] = note }
         if !previous.failReasons.isEmpty { details["clearedReasons"] = previous.failReasons.joined(separator: "\n") }
         let message = "verdict reset by operator (\(previous.verdict.rawValue) → pending)" + (note.map { ": \($0)" } ?? "")
+        // Memory first, then the write (see close): an evaluation finishing meanwhile decides on the
+        // reset memory, and its write is queued after this one.
+        let before = live[name]
+        live[name] = window
         do {
             try await store.updateWindow(window.record, events: [WindowEvent(at: at, kind: "reset", message: message, details: details)])
         } catch {
+            if let before, live[name]?.record.id == before.record.id { live[name] = before }
             throw .storage("the reset could not be persisted, so nothing was changed: \(error)")
         }
-        live[name] = window
-        publish(window)
+        publish(live[name] ?? window)
         metrics.setVerdict(window: name, verdict: .pending)
         logger.notice(
             "window \(name): \(message)",

@@ -19,16 +19,11 @@ extension GateStore {
         }
     }
 
-    /// Persists a notification as its group's latest state, in one transaction; returns once it is
-    /// committed, so the webhook may then answer 200.
+    /// Persists notifications as their groups' latest state, in one transaction (group commit), in
+    /// order: a later one of the same group wins. Returns once they are committed, so the webhook may
+    /// then answer 200.
     ///
     /// - Important: committed in WAL mode means it survives `kill -9` of the process.
-    nonisolated(nonsending) public func recordAlertGroup(_ group: StoredAlertGroup) async throws(StoreError) {
-        try await recordAlertGroups([group])
-    }
-
-    /// Persists several notifications in one transaction (group commit), in order: a later one of
-    /// the same group wins.
     nonisolated(nonsending) public func recordAlertGroups(_ groups: [StoredAlertGroup]) async throws(StoreError) {
         guard !groups.isEmpty else { return }
         try await self.write("recording \(groups.count) Alertmanager notification(s)") { db in
@@ -49,13 +44,6 @@ extension GateStore {
             try Row.fetchAll(db, sql: "SELECT groupKey, receivedAt, payload FROM alert_group ORDER BY receivedAt, rowid").map { row in
                 StoredAlertGroup(groupKey: row["groupKey"], receivedAt: row["receivedAt"], payload: Array(row["payload"] as Data))
             }
-        }
-    }
-
-    /// Forgets groups whose latest notification is older than `cutoff` (resolved long ago).
-    public func pruneAlertGroups(olderThan cutoff: Double) async throws(StoreError) {
-        try await self.write("pruning old Alertmanager notifications") { db in
-            try db.execute(sql: "DELETE FROM alert_group WHERE receivedAt < ?", arguments: [cutoff])
         }
     }
 }

@@ -59,13 +59,7 @@ import Testing
         /// Starts a stack, runs `body`, and stops every process whatever `body` did.
         static func run(_ body: (Stack) async throws -> Void) async throws {
             let stack = try await start()
-            do {
-                try await body(stack)
-            } catch {
-                await stack.stop()
-                throw error
-            }
-            await stack.stop()
+            try await withTeardown({ try await body(stack) }, teardown: { await stack.stop() })
         }
 
         func stop() async {

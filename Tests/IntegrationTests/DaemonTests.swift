@@ -43,13 +43,7 @@ import Testing
                 throw error
             }
             let stack = Stack(api: api, worker: worker, prometheus: prometheus, gate: gate)
-            do {
-                try await body(stack)
-            } catch {
-                await stack.stop()
-                throw error
-            }
-            await stack.stop()
+            try await withTeardown({ try await body(stack) }, teardown: { await stack.stop() })
         }
 
         static let defaultChecks = """

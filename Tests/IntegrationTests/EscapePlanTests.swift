@@ -27,17 +27,16 @@ import Testing
                   backup: {waitTimeout: 30s, required: true}
                   restore: {mode: \(mode), existingResourcePolicy: update, verify: true}
                 """
-            do {
-                try await DaemonTests.Stack.run(soak: soak, extra: extra) { stack in
-                    try await body(Escape(fake: fake, account: account, stack: stack))
-                }
-            } catch {
-                await fake.stop()
-                account.remove()
-                throw error
-            }
-            await fake.stop()
-            account.remove()
+            try await withTeardown(
+                {
+                    try await DaemonTests.Stack.run(soak: soak, extra: extra) { stack in
+                        try await body(Escape(fake: fake, account: account, stack: stack))
+                    }
+                },
+                teardown: {
+                    await fake.stop()
+                    account.remove()
+                })
         }
 
         func open(_ name: String = "podinfo-upgrade") async throws -> GateDaemon.Answer {

@@ -64,13 +64,7 @@ import Testing
                 throw error
             }
             let stack = Stack(etcd: etcd, prometheus: prometheus, alertmanager: alertmanager, gate: gate)
-            do {
-                try await body(stack)
-            } catch {
-                await stack.stop()
-                throw error
-            }
-            await stack.stop()
+            try await withTeardown({ try await body(stack) }, teardown: { await stack.stop() })
         }
 
         func stop() async {

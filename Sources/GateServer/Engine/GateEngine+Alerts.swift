@@ -69,7 +69,7 @@ extension GateEngine {
                             "since": .string(formatTimestamp(finding.alert.startsAt)), "reason": .string(finding.reason),
                         ])
                     }),
-                "gate.action": .string(becameFail ? (config.velero.map { "restore mode \($0.restore.mode.rawValue)" } ?? "none: no velero section, judging only") : "none"),
+                "gate.action": .string(failAction(becameFail: becameFail)),
             ])
         metrics.setVerdict(window: name, verdict: .fail)
         metrics.countVerdictChange(window: name, to: .fail)

@@ -65,7 +65,11 @@ actor GateEngine {
         self.now = now
     }
 
-    private var restoreMode: String? { config.velero?.restore.mode.rawValue }
+    /// What the gate does about a verdict change, as the gate log says it.
+    func failAction(becameFail: Bool) -> String {
+        guard becameFail else { return "none" }
+        return config.velero.map { "restore mode \($0.restore.mode.rawValue)" } ?? "none: no velero section, judging only"
+    }
 
     // MARK: Start-up
 
@@ -433,7 +437,7 @@ actor GateEngine {
         let metadata: Logger.Metadata = [
             "gate.window": .string(name), "gate.verdict": .string(decision.verdict.rawValue), "gate.previous": .string(previous.rawValue),
             "gate.reasons": .array(decision.reasons.map { .string($0) }), "gate.checks": .array(failing),
-            "gate.action": .string(decision.becameFail ? (restoreMode.map { "restore mode \($0)" } ?? "none: no velero section, judging only") : "none"),
+            "gate.action": .string(failAction(becameFail: decision.becameFail)),
         ]
         if decision.verdict == .fail {
             logger.critical("\(headline)", metadata: metadata)

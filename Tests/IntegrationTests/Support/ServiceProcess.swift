@@ -136,3 +136,14 @@ func eventually(
     }
     throw HarnessError(description: "timed out after \(timeout) waiting for \(what())")
 }
+
+/// Runs `body` and then `teardown`, also when `body` throws: every started service is stopped.
+func withTeardown(_ body: () async throws -> Void, teardown: () async -> Void) async throws {
+    do {
+        try await body()
+    } catch {
+        await teardown()
+        throw error
+    }
+    await teardown()
+}

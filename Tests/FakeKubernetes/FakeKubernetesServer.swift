@@ -1,6 +1,7 @@
 import Foundation
 import Hummingbird
 import Logging
+import ServiceLifecycle
 import Synchronization
 
 /// An in-process fake of the Kubernetes API server for Velero's custom resources and apps/v1 workloads.
@@ -125,6 +126,7 @@ public final class FakeKubernetesServer: Sendable {
         var forbidden: Set<String> = []
         var requests: [RecordedRequest] = []
         var task: Task<Void, any Error>?
+        var group: ServiceGroup?
         var port = 0
 
         mutating func nextResourceVersion() -> Int {
@@ -153,7 +155,9 @@ public final class FakeKubernetesServer: Sendable {
     deinit {
         // A server released without stop() must not keep its port: stop listening (without waiting).
         stopped.store(true, ordering: .relaxed)
-        state.withLock { $0.task }?.cancel()
+        if let group = state.withLock({ $0.group }) {
+            Task { await group.triggerGracefulShutdown() }
+        }
     }
 
     /// Starts a fake API server accepting `token`, serving `crds` (default: the bundled Velero Backup and Restore CRDs).
@@ -179,18 +183,24 @@ public final class FakeKubernetesServer: Sendable {
             },
             logger: Logger(label: "fake-kubernetes", factory: { _ in SwiftLogNoOpLogHandler() })
         )
+        // Stopped by graceful shutdown, never by cancelling the serving task: cancelling while a
+        // connection is being accepted traps in NIO ("Deinited NIOAsyncWriter without calling finish()").
+        let group = ServiceGroup(
+            configuration: .init(
+                services: [app], gracefulShutdownSignals: [], logger: Logger(label: "fake-kubernetes", factory: { _ in SwiftLogNoOpLogHandler() })))
         let task = Task {
             defer { portContinuation.finish() }
-            try await app.runService(gracefulShutdownSignals: [])
+            try await group.run()
         }
         var port = 0
         for await bound in portStream { port = bound }
         server.state.withLock {
             $0.task = task
+            $0.group = group
             $0.port = port
         }
         guard port != 0 else {
-            task.cancel()
+            await group.triggerGracefulShutdown()
             _ = try? await task.value
             throw CustomResourceDefinition.LoadError(description: "the fake Kubernetes API server did not start")
         }
@@ -200,8 +210,8 @@ public final class FakeKubernetesServer: Sendable {
     /// Stops serving; stalled requests are released at once.
     public func stop() async {
         stopped.store(true, ordering: .relaxed)
-        let task = state.withLock { $0.task }
-        task?.cancel()
+        let (task, group) = state.withLock { ($0.task, $0.group) }
+        await group?.triggerGracefulShutdown()
         _ = try? await task?.value
     }
 

@@ -71,6 +71,8 @@ let package = Package(
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
+        // Benchmark: statistical judging of 50 series × 600 samples per side (release build).
+        .executableTarget(name: "statistical-judging-benchmark", dependencies: ["GateCore"], path: "Benchmarks/StatisticalJudging"),
         // Test support: a Kubernetes API server that validates Velero objects against the real CRDs.
         .target(
             name: "FakeKubernetes",

@@ -206,7 +206,7 @@ struct BadFixture: Sendable, CustomTestStringConvertible {
 
 /// Configurations that must be refused, each error with its path, line and message.
 @Suite struct InvalidConfigs {
-    static let fixtures: [BadFixture] = [
+    static let fixtures: [BadFixture] = compareBadFixtures + [
         BadFixture(
             file: "config-unknown-top-level-key.yaml",
             path: "listne",

@@ -193,3 +193,34 @@ struct ComparisonRuleTests {
         #expect(fresh.series.first?.comparison == nil)
     }
 }
+
+@Suite("Selecting pairwise differences")
+struct PairwiseSelectionTests {
+    /// Every rank of small matrices, heavy ties included, against sorting every difference.
+    @Test(arguments: [(5, 40), (40, 5), (33, 33), (60, 17)])
+    func everyRankMatchesSorting(_ sizes: (Int, Int)) {
+        let first = noisy(sizes.0, center: 3, spread: 2, seed: 5).map { $0.rounded() }.sorted()
+        let second = noisy(sizes.1, center: 3, spread: 2, seed: 6).map { $0.rounded() }.sorted()
+        let all = first.flatMap { a in second.map { b in a - b } }.sorted()
+        let differences = PairwiseDifferences(sortedFirst: first, sortedSecond: second)
+        for k in 1...all.count {
+            #expect(differences.smallest(k) == all[k - 1], "k = \(k)")
+        }
+        for k in 1..<all.count {
+            let pair = (differences.smallest([k, k + 1])[0], differences.smallest([k, k + 1])[1])
+            #expect(pair.0 == all[k - 1] && pair.1 == all[k], "k = \(k)")
+        }
+    }
+
+    /// The sizes the daemon sees: 600 a side, untied, at the ranks the interval and the median use.
+    @Test func largeSamplesMatchSortingAtTheRanksUsed() {
+        let first = noisy(600, center: 0.05, spread: 0.01, seed: 7).sorted()
+        let second = noisy(600, center: 0.045, spread: 0.01, seed: 8).sorted()
+        let all = first.flatMap { a in second.map { b in a - b } }.sorted()
+        let differences = PairwiseDifferences(sortedFirst: first, sortedSecond: second)
+        let k = shiftIntervalRank(600, 600, confidence: 0.98)
+        for rank in [1, k, all.count / 2, all.count / 2 + 1, all.count + 1 - k, all.count] {
+            #expect(differences.smallest(rank) == all[rank - 1], "rank \(rank)")
+        }
+    }
+}

@@ -41,15 +41,14 @@ public func compareSamples(recent: [Double], baseline: [Double], confidence: Dou
     }
     let differences = PairwiseDifferences(sortedFirst: first, sortedSecond: second)
     let total = differences.count
-    let shift: Double
-    if total % 2 == 1 {
-        shift = differences.smallest((total + 1) / 2)
-    } else {
-        shift = (differences.smallest(total / 2) + differences.smallest(total / 2 + 1)) / 2
-    }
     let k = shiftIntervalRank(first.count, second.count, confidence: confidence)
-    let lower = k >= 1 ? differences.smallest(k) : -.infinity
-    let upper = k >= 1 ? differences.smallest(total + 1 - k) : .infinity
+    // The median's one or two ranks and the interval's two, found together: they lie in one narrow band.
+    var ranks = total % 2 == 1 ? [(total + 1) / 2] : [total / 2, total / 2 + 1]
+    if k >= 1 { ranks += [k, total + 1 - k] }
+    let values = differences.smallest(ranks)
+    let shift = total % 2 == 1 ? values[0] : (values[0] + values[1]) / 2
+    let lower = k >= 1 ? values[values.count - 2] : -.infinity
+    let upper = k >= 1 ? values[values.count - 1] : .infinity
     return SampleComparison(
         recentSamples: first.count,
         baselineSamples: second.count,

@@ -138,16 +138,17 @@ import Testing
                 let at = gate["evaluatedAt"] as? String ?? ""
                 let threshold = Self.check(gate, "latency-threshold")?["status"] as? String
                 let comparison = Self.check(gate, "latency-compare")?["status"] as? String
-                let (warned, verdict) = evaluations.withLock { state -> (Int, String?) in
+                let (warned, observed, verdict) = evaluations.withLock { state -> (Int, Int, String?) in
                     if state.seen.insert(at).inserted {
                         if threshold == "warn" { state.warned += 1 }
                         if comparison == "failing" || comparison == "fail" { state.comparisonFailed += 1 }
                     }
-                    return (state.warned, gate["verdict"] as? String)
+                    return (state.warned, state.seen.count, gate["verdict"] as? String)
                 }
                 #expect(verdict != "fail", "noise must never fail the comparison: \(gate)")
                 try await Task.sleep(for: .milliseconds(300))
-                return warned > 0 && verdict == "pass"
+                // At least 15 evaluations, so both judges are seen on the same stretch of noise.
+                return warned > 0 && observed >= 15 && verdict == "pass"
             }
             let seen = evaluations.withLock { $0 }
             #expect(seen.comparisonFailed == 0)

@@ -30,7 +30,7 @@ public struct SampleComparison: Sendable, Equatable {
 /// - The shift is the median of the `n1 · n2` differences `recent[i] − baseline[j]` (the mean of the middle
 ///   two when their number is even); the interval is `[D(k), D(n1·n2 + 1 − k)]` over the sorted differences,
 ///   with `k` from the null distribution of U (see `shiftIntervalRank`). Differences are selected, never
-///   all materialised, so 600 samples per side cost microseconds.
+///   all materialised: 600 samples per side cost a fraction of a millisecond, not seconds.
 /// - Returns `nil` when either side has no finite sample, or when every sample of both sides is equal (ranks
 ///   then say nothing).
 public func compareSamples(recent: [Double], baseline: [Double], confidence: Double) -> SampleComparison? {

@@ -39,6 +39,8 @@ bench: release
 	@command -v wrk >/dev/null || $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk
 	Benchmarks/gate-poll.sh "$$(swift build -c release --show-bin-path)/upgrade-gate"
 	Benchmarks/alertmanager-ingest.sh "$$(swift build -c release --show-bin-path)/upgrade-gate"
+	swift build -c release --product statistical-judging-benchmark
+	"$$(swift build -c release --show-bin-path)/statistical-judging-benchmark"
 
 # SPEC §8 fault script: random kill -9 under load, then check nothing acknowledged was lost.
 fault: release

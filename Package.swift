@@ -71,6 +71,8 @@ let package = Package(
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
+        // Benchmark: statistical judging of 50 series × 600 samples per side (release build).
+        .executableTarget(name: "statistical-judging-benchmark", dependencies: ["GateCore"], path: "Benchmarks/StatisticalJudging"),
         // Test support: a Kubernetes API server that validates Velero objects against the real CRDs.
         .target(
             name: "FakeKubernetes",
@@ -83,7 +85,7 @@ let package = Package(
             path: "Tests/FakeKubernetes",
             resources: [.copy("CRDs")]
         ),
-        .testTarget(name: "GateCoreTests", dependencies: ["GateCore"]),
+        .testTarget(name: "GateCoreTests", dependencies: ["GateCore"], resources: [.copy("Fixtures")]),
         .testTarget(name: "GateHTTPTests", dependencies: ["GateHTTP", .product(name: "NIOPosix", package: "swift-nio")]),
         .testTarget(name: "GateSourcesTests", dependencies: ["GateSources", "FakeKubernetes"], resources: [.copy("Fixtures")]),
         .testTarget(name: "GateConfigTests", dependencies: ["GateConfig"], resources: [.copy("Fixtures")]),

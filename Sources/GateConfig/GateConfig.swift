@@ -341,6 +341,8 @@ public struct CheckConfig: Sendable, Equatable {
     public var noData: NoDataPolicy
     /// Whether breaking a rule fails the gate (`true`, the default) or only warns.
     public var critical: Bool
+    /// Statistical judging against the baseline range's samples; `step` already defaults to `evaluation.interval`.
+    public var compare: CompareSpec?
 
     /// Creates a check; rules default to none and policies to the SPEC defaults.
     public init(
@@ -354,10 +356,12 @@ public struct CheckConfig: Sendable, Equatable {
         counter: Bool = false,
         missingSeries: MissingSeriesPolicy = .fail,
         noData: NoDataPolicy = .inconclusive,
-        critical: Bool = true
+        critical: Bool = true,
+        compare: CompareSpec? = nil
     ) {
         self.name = name
         self.queryTemplate = queryTemplate
+        self.compare = compare
         self.min = min
         self.max = max
         self.maxIncrease = maxIncrease

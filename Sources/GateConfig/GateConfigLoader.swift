@@ -115,7 +115,8 @@ extension ConfigWalker {
         config.evaluation = map.section("evaluation", keys: ["interval", "warmup", "failAfter"]).map(evaluation) ?? config.evaluation
         config.baseline = map.section("baseline", keys: ["lookback", "aggregate"]).map(baseline) ?? config.baseline
         config.windows = map.section("windows", keys: ["duration", "soak", "policy"]).map(windows) ?? config.windows
-        config.checks = map.read("checks", checks) ?? config.checks
+        let sampling = CompareSampling(interval: config.evaluation.interval, lookback: config.baseline.lookback)
+        config.checks = map.read("checks") { checks($0, $1, sampling: sampling) } ?? config.checks
         config.kubernetes = map.section("kubernetes", keys: ["apiServer", "tokenFile", "caFile"]).map(kubernetes)
         config.velero = map.section("velero", keys: ["namespace", "backup", "restore"]).map(velero)
         if let section = map.section("flagger", keys: ["autoOpen", "requireToken"]) {
@@ -230,7 +231,7 @@ extension ConfigWalker {
         return config
     }
 
-    private func checks(_ node: Node, _ path: String) -> [CheckConfig]? {
+    private func checks(_ node: Node, _ path: String, sampling: CompareSampling) -> [CheckConfig]? {
         if node.isNull { return [] }
         guard case .sequence(let sequence) = node else {
             report(.wrongType, path, at: node.mark, "expected a list of checks, got \(describe(node, path))")
@@ -238,12 +239,13 @@ extension ConfigWalker {
         }
         let keys = [
             "name", "query", "min", "max", "maxIncrease", "maxDecrease", "floor", "counter", "missingSeries", "noData", "critical",
+            "compare",
         ]
         var checks: [CheckConfig] = []
         var firstUse: [String: (index: Int, line: Int?)] = [:]
         for (index, item) in sequence.enumerated() {
             guard let map = MappingReader(self, item, path: "\(path)[\(index)]", ownerMark: item.mark, keys: keys) else { continue }
-            guard let check = self.check(map) else { continue }
+            guard let check = self.check(map, sampling: sampling) else { continue }
             if let first = firstUse[check.name] {
                 let at = first.line.map { " on line \($0)" } ?? ""
                 report(
@@ -261,7 +263,7 @@ extension ConfigWalker {
     }
 
     /// One check; nil when its name or query is missing or invalid (the errors are recorded).
-    private func check(_ map: MappingReader) -> CheckConfig? {
+    private func check(_ map: MappingReader, sampling: CompareSampling) -> CheckConfig? {
         let name = map.required("name", "a DNS-1123 name for the check, e.g. apiserver-errors", dnsLabel)
         let query = map.required("query", "the PromQL query", queryTemplate)
         var check = CheckConfig(name: name ?? "", queryTemplate: query ?? "")
@@ -274,14 +276,25 @@ extension ConfigWalker {
         check.missingSeries = map.read("missingSeries", choice(MissingSeriesPolicy.self)) ?? check.missingSeries
         check.noData = map.read("noData", choice(NoDataPolicy.self)) ?? check.noData
         check.critical = map.read("critical", bool) ?? check.critical
+        if let section = map.section("compare", keys: compareKeys) {
+            check.compare = compare(section, sampling: sampling)
+            if check.counter {
+                report(
+                    .conflict,
+                    section.path,
+                    at: map.keyMark("compare"),
+                    "compare judges the samples themselves, and a counter's samples only grow; compare a rate() query instead of counter: true"
+                )
+            }
+        }
 
         // Contradictions are judged on the keys present, so that one bad value is not reported twice.
-        if !["min", "max", "maxIncrease", "maxDecrease"].contains(where: map.has) {
+        if !["min", "max", "maxIncrease", "maxDecrease", "compare"].contains(where: map.has) {
             report(
                 .missingKey,
                 map.path,
                 at: map.mark,
-                "a check without a rule can only pass; add at least one of min, max, maxIncrease, maxDecrease"
+                "a check without a rule can only pass; add at least one of min, max, maxIncrease, maxDecrease, compare"
             )
         }
         if let min = check.min, let max = check.max, min > max {
@@ -314,7 +327,7 @@ extension ConfigWalker {
     }
 
     /// `"50%"` → `.percent(50)`; `0.002` or `"0.002"` → `.absolute(0.002)`; never negative.
-    private func delta(_ node: Node, _ path: String) -> Delta? {
+    func delta(_ node: Node, _ path: String) -> Delta? {
         let expected = "a percentage such as \"50%\" or an absolute delta such as 0.002"
         guard case .scalar(let scalar) = node, [.int, .float, .str].contains(node.tagName) else {
             report(.wrongType, path, at: node.mark, "expected \(expected), got \(describe(node, path))")

@@ -120,7 +120,8 @@ extension CheckConfig {
             counter: counter,
             missingSeries: missingSeries,
             noData: noData,
-            critical: critical
+            critical: critical,
+            compare: compare
         )
     }
 }

@@ -31,6 +31,8 @@ public struct SeriesOutcome: Sendable, Equatable, Codable {
     public var reason: String?
     /// The series' result.
     public var result: CheckResult
+    /// The numbers of the statistical comparison, for a check with a `compare` block.
+    public var comparison: SeriesComparison?
 
     /// Creates a series outcome.
     public init(
@@ -39,7 +41,8 @@ public struct SeriesOutcome: Sendable, Equatable, Codable {
         baseline: Double?,
         rule: String? = nil,
         reason: String? = nil,
-        result: CheckResult
+        result: CheckResult,
+        comparison: SeriesComparison? = nil
     ) {
         self.labels = labels
         self.value = value
@@ -47,10 +50,11 @@ public struct SeriesOutcome: Sendable, Equatable, Codable {
         self.rule = rule
         self.reason = reason
         self.result = result
+        self.comparison = comparison
     }
 
     private enum CodingKeys: String, CodingKey {
-        case labels, value, baseline, rule, reason, result
+        case labels, value, baseline, rule, reason, result, comparison
     }
 
     /// Decodes a series outcome; numbers may be JSON numbers or the strings `"NaN"`, `"+Inf"`, `"-Inf"`.
@@ -62,6 +66,7 @@ public struct SeriesOutcome: Sendable, Equatable, Codable {
         self.rule = try container.decodeIfPresent(String.self, forKey: .rule)
         self.reason = try container.decodeIfPresent(String.self, forKey: .reason)
         self.result = try container.decode(CheckResult.self, forKey: .result)
+        self.comparison = try container.decodeIfPresent(SeriesComparison.self, forKey: .comparison)
     }
 
     /// Encodes a series outcome, writing non-finite numbers (a `+Inf` latency, say) as Prometheus strings.
@@ -73,6 +78,7 @@ public struct SeriesOutcome: Sendable, Equatable, Codable {
         try container.encodeIfPresent(rule, forKey: .rule)
         try container.encodeIfPresent(reason, forKey: .reason)
         try container.encode(result, forKey: .result)
+        try container.encodeIfPresent(comparison, forKey: .comparison)
     }
 
     init(finding: Finding, labels: Labels, value: Double?, baseline: Double?, result: CheckResult) {
@@ -162,6 +168,56 @@ public func judge(_ check: CheckSpec, evidence: Evidence, baseline: [BaselineSer
         }
     }
 
+    return finishOutcome(check, outcomes)
+}
+
+/// Judges one check once with its `compare` block too: the rules of `judge(_:evidence:baseline:)` on the
+/// instant evidence, and the statistical comparison of every present, paired series. Any broken rule breaks
+/// the series; the first broken rule's sentence is reported (threshold rules before the comparison).
+///
+/// - Important: a comparison that cannot run (a range query failed) makes the check inconclusive unless a
+///   threshold rule already broke it; a series present now and in the baseline range but with too few
+///   samples is inconclusive. New series (absent from the baseline range) are judged by absolute rules only.
+public func judge(_ check: CheckSpec, evidence: Evidence, baseline: [BaselineSeries], comparison: ComparisonEvidence?) -> CheckOutcome {
+    let base = judge(check, evidence: evidence, baseline: baseline)
+    guard let spec = check.compare, let comparison, case .series(let current) = evidence else { return base }
+    let recentSeries: [RangeSeries]
+    let baselineSeries: [RangeSeries]
+    switch (comparison.recent, comparison.baseline) {
+    case (.unavailable(let why), _), (_, .unavailable(let why)):
+        var outcome = base
+        outcome.reasons.append(Finding.noEvidence(check: check.name, why: "compare: \(why)").description)
+        if outcome.result == .pass { outcome.result = .inconclusive }
+        return outcome
+    case (.series(let recent), .series(let baseline)):
+        recentSeries = recent
+        baselineSeries = baseline
+    }
+    var recentByLabels: [Labels: [Double]] = [:]
+    for series in recentSeries where recentByLabels[series.labels] == nil { recentByLabels[series.labels] = series.samples.map(\.value) }
+    var baselineByLabels: [Labels: [Double]] = [:]
+    for series in baselineSeries where baselineByLabels[series.labels] == nil {
+        baselineByLabels[series.labels] = series.samples.map(\.value)
+    }
+    let present = Set(current.map(\.labels))
+    let outcomes = base.series.map { outcome -> SeriesOutcome in
+        guard present.contains(outcome.labels), let before = baselineByLabels[outcome.labels] else { return outcome }
+        let judgement = judgeComparison(
+            check: check.name, spec: spec, labels: outcome.labels, recent: recentByLabels[outcome.labels] ?? [], baseline: before)
+        var merged = outcome
+        merged.comparison = judgement.numbers
+        if judgement.result.severity < outcome.result.severity {
+            merged.result = judgement.result
+            merged.rule = judgement.rule
+            merged.reason = judgement.reason
+        }
+        return merged
+    }
+    return finishOutcome(check, outcomes)
+}
+
+/// Orders series outcomes (broken, inconclusive, pass; then by labels) and derives the check's result and reasons.
+private func finishOutcome(_ check: CheckSpec, _ outcomes: [SeriesOutcome]) -> CheckOutcome {
     let sorted = outcomes.enumerated().sorted { lhs, rhs in
         let (left, right) = (lhs.element, rhs.element)
         if left.result.severity != right.result.severity { return left.result.severity < right.result.severity }

@@ -185,12 +185,15 @@ public struct CheckSpec: Sendable, Equatable, Codable {
     public var noData: NoDataPolicy
     /// A critical check fails the gate; a non-critical one only warns.
     public var critical: Bool
+    /// Statistical judging of recent samples against the baseline range's samples, if configured.
+    public var compare: CompareSpec?
 
     /// Creates a check; rules left `nil` do not apply.
     public init(
         name: String, query: String, min: Double? = nil, max: Double? = nil, maxIncrease: Delta? = nil,
         maxDecrease: Delta? = nil, floor: Double? = nil, counter: Bool = false,
-        missingSeries: MissingSeriesPolicy = .fail, noData: NoDataPolicy = .inconclusive, critical: Bool = true
+        missingSeries: MissingSeriesPolicy = .fail, noData: NoDataPolicy = .inconclusive, critical: Bool = true,
+        compare: CompareSpec? = nil
     ) {
         self.name = name
         self.query = query
@@ -203,6 +206,7 @@ public struct CheckSpec: Sendable, Equatable, Codable {
         self.missingSeries = missingSeries
         self.noData = noData
         self.critical = critical
+        self.compare = compare
     }
 }
 

@@ -36,6 +36,8 @@ struct Check: AsyncParsableCommand {
         discussion: """
             The baseline is summarised over baseline.lookback ending at --baseline-at (RFC 3339 or Unix seconds), \
             or --baseline-offset before now (default 0s: the most recent lookback). Current values are queried now. \
+            Checks with a compare block compare the samples of --window before now (default: their compare.window; \
+            never reaching back before the baseline's end) with the baseline range's samples. \
             Soak, warm-up and failAfter do not apply.
             """
     )
@@ -51,6 +53,9 @@ struct Check: AsyncParsableCommand {
 
     @Option(name: .customLong("label"), help: "A template label for queries, NAME=VALUE (repeatable): fills {{NAME}}.")
     var labels: [String] = []
+
+    @Option(help: "Recent samples for compare checks: this long before now, in Prometheus duration syntax (10m).")
+    var window: String?
 
     @Option(help: "table or json.")
     var output: OutputFormat = .table
@@ -68,6 +73,9 @@ struct Check: AsyncParsableCommand {
         }
         if let baselineOffset, parsePrometheusDuration(baselineOffset) == nil {
             throw ValidationError("--baseline-offset \"\(baselineOffset)\" is not a Prometheus duration (like 30m or 1h30m)")
+        }
+        if let window, (parsePrometheusDuration(window) ?? 0) <= 0 {
+            throw ValidationError("--window \"\(window)\" is not a positive Prometheus duration (like 10m or 1h)")
         }
         _ = try parsedLabels()
     }
@@ -87,7 +95,8 @@ struct Check: AsyncParsableCommand {
         }
         let report: CheckReport
         do {
-            report = try await runOneShotCheck(config: config, labels: try parsedLabels(), baselineAt: baselineEnd, now: now)
+            report = try await runOneShotCheck(
+                config: config, labels: try parsedLabels(), baselineAt: baselineEnd, now: now, window: window.flatMap(parsePrometheusDuration))
         } catch {
             FileHandle.standardError.write(Data("\(error)\n".utf8))
             throw ExitCode(usageExitCode)

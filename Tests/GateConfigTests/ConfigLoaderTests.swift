@@ -206,7 +206,7 @@ struct BadFixture: Sendable, CustomTestStringConvertible {
 
 /// Configurations that must be refused, each error with its path, line and message.
 @Suite struct InvalidConfigs {
-    static let fixtures: [BadFixture] = [
+    static let fixtures: [BadFixture] = compareBadFixtures + [
         BadFixture(
             file: "config-unknown-top-level-key.yaml",
             path: "listne",
@@ -261,7 +261,7 @@ struct BadFixture: Sendable, CustomTestStringConvertible {
             line: 5,
             column: 5,
             kind: .missingKey,
-            message: "a check without a rule can only pass; add at least one of min, max, maxIncrease, maxDecrease"
+            message: "a check without a rule can only pass; add at least one of min, max, maxIncrease, maxDecrease, compare"
         ),
         BadFixture(
             file: "config-bad-matcher-regex.yaml",

@@ -107,7 +107,8 @@ struct WindowDetailBody: Encodable {
                         result: outcome.result.rawValue,
                         series: outcome.series.map {
                             GateBody.Series(
-                                labels: $0.labels.dictionary, value: $0.value.json, baseline: $0.baseline.json, rule: $0.rule, reason: $0.reason)
+                                labels: $0.labels.dictionary, value: $0.value.json, baseline: $0.baseline.json, rule: $0.rule, reason: $0.reason,
+                                comparison: $0.comparison)
                         })
                 })
         }

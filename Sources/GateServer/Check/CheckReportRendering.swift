@@ -31,7 +31,9 @@ extension CheckReport {
                 .init(
                     name: outcome.check, critical: outcome.critical, status: Self.status(of: outcome),
                     series: outcome.series.map {
-                        .init(labels: $0.labels.dictionary, value: $0.value.json, baseline: $0.baseline.json, rule: $0.rule, reason: $0.reason)
+                        .init(
+                            labels: $0.labels.dictionary, value: $0.value.json, baseline: $0.baseline.json, rule: $0.rule, reason: $0.reason,
+                            comparison: $0.comparison)
                     })
             })
         let encoder = JSONEncoder()
@@ -80,6 +82,8 @@ extension CheckReport {
             var baseline: JSONNumber?
             var rule: String?
             var reason: String?
+            /// The statistical comparison's numbers, for checks with a `compare` block.
+            var comparison: SeriesComparison?
         }
     }
 }

@@ -45,14 +45,19 @@ public struct CheckUsageError: Error, Sendable, CustomStringConvertible {
 
 /// Runs `upgrade-gate check`: baseline from range queries ending at `baselineAt`, current values
 /// at `now`, each check judged once (no soak, warm-up or failAfter).
+///
+/// Checks with a `compare` block compare the samples of `window` seconds before `now` (their own
+/// `compare.window` when `nil`) with the samples of the baseline range.
 public func runOneShotCheck(
-    config: GateConfig, labels: [String: String], baselineAt: Double, now: Double
+    config: GateConfig, labels: [String: String], baselineAt: Double, now: Double, window: Double? = nil
 ) async throws(CheckUsageError) -> CheckReport {
     var specs: [CheckSpec] = []
     var problems: [String] = []
     for check in config.checks {
         do {
-            specs.append(try check.spec(labels: labels))
+            var spec = try check.spec(labels: labels)
+            if let window { spec.compare?.window = window }
+            specs.append(spec)
         } catch {
             problems.append("\(error)")
         }
@@ -68,7 +73,8 @@ public func runOneShotCheck(
         specs, end: baselineAt, lookback: lookback,
         step: baselineStep(lookback: lookback, interval: config.evaluation.interval),
         aggregate: config.baseline.aggregate)
-    let outcomes = await evaluator.evaluate(specs, at: now, baselines: baselines)
+    let outcomes = await evaluator.evaluate(
+        specs, at: now, baselines: baselines, baselineRange: BaselineRange(start: baselineAt - lookback, end: baselineAt))
     await http.shutdown()
     return CheckReport(
         verdict: oneShotVerdict(outcomes), evaluatedAt: now, baselineStart: baselineAt - lookback, baselineEnd: baselineAt,

@@ -222,7 +222,8 @@ actor GateEngine {
                     let started = ContinuousClock.now
                     let baselines = Dictionary(
                         uniqueKeysWithValues: window.baseline.checks.map { ($0.key, BaselineCapture(check: $0.key, series: $0.value)) })
-                    let outcomes = await evaluator.evaluate(window.record.checks, at: at, baselines: baselines)
+                    let outcomes = await evaluator.evaluate(
+                        window.record.checks, at: at, baselines: baselines, baselineRange: BaselineRange(start: window.baseline.start, end: window.baseline.end))
                     let elapsed = started.duration(to: .now)
                     return (window.record.name, window.record.id, outcomes, Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18)
                 }
@@ -426,6 +427,7 @@ actor GateEngine {
                 if let baseline = series.baseline { entry["baseline"] = .string(formatNumber(baseline)) }
                 if let rule = series.rule { entry["rule"] = .string(rule) }
                 if let reason = series.reason { entry["reason"] = .string(reason) }
+                if let comparison = series.comparison { entry["comparison"] = comparison.logMetadata }
                 failing.append(.dictionary(entry))
             }
             if outcome.series.isEmpty, let reason = outcome.reasons.first {

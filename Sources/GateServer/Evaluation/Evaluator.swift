@@ -61,9 +61,15 @@ public struct Evaluator<Source: MetricsSource>: Sendable {
     /// Runs every check's instant query at the one pinned time `at` and judges it against its
     /// baseline; the outcomes come back in the order of `checks`.
     ///
+    /// A check with a `compare` block also gets its samples: the baseline's over `baselineRange` (the
+    /// pinned range, re-queried rather than stored) and the recent ones over `compare.window` ending at
+    /// `at`, both at `compare.step` (see ``comparisonEvidence(_:at:baselineRange:)``).
+    ///
     /// - Important: a failed query, or a check whose baseline could not be captured, is judged on
     ///   `.unavailable` evidence: inconclusive, never pass.
-    public func evaluate(_ checks: [CheckSpec], at time: Double, baselines: [String: BaselineCapture]) async -> [CheckOutcome] {
+    public func evaluate(
+        _ checks: [CheckSpec], at time: Double, baselines: [String: BaselineCapture], baselineRange: BaselineRange? = nil
+    ) async -> [CheckOutcome] {
         await boundedMap(checks) { check -> CheckOutcome in
             let baseline = baselines[check.name]
             if let error = baseline?.error {
@@ -82,7 +88,58 @@ public struct Evaluator<Source: MetricsSource>: Sendable {
                 onQueryError(error)
                 evidence = .unavailable(error.description)
             }
-            return judge(check, evidence: evidence, baseline: baseline?.series ?? [])
+            guard check.compare != nil else { return judge(check, evidence: evidence, baseline: baseline?.series ?? []) }
+            let comparison = await comparisonEvidence(check, at: time, baselineRange: baselineRange)
+            return judge(check, evidence: evidence, baseline: baseline?.series ?? [], comparison: comparison)
+        }
+    }
+
+    /// The samples a `compare` block judges: the check's series over the pinned baseline range and over
+    /// the last `compare.window` before `at` (never reaching back before the baseline's end, the time the
+    /// window opened, so recent samples are all from inside the window), both every `compare.step`.
+    ///
+    /// - Important: a range that would exceed Prometheus's per-series point limit is not queried; it is
+    ///   missing evidence with a message saying which range and step, as is a failed query or an answer
+    ///   with warnings (a partial answer).
+    public func comparisonEvidence(_ check: CheckSpec, at time: Double, baselineRange: BaselineRange?) async -> ComparisonEvidence? {
+        guard let compare = check.compare else { return nil }
+        guard let baselineRange else {
+            let missing = RangeEvidence.unavailable("no pinned baseline range to compare with")
+            return ComparisonEvidence(recent: missing, baseline: missing)
+        }
+        let recentStart = max(time - compare.window, baselineRange.end)
+        // Sequential on purpose: the evaluator's bound on queries in flight stays a bound on queries.
+        let baseline = await samples(check.query, start: baselineRange.start, end: baselineRange.end, step: compare.step, what: "baseline")
+        let recent: RangeEvidence
+        if recentStart < time {
+            recent = await samples(check.query, start: recentStart, end: time, step: compare.step, what: "recent")
+        } else {
+            recent = .series([])
+        }
+        return ComparisonEvidence(recent: recent, baseline: baseline)
+    }
+
+    /// One bounded range query for a comparison.
+    private func samples(_ query: String, start: Double, end: Double, step: Double, what: String) async -> RangeEvidence {
+        let points = Int(((end - start) / step).rounded(.down)) + 1
+        guard points <= maxRangePoints else {
+            return .unavailable(
+                "the \(what) range (\(Int(end - start))s at step \(formatNumber(step))s) would be \(points) points per series, above "
+                    + "Prometheus's limit of \(maxRangePoints); use a longer compare.step")
+        }
+        do throws(PrometheusError) {
+            let answer = try await source.range(query, start: start, end: end, step: step)
+            guard answer.warnings.isEmpty else {
+                return .unavailable("the \(what) range query answered with warnings (a partial answer): \(answer.warnings.joined(separator: "; "))")
+            }
+            guard let series = answer.result.rangeSeries else {
+                return .unavailable(
+                    PrometheusError.unexpectedType(query: query, got: answer.result.typeName, want: "range vector").description)
+            }
+            return .series(series)
+        } catch {
+            onQueryError(error)
+            return .unavailable("\(what) samples: \(error.description)")
         }
     }
 
@@ -110,6 +167,23 @@ public struct Evaluator<Source: MetricsSource>: Sendable {
         }
     }
 }
+
+/// The pinned baseline range of a window: Unix seconds, `start ≤ end`, `end` being when the window opened.
+public struct BaselineRange: Sendable, Equatable {
+    /// The first second of the range.
+    public var start: Double
+    /// The last second of the range: when the window opened.
+    public var end: Double
+
+    /// Creates a range.
+    public init(start: Double, end: Double) {
+        self.start = start
+        self.end = end
+    }
+}
+
+/// Prometheus refuses a range query returning more points than this per series.
+public let maxRangePoints = 11_000
 
 /// The step of a baseline range query: the evaluation interval, coarsened so that no series
 /// exceeds Prometheus's 11,000-points limit (with margin).

@@ -10,7 +10,26 @@ import Synchronization
 final class Exporter: Sendable {
     private struct State {
         var metrics: [String: Double] = [:]
+        var noise: [String: Noise] = [:]
         var healthy = true
+    }
+
+    /// A seeded noise source: every scrape draws the next value, uniform in `center ± spread`.
+    private struct Noise {
+        var center: Double
+        var spread: Double
+        var state: UInt64
+
+        mutating func next() -> Double {
+            // SplitMix64: the same seed gives the same sequence of values, scrape after scrape.
+            state &+= 0x9E37_79B9_7F4A_7C15
+            var z = state
+            z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+            z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+            z ^= z >> 31
+            let unit = Double(z >> 11) / Double(1 << 53)
+            return center + spread * (2 * unit - 1)
+        }
     }
 
     private let state = Mutex(State())
@@ -64,11 +83,21 @@ final class Exporter: Sendable {
     func set(_ series: String, _ value: Double) { state.withLock { $0.metrics[series] = value } }
     /// Removes one series: Prometheus marks it stale at the next scrape.
     func remove(_ series: String) { _ = state.withLock { $0.metrics.removeValue(forKey: series) } }
+    /// Serves `series` as seeded noise: each scrape draws a new value, uniform in `center ± spread`.
+    func setNoise(_ series: String, center: Double, spread: Double, seed: UInt64) {
+        state.withLock { $0.noise[series] = Noise(center: center, spread: spread, state: seed) }
+    }
+    /// Moves a noise series' center, keeping its spread and its sequence (a shift, not new noise).
+    func shiftNoise(_ series: String, center: Double) { state.withLock { $0.noise[series]?.center = center } }
     /// A healthy exporter answers scrapes; an unhealthy one answers 500, so `up` becomes 0.
     func setHealthy(_ healthy: Bool) { state.withLock { $0.healthy = healthy } }
 
     private func render() -> Response {
-        let (healthy, metrics) = state.withLock { ($0.healthy, $0.metrics) }
+        let (healthy, metrics) = state.withLock { state in
+            var metrics = state.metrics
+            for name in state.noise.keys.sorted() { metrics[name] = state.noise[name]?.next() }
+            return (state.healthy, metrics)
+        }
         guard healthy else { return Response(status: .internalServerError) }
         let text = metrics.sorted { $0.key < $1.key }.map { "\($0.key) \(formatValue($0.value))\n" }.joined()
         return Response(

@@ -281,6 +281,7 @@ public struct ManifestReader: Sendable {
         return flag
     }
 
+    /// What a node is, for error messages ("a mapping", "the number 7"); never more than a short scalar prefix.
     static func typeName(_ node: Node) -> String {
         switch node {
         case .mapping: return "a mapping"

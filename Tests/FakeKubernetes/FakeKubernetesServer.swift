@@ -20,6 +20,9 @@ import Synchronization
 ///   Restore validates its backup as Velero does (`FailedValidation` otherwise) and, when it completes with
 ///   `existingResourcePolicy: update`, writes those images back, except on workloads marked ``markWontRevert(_:)``.
 /// - **apps/v1** `deployments`, `statefulsets`, `daemonsets`: get and list of the workloads the test seeds.
+/// - **Preflight**: `/version` (``setServerVersion(_:)``), and CustomResourceDefinitions installed with ``install(_:)``
+///   with their `status.storedVersions`, served at cluster scope (get, list) together with lists of their custom
+///   resources (`limit`, `continue`, `remainingItemCount`).
 /// - **Faults**: ``failNext(_:status:retryAfter:path:method:)``, ``stall(for:requests:afterHandling:path:)``,
 ///   ``forbid(verb:plural:)``. Every request is recorded (``requests``), and every stored object can be read.
 ///

@@ -8,7 +8,7 @@ import Hummingbird
 /// with the live CRDs through the daemon's `kubernetes` settings, and ask its Prometheus who still calls removed APIs).
 /// Manifests that cannot be read are a 400 naming the document and line.
 func preflightResponse(_ body: ByteBuffer, request: Request, api: APIContext) async throws(APIError) -> Response {
-    let options = try preflightOptions(request.uri.queryParameters)
+    let options = try preflightOptions(request.uri.queryParameters.map { (String($0.key), String($0.value)) })
     guard body.readableBytes > 0 else {
         throw .badRequest("the body is empty: send the manifests (multi-document YAML, as helm template or kustomize build print them)", field: "body")
     }
@@ -27,11 +27,10 @@ func preflightResponse(_ body: ByteBuffer, request: Request, api: APIContext) as
     return jsonResponse(.ok, Array(report.renderJSON().utf8))
 }
 
-private func preflightOptions(_ query: URI.QueryParameters) throws(APIError) -> PreflightOptions {
+private func preflightOptions(_ query: [(String, String)]) throws(APIError) -> PreflightOptions {
     var options = PreflightOptions()
     for (key, value) in query {
-        let value = String(value)
-        switch String(key) {
+        switch key {
         case "kubernetesVersion":
             guard let version = ReleaseVersion(parsing: value) else {
                 throw .badRequest("kubernetesVersion \"\(value.prefix(40))\" is not a release such as 1.32", field: "kubernetesVersion")
@@ -46,7 +45,7 @@ private func preflightOptions(_ query: URI.QueryParameters) throws(APIError) -> 
             guard let flag = Bool(value.lowercased()) else { throw .badRequest("cluster must be true or false", field: "cluster") }
             options.cluster = flag
         default:
-            throw .badRequest("unknown query parameter \"\(String(key).prefix(40))\"; known: kubernetesVersion, targetVersion, cluster", field: String(key))
+            throw .badRequest("unknown query parameter \"\(key.prefix(40))\"; known: kubernetesVersion, targetVersion, cluster", field: String(key.prefix(40)))
         }
     }
     return options

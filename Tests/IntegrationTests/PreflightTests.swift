@@ -3,36 +3,34 @@ import Foundation
 import Testing
 import Yams
 
-/// Runs `upgrade-gate ARGUMENTS…` with `input` on standard input, as `helm template … | upgrade-gate preflight --manifests -`.
-func runGate(_ arguments: [String], input: String, timeout: Duration = .seconds(60)) async throws -> GateRun {
+/// Runs `upgrade-gate ARGUMENTS…` with `input` (if any) on standard input, as
+/// `helm template … | upgrade-gate preflight --manifests -`.
+///
+/// Standard input, output and error are temporary files, not pipes: draining pipes takes blocking reads, and blocked
+/// threads of the shared concurrency pool would starve the in-process fake API server the command talks to.
+func runPreflightCLI(_ arguments: [String], input: String = "", timeout: Duration = .seconds(90)) async throws -> GateRun {
+    let directory = try TemporaryDirectory(prefix: "preflight-cli")
+    let inputPath = try directory.write("stdin", input)
+    let outPath = try directory.write("stdout", "")
+    let errPath = try directory.write("stderr", "")
     let process = Process()
     process.executableURL = URL(fileURLWithPath: try gateBinaryPath())
     process.arguments = arguments
-    let out = Pipe()
-    let err = Pipe()
-    let stdin = Pipe()
-    process.standardOutput = out
-    process.standardError = err
-    process.standardInput = stdin
+    process.standardInput = FileHandle(forReadingAtPath: inputPath)
+    process.standardOutput = FileHandle(forWritingAtPath: outPath)
+    process.standardError = FileHandle(forWritingAtPath: errPath)
     try process.run()
-    async let stdout = Task.detached { out.fileHandleForReading.readDataToEndOfFile() }.value
-    async let stderr = Task.detached { err.fileHandleForReading.readDataToEndOfFile() }.value
-    let writer = Task.detached {
-        stdin.fileHandleForWriting.write(Data(input.utf8))
-        try? stdin.fileHandleForWriting.close()
-    }
     let deadline = ContinuousClock.now + timeout
     while process.isRunning {
         if ContinuousClock.now > deadline {
             process.terminate()
             throw HarnessError(description: "upgrade-gate \(arguments) did not finish within \(timeout)")
         }
-        try await Task.sleep(for: .milliseconds(10))
+        try await Task.sleep(for: .milliseconds(20))
     }
-    await writer.value
     return GateRun(
-        exitCode: process.terminationStatus, stdout: String(decoding: await stdout, as: UTF8.self),
-        stderr: String(decoding: await stderr, as: UTF8.self))
+        exitCode: process.terminationStatus, stdout: (try? String(contentsOfFile: outPath, encoding: .utf8)) ?? "",
+        stderr: (try? String(contentsOfFile: errPath, encoding: .utf8)) ?? "")
 }
 
 /// What `helm template` prints for an upgrade of cert-manager to 1.7 in a cluster where 1.5 ran: the new CRD drops
@@ -71,7 +69,7 @@ let certManagerUpgrade = """
 
 @Suite struct PreflightCommandTests {
     @Test func readsHelmTemplateOutputFromStandardInputAndFailsOnARemovedAPI() async throws {
-        let run = try await runGate(["preflight", "--manifests", "-", "--kubernetes-version", "1.25", "--output", "json"], input: certManagerUpgrade)
+        let run = try await runPreflightCLI(["preflight", "--manifests", "-", "--kubernetes-version", "1.25", "--output", "json"], input: certManagerUpgrade)
         #expect(run.exitCode == 1, "\(run)")
         let report = try #require(try JSONSerialization.jsonObject(with: Data(run.stdout.utf8)) as? [String: Any])
         #expect(report["verdict"] as? String == "fail" && report["objects"] as? Int == 2 && report["kubernetesVersionSource"] as? String == "flag")
@@ -85,14 +83,14 @@ let certManagerUpgrade = """
     @Test func warningsAloneExitZeroAndTheTableSaysWhy() async throws {
         let directory = try TemporaryDirectory(prefix: "preflight")
         let path = try directory.write("apf.yaml", "apiVersion: flowcontrol.apiserver.k8s.io/v1beta3\nkind: FlowSchema\nmetadata: {name: gate}\n")
-        let run = try await runGate(["preflight", "--manifests", path, "--kubernetes-version", "1.30"])
+        let run = try await runPreflightCLI(["preflight", "--manifests", path, "--kubernetes-version", "1.30"])
         #expect(run.exitCode == 0, "\(run)")
         #expect(run.stdout.contains("WARN        deprecated_api: FlowSchema gate (\(path)#1, line 1)"))
         #expect(run.stdout.contains("PASS: 0 failing, 0 inconclusive, 1 warning"))
     }
 
     @Test func badYAMLExits64NamingFileDocumentAndLine() async throws {
-        let run = try await runGate(
+        let run = try await runPreflightCLI(
             ["preflight", "--manifests", "-"], input: "apiVersion: v1\nkind: Namespace\nmetadata: {name: a}\n---\nkind: [unclosed\n")
         #expect(run.exitCode == 64, "\(run)")
         #expect(run.stderr.hasPrefix("-: document 2, line "), "\(run)")
@@ -100,7 +98,7 @@ let certManagerUpgrade = """
 
     @Test(arguments: [["preflight"], ["preflight", "--manifests", "x.yaml", "--kubernetes-version", "latest"], ["preflight", "--manifests", "x.yaml", "--target-version", "istio"]])
     func unusableFlagsExit64(arguments: [String]) async throws {
-        let run = try await runGate(arguments)
+        let run = try await runPreflightCLI(arguments)
         #expect(run.exitCode == 64, "\(run)")
     }
 
@@ -173,11 +171,11 @@ let certManagerUpgrade = """
                     group: "cert-manager.io", kind: "Certificate", plural: "certificates",
                     versions: [.init("v1alpha2"), .init("v1alpha3"), .init("v1beta1"), .init("v1", storage: true)],
                     storedVersions: ["v1alpha2", "v1"], objects: 1234))
-            let run = try await runGate(["preflight", "--config", try cluster.config(), "--manifests", try cluster.manifests(), "--cluster", "--output", "json"])
+            let run = try await runPreflightCLI(["preflight", "--config", try cluster.config(), "--manifests", try cluster.manifests(), "--cluster", "--output", "json"])
             #expect(run.exitCode == 1, "\(run)")
             let report = try #require(try JSONSerialization.jsonObject(with: Data(run.stdout.utf8)) as? [String: Any])
             // No --kubernetes-version: the target is the cluster's own /version.
-            #expect(report["kubernetesVersion"] as? String == "1.32.2" && report["kubernetesVersionSource"] as? String == "cluster")
+            #expect(report["kubernetesVersion"] as? String == "1.32.2" && report["kubernetesVersionSource"] as? String == "cluster", "\(run)")
             let findings = try #require(report["findings"] as? [[String: Any]])
             let stored = try #require(findings.first { $0["rule"] as? String == "crd_stored_version" })
             let message = try #require(stored["message"] as? String)
@@ -198,7 +196,7 @@ let certManagerUpgrade = """
                 FakeInstalledCRD(group: "cert-manager.io", kind: "Certificate", plural: "certificates", versions: [.init("v1", storage: true)], storedVersions: ["v1"], objects: 3))
             let text = certManagerUpgrade.replacingOccurrences(of: "batch/v1beta1", with: "batch/v1")
             let path = try cluster.directory.write("clean.yaml", text)
-            let run = try await runGate(["preflight", "--config", try cluster.config(), "--manifests", path, "--cluster", "--kubernetes-version", "1.31"])
+            let run = try await runPreflightCLI(["preflight", "--config", try cluster.config(), "--manifests", path, "--cluster", "--kubernetes-version", "1.31"])
             #expect(run.exitCode == 0, "\(run)")
             #expect(run.stdout.contains("against Kubernetes 1.31 (flag)"))
         }
@@ -208,7 +206,7 @@ let certManagerUpgrade = """
         try await Cluster.run { cluster in
             cluster.fake.forbid(verb: "get", plural: "customresourcedefinitions")
             let path = try cluster.directory.write("crd-only.yaml", String(certManagerUpgrade.split(separator: "---\n# Source: shop")[0]))
-            let run = try await runGate(["preflight", "--config", try cluster.config(), "--manifests", path, "--cluster", "--kubernetes-version", "1.31"])
+            let run = try await runPreflightCLI(["preflight", "--config", try cluster.config(), "--manifests", path, "--cluster", "--kubernetes-version", "1.31"])
             #expect(run.exitCode == 2, "\(run)")
             #expect(run.stdout.contains("cluster_unreachable") && run.stdout.contains("customresourcedefinitions"), "\(run)")
         }
@@ -218,7 +216,7 @@ let certManagerUpgrade = """
         try await Cluster.run { cluster in
             let closed = "http://127.0.0.1:\(try freeLoopbackPort())"
             let path = try cluster.directory.write("crd-only.yaml", String(certManagerUpgrade.split(separator: "---\n# Source: shop")[0]))
-            let run = try await runGate(["preflight", "--config", try cluster.config(prometheusURL: closed), "--manifests", path, "--cluster", "--kubernetes-version", "1.31"])
+            let run = try await runPreflightCLI(["preflight", "--config", try cluster.config(prometheusURL: closed), "--manifests", path, "--cluster", "--kubernetes-version", "1.31"])
             #expect(run.exitCode == 2, "\(run)")
             #expect(run.stdout.contains("prometheus_unreachable"), "\(run)")
         }
@@ -264,7 +262,7 @@ let certManagerUpgrade = """
         try await DaemonTests.Stack.run { stack in
             let directory = try TemporaryDirectory(prefix: "preflight")
             let failing = try directory.write("failing.yaml", certManagerUpgrade)
-            let refused = try await runGate(
+            let refused = try await runPreflightCLI(
                 ["window", "open", "cert-manager", "--url", stack.gate.url, "--token-file", stack.gate.tokenPath, "--label", "job=demo",
                  "--preflight", failing, "--kubernetes-version", "1.25"])
             #expect(refused.exitCode == 1, "\(refused)")
@@ -273,7 +271,7 @@ let certManagerUpgrade = """
             #expect((windows.json["windows"] as? [Any])?.isEmpty == true, "nothing may be created: \(windows)")
 
             let passing = try directory.write("passing.yaml", certManagerUpgrade.replacingOccurrences(of: "batch/v1beta1", with: "batch/v1"))
-            let opened = try await runGate(
+            let opened = try await runPreflightCLI(
                 ["window", "open", "cert-manager", "--url", stack.gate.url, "--token-file", stack.gate.tokenPath, "--label", "job=demo",
                  "--preflight", passing, "--kubernetes-version", "1.25"])
             #expect(opened.exitCode == 0, "\(opened)")

@@ -41,6 +41,7 @@ bench: release
 	Benchmarks/alertmanager-ingest.sh "$$(swift build -c release --show-bin-path)/upgrade-gate"
 	swift build -c release --product statistical-judging-benchmark
 	"$$(swift build -c release --show-bin-path)/statistical-judging-benchmark"
+	Benchmarks/preflight.sh "$$(swift build -c release --show-bin-path)/upgrade-gate"
 
 # SPEC §8 fault script: random kill -9 under load, then check nothing acknowledged was lost.
 fault: release

@@ -52,11 +52,17 @@ let package = Package(
             name: "GateLint",
             dependencies: [.product(name: "Yams", package: "Yams")]
         ),
+        // `upgrade-gate preflight`: removed APIs, CRD stored versions and unpinned images, judged before an upgrade.
+        .target(
+            name: "GatePreflight",
+            dependencies: ["GateLint", .product(name: "Yams", package: "Yams")],
+            resources: [.embedInCode("Resources/api-removals.yaml")]
+        ),
         // Commands' logic, HTTP server, evaluation service, composition root.
         .target(
             name: "GateServer",
             dependencies: [
-                "GateCore", "GateHTTP", "GateSources", "GateConfig", "GateStore",
+                "GateCore", "GateHTTP", "GateSources", "GateConfig", "GateStore", "GatePreflight",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Metrics", package: "swift-metrics"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
@@ -67,7 +73,7 @@ let package = Package(
         .executableTarget(
             name: "UpgradeGate",
             dependencies: [
-                "GateServer", "GateLint",
+                "GateServer", "GateLint", "GatePreflight",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
@@ -90,12 +96,13 @@ let package = Package(
         .testTarget(name: "GateSourcesTests", dependencies: ["GateSources", "FakeKubernetes"], resources: [.copy("Fixtures")]),
         .testTarget(name: "GateConfigTests", dependencies: ["GateConfig"], resources: [.copy("Fixtures")]),
         .testTarget(name: "GateLintTests", dependencies: ["GateLint"]),
+        .testTarget(name: "GatePreflightTests", dependencies: ["GatePreflight", .product(name: "Yams", package: "Yams")], resources: [.copy("Fixtures")]),
         .testTarget(name: "GateStoreTests", dependencies: ["GateStore"]),
         .testTarget(name: "GateServerTests", dependencies: ["GateServer", "GateConfig", "GateSources", .product(name: "Logging", package: "swift-log")], resources: [.copy("Fixtures")]),
         .testTarget(
             name: "IntegrationTests",
             dependencies: [
-                "GateServer", "GateSources", "GateHTTP", "GateCore", "GateConfig", "GateLint", "UpgradeGate", "FakeKubernetes",
+                "GateServer", "GateSources", "GateHTTP", "GateCore", "GateConfig", "GateLint", "GatePreflight", "UpgradeGate", "FakeKubernetes",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Yams", package: "Yams"),

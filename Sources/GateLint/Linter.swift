@@ -43,6 +43,14 @@ public enum Linter {
         scan(yaml: yaml, file: file).findings
     }
 
+    /// Lints one parsed YAML document (a manifest already read by another command, such as `preflight`), so every
+    /// command judges images by the same rules; `file` only labels the findings.
+    public static func lint(document: Node, file: String) -> [LintFinding] {
+        var walker = ImageWalker(file: file)
+        walker.walk(document: document)
+        return walker.findings
+    }
+
     /// Lints a Dockerfile's base images: every `FROM` and `COPY --from=` that names an image rather than a stage.
     public static func lint(dockerfile: String, file: String) -> [LintFinding] {
         DockerfileScanner.references(in: dockerfile).compactMap {

@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import GateConfig
 import GateLint
+import GatePreflight
 import GateServer
 import Hummingbird
 import Logging
@@ -12,7 +13,7 @@ struct UpgradeGate: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "upgrade-gate",
         abstract: "Gate upgrades of cluster tooling on Prometheus metrics and Alertmanager alerts compared with a pinned baseline.",
-        subcommands: [Serve.self, Check.self, Status.self, Window.self, Lint.self, ConfigCommand.self]
+        subcommands: [Serve.self, Check.self, Status.self, Window.self, Lint.self, PreflightCommand.self, ConfigCommand.self]
     )
 }
 
@@ -240,10 +241,32 @@ struct Window: AsyncParsableCommand {
         @Option(name: .customLong("check"), help: "Run only this check (repeatable).") var checks: [String] = []
         @Option(help: "Soak override, e.g. 30m.") var soak: String?
         @Option(help: "Duration override, e.g. 4h.") var duration: String?
+        @Option(help: "Run preflight on these manifests first (file, directory or -) and open nothing when it fails.") var preflight: String?
+        @Option(help: "With --preflight: the Kubernetes release the upgrade targets, e.g. 1.32.") var kubernetesVersion: String?
 
-        func validate() throws { _ = try parseKeyValues(labels, option: "--label") }
+        func validate() throws {
+            _ = try parseKeyValues(labels, option: "--label")
+            if kubernetesVersion != nil, preflight == nil { throw ValidationError("--kubernetes-version needs --preflight PATH") }
+            _ = try preflightOptions(kubernetesVersion: kubernetesVersion, targetVersions: [], cluster: false)
+        }
 
         func run() async throws {
+            if let preflight {
+                // Checked before anything is sent: a failing preflight creates no window.
+                let set: ManifestSet
+                do {
+                    set = try readManifests([preflight])
+                } catch {
+                    FileHandle.standardError.write(Data("preflight: \(error)\n".utf8))
+                    throw ExitCode(usageExitCode)
+                }
+                let options = try preflightOptions(kubernetesVersion: kubernetesVersion, targetVersions: [], cluster: false)
+                let report = await runPreflight(set, options: options, config: nil)
+                if report.exitCode != 0 {
+                    FileHandle.standardError.write(Data((report.renderTable() + "window \(name) not opened: preflight \(report.verdict)\n").utf8))
+                    throw ExitCode(1)
+                }
+            }
             let request = WindowClient.OpenRequest(
                 name: name, component: component, fromVersion: fromVersion, toVersion: toVersion, namespaces: namespaces,
                 labels: try parseKeyValues(labels, option: "--label"), checks: checks, soak: soak, duration: duration)

@@ -21,6 +21,9 @@ import Synchronization
 ///   Restore validates its backup as Velero does (`FailedValidation` otherwise) and, when it completes with
 ///   `existingResourcePolicy: update`, writes those images back, except on workloads marked ``markWontRevert(_:)``.
 /// - **apps/v1** `deployments`, `statefulsets`, `daemonsets`: get and list of the workloads the test seeds.
+/// - **Preflight**: `/version` (``setServerVersion(_:)``), and CustomResourceDefinitions installed with ``install(_:)``
+///   with their `status.storedVersions`, served at cluster scope (get, list) together with lists of their custom
+///   resources (`limit`, `continue`, `remainingItemCount`).
 /// - **Faults**: ``failNext(_:status:retryAfter:path:method:)``, ``stall(for:requests:afterHandling:path:)``,
 ///   ``forbid(verb:plural:)``. Every request is recorded (``requests``), and every stored object can be read.
 ///
@@ -128,6 +131,9 @@ public final class FakeKubernetesServer: Sendable {
         var task: Task<Void, any Error>?
         var group: ServiceGroup?
         var port = 0
+        // `/version` and installed CustomResourceDefinitions (for preflight), by CRD name.
+        var gitVersion = "v1.31.4"
+        var installedCRDs: [String: FakeInstalledCRD] = [:]
 
         mutating func nextResourceVersion() -> Int {
             resourceVersion += 1
@@ -318,6 +324,16 @@ public final class FakeKubernetesServer: Sendable {
         state.withLock { $0.forbidden.removeAll() }
     }
 
+    /// Makes `/version` report `gitVersion` (default `v1.31.4`).
+    public func setServerVersion(_ gitVersion: String) {
+        state.withLock { $0.gitVersion = gitVersion }
+    }
+
+    /// Installs (or replaces) a CustomResourceDefinition with its `status.storedVersions` and a number of objects.
+    public func install(_ crd: FakeInstalledCRD) {
+        state.withLock { $0.installedCRDs[crd.name] = crd }
+    }
+
     /// Phases of Backups created from now on, e.g. `["New", "InProgress", "Failed"]`.
     public func scriptBackupPhases(_ phases: [String], failureReason: String? = nil, warnings: Int = 0, errors: Int = 0) {
         state.withLock { $0.backupScript = PhaseScript(phases: phases, failureReason: failureReason, warnings: warnings, errors: errors) }
@@ -436,6 +452,7 @@ public final class FakeKubernetesServer: Sendable {
             guard authorization == "Bearer \(state.token)" else {
                 return Reply(status: 401, json: Self.status(code: 401, reason: "Unauthorized", message: "Unauthorized"))
             }
+            if let reply = Self.discoveryReply(&state, method: method, path: path, query: query) { return reply }
             guard let route = Route(path: path, definitions: definitions) else {
                 return Reply(status: 404, text: "404 page not found\n")
             }
@@ -475,6 +492,71 @@ public final class FakeKubernetesServer: Sendable {
             default: return create(&state, route: route, query: query, body: body, now: now)
             }
         }
+    }
+
+    /// `/version`, installed CRDs (get, list) and lists of their custom resources; nil for every other path.
+    private static func discoveryReply(_ state: inout State, method: String, path: String, query: [String: String]) -> Reply? {
+        guard method == "GET" else { return nil }
+        if path == "/version" {
+            let parts = state.gitVersion.dropFirst().split(separator: ".")
+            return Reply(
+                status: 200,
+                json: [
+                    "major": .string(parts.first.map(String.init) ?? ""), "minor": .string(parts.count > 1 ? String(parts[1]) : ""),
+                    "gitVersion": .string(state.gitVersion), "platform": "linux/amd64",
+                ])
+        }
+        let crdPath = "/apis/apiextensions.k8s.io/v1/customresourcedefinitions"
+        if path == crdPath || path.hasPrefix(crdPath + "/") {
+            let name = path == crdPath ? nil : String(path.dropFirst(crdPath.count + 1))
+            let verb = name == nil ? "list" : "get"
+            if state.forbidden.contains("\(verb) customresourcedefinitions") {
+                return Reply(
+                    status: 403,
+                    json: status(
+                        code: 403, reason: "Forbidden",
+                        message: "customresourcedefinitions.apiextensions.k8s.io is forbidden: User \"system:serviceaccount:upgrade-gate:upgrade-gate\" "
+                            + "cannot \(verb) resource \"customresourcedefinitions\" in API group \"apiextensions.k8s.io\" at the cluster scope"))
+            }
+            let version = state.resourceVersion
+            if let name {
+                guard let crd = state.installedCRDs[name] else {
+                    return Reply(
+                        status: 404,
+                        json: status(
+                            code: 404, reason: "NotFound", message: "customresourcedefinitions.apiextensions.k8s.io \"\(name)\" not found",
+                            details: ["name": .string(name), "group": "apiextensions.k8s.io", "kind": "customresourcedefinitions"]))
+                }
+                return Reply(status: 200, json: crd.json(uid: "uid-crd-\(name)", resourceVersion: version))
+            }
+            let items = state.installedCRDs.values.sorted { $0.name < $1.name }.map { $0.json(uid: "uid-crd-\($0.name)", resourceVersion: version) }
+            return Reply(
+                status: 200,
+                json: [
+                    "apiVersion": "apiextensions.k8s.io/v1", "kind": "CustomResourceDefinitionList",
+                    "metadata": ["resourceVersion": .string(String(version))], "items": .array(items),
+                ])
+        }
+        // A list of an installed CRD's resources across all namespaces: /apis/GROUP/VERSION/PLURAL.
+        let parts = path.split(separator: "/").map(String.init)
+        guard parts.count == 4, parts[0] == "apis",
+            let crd = state.installedCRDs.values.first(where: { $0.group == parts[1] && $0.plural == parts[3] }),
+            crd.versions.contains(where: { $0.name == parts[2] && $0.served })
+        else { return nil }
+        let offset = query["continue"].flatMap(Int.init) ?? 0
+        let limit = query["limit"].flatMap(Int.init).map { max($0, 1) } ?? crd.objects
+        let end = min(crd.objects, offset + limit)
+        var metadata: [String: FakeJSON] = ["resourceVersion": .string(String(state.resourceVersion))]
+        if end < crd.objects {
+            metadata["continue"] = .string(String(end))
+            metadata["remainingItemCount"] = .number(Double(crd.objects - end))
+        }
+        return Reply(
+            status: 200,
+            json: [
+                "apiVersion": .string("\(crd.group)/\(parts[2])"), "kind": .string("\(crd.kind)List"), "metadata": .object(metadata),
+                "items": .array((offset..<max(end, offset)).map { crd.item($0, version: parts[2]) }),
+            ])
     }
 
     private func get(_ state: inout State, route: Route) -> Reply {

@@ -68,8 +68,8 @@ import Yams
             if !known { Issue.record("no schema and no shape check: \(line)") }
         }
         let passed = lines.filter { $0.hasPrefix("INFO") && $0.contains(" passed ") }
-        // namespace, serviceaccount, 4 RBAC objects, configmap, pvc, deployment, service — per version.
-        #expect(passed.count == 10 * Self.kubernetesVersions.count, "\(output.text)")
+        // namespace, serviceaccount, 6 RBAC objects, configmap, pvc, deployment, service — per version.
+        #expect(passed.count == 12 * Self.kubernetesVersions.count, "\(output.text)")
     }
 
     @Test func customResourcesMatchTheFieldsOfTheirCRDs() throws {
@@ -134,7 +134,8 @@ import Yams
             places == [
                 "Namespace/upgrade-gate": "-", "ServiceAccount/upgrade-gate": "upgrade-gate", "Role/upgrade-gate-velero": "velero",
                 "RoleBinding/upgrade-gate-velero": "velero", "ClusterRole/upgrade-gate-workload-reader": "-",
-                "ClusterRoleBinding/upgrade-gate-workload-reader": "-", "ConfigMap/upgrade-gate-config": "upgrade-gate",
+                "ClusterRoleBinding/upgrade-gate-workload-reader": "-", "ClusterRole/upgrade-gate-preflight-reader": "-",
+                "ClusterRoleBinding/upgrade-gate-preflight-reader": "-", "ConfigMap/upgrade-gate-config": "upgrade-gate",
                 "PersistentVolumeClaim/upgrade-gate-state": "upgrade-gate", "Deployment/upgrade-gate": "upgrade-gate",
                 "Service/upgrade-gate": "upgrade-gate", "ServiceMonitor/upgrade-gate": "upgrade-gate",
                 "PrometheusRule/upgrade-gate": "upgrade-gate",

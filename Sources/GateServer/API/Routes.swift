@@ -40,6 +40,12 @@ func addRoutes(to router: Router<BasicRequestContext>, api: APIContext) {
         return jsonResponse(.created, await api.engine.detailJSON(window))
     }
 
+    // Preflight: the manifests an upgrade will apply, judged before it starts (windows scope, like opening a window).
+    router.post("/api/v1/preflight") { request, _ in
+        let body = try await authorizedBody(request, api: api)
+        return try await preflightResponse(body, request: request, api: api)
+    }
+
     router.post("/api/v1/alertmanager") { request, _ in
         let body = try await authorizedBody(request, api: api)
         let notification: AlertNotification

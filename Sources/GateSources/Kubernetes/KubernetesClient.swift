@@ -124,6 +124,42 @@ public final class KubernetesClient: Sendable {
         return objects
     }
 
+    /// Reads one cluster-scoped object, such as a CustomResourceDefinition.
+    ///
+    /// - Throws: ``KubernetesError/notFound`` when it does not exist.
+    public func getClusterScoped(group: String, version: String, plural: String, name: String) async throws(KubernetesError) -> KubernetesObject {
+        let call = KubernetesCall(verb: "get", group: group, version: version, namespace: nil, plural: plural, name: name)
+        let url = baseURL(group: group, version: version, namespace: nil, plural: plural) + "/" + pathSegment(name)
+        return KubernetesObject(try await send(call, method: "GET", url: url, body: nil))
+    }
+
+    /// How many objects of a resource exist across all namespaces, from one list page of one item: the page's item
+    /// plus `metadata.remainingItemCount`. Nil when the server does not report the remainder (then only a full list
+    /// could tell).
+    public func count(group: String, version: String, plural: String) async throws(KubernetesError) -> Int? {
+        let call = KubernetesCall(verb: "list", group: group, version: version, namespace: nil, plural: plural, name: nil)
+        let page = try await send(call, method: "GET", url: baseURL(group: group, version: version, namespace: nil, plural: plural) + "?limit=1", body: nil)
+        guard let items = page["items"]?.arrayValue else {
+            throw .undecodable(call, httpStatus: 200, why: "the list has no items array", attempts: 1)
+        }
+        let hasMore = page["metadata"]?["continue"]?.stringValue.map { !$0.isEmpty } ?? false
+        guard hasMore else { return items.count }
+        guard let remaining = page["metadata"]?["remainingItemCount"]?.intValue, remaining >= 0 else { return nil }
+        return items.count + remaining
+    }
+
+    /// The API server's `/version`: `gitVersion` (`v1.32.4`), or `major.minor` when that is absent.
+    public func serverVersion() async throws(KubernetesError) -> String {
+        let call = KubernetesCall(verb: "get", group: "", version: "", namespace: nil, plural: "version", name: nil)
+        let json = try await send(call, method: "GET", url: connection.apiServer + "/version", body: nil)
+        if let git = json["gitVersion"]?.stringValue, !git.isEmpty { return git }
+        guard let major = json["major"]?.stringValue, let minor = json["minor"]?.stringValue else {
+            throw .undecodable(call, httpStatus: 200, why: "the answer has neither gitVersion nor major and minor", attempts: 1)
+        }
+        // Some providers report the minor as "32+".
+        return "\(major).\(minor.filter(\.isNumber))"
+    }
+
     /// `/api/v1` for the core group, `/apis/GROUP/VERSION` for others, then the namespace and the plural.
     private func baseURL(group: String, version: String, namespace: String?, plural: String) -> String {
         var url = connection.apiServer + (group.isEmpty ? "/api/\(pathSegment(version))" : "/apis/\(pathSegment(group))/\(pathSegment(version))")

@@ -26,10 +26,15 @@ func loadErrors(_ name: String, sourceLocation: SourceLocation = #_sourceLocatio
     }
 }
 
-/// Parses YAML text that must be invalid and returns its errors.
+/// `yaml` with the required `auth` section appended when it has none, so a test shows only the problem it is about.
+func withAuth(_ yaml: String) -> String {
+    yaml.hasPrefix("auth") || yaml.contains("\nauth") ? yaml : yaml + "\nauth: {tokenFile: /var/run/secrets/upgrade-gate/token}\n"
+}
+
+/// Parses YAML text (with `auth` added when it has none) that must be invalid and returns its errors.
 func parseErrors(_ yaml: String, sourceLocation: SourceLocation = #_sourceLocation) -> [ConfigError] {
     do {
-        let config = try GateConfigLoader.parse(yaml: yaml)
+        let config = try GateConfigLoader.parse(yaml: withAuth(yaml))
         Issue.record("the YAML parsed without errors: \(config)", sourceLocation: sourceLocation)
         return []
     } catch {
@@ -55,5 +60,5 @@ func minimalYAML(_ extra: String = "") -> String {
         query: up
         min: 1
 
-    """ + extra
+    """ + withAuth(extra)
 }

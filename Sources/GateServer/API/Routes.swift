@@ -77,7 +77,7 @@ func addRoutes(to router: Router<BasicRequestContext>, api: APIContext) {
         }
         // Size, then token, then the rest of the body: an unauthenticated caller gets nothing parsed beyond JSON.
         var payload: FlaggerPayload
-        do {
+        do throws(APIError) {
             let body = try await hookBody(request, api: api)
             _ = try authorizeHook(body, request: request, api: api)
             payload = try decodeFlaggerPayload(body)

@@ -547,9 +547,9 @@ struct BadFixture: Sendable, CustomTestStringConvertible {
     }
 
     @Test func unknownKeysFarFromAnyKnownKeyListTheAllowedKeys() {
-        let errors = parseErrors(minimalYAML("limits: {maxConnections: 10}\n"))
-        #expect(errors.map(\.message) == ["unknown key; expected one of: maxBodyBytes, maxOpenWindows"])
-        #expect(errors.map(\.path) == ["limits.maxConnections"])
+        let errors = parseErrors(minimalYAML("retention: {keepForever: 10}\n"))
+        #expect(errors.map(\.message) == ["unknown key; expected one of: closedWindows, eventsPerWindow, alertGroups"])
+        #expect(errors.map(\.path) == ["retention.keepForever"])
     }
 
     @Test func windowPolicyEntriesNeedASoak() {

@@ -76,14 +76,9 @@ func addRoutes(to router: Router<BasicRequestContext>, api: APIContext) {
                 field: "hook")
         }
         // Size, then token, then the rest of the body: an unauthenticated caller gets nothing parsed beyond JSON.
-        var payload: FlaggerPayload
-        do throws(APIError) {
-            let body = try await hookBody(request, api: api)
-            _ = try authorizeHook(body, request: request, api: api)
-            payload = try decodeFlaggerPayload(body)
-        } catch {
-            return plainResponse(error.status, error.message)
-        }
+        let body = try await hookBody(request, api: api)
+        _ = try authorizeHook(body, request: request, api: api)
+        var payload = try decodeFlaggerPayload(body)
         payload.metadata["token"] = nil
         // Event messages are stored and logged: never whole when they are long.
         if let message = payload.metadata["eventMessage"] {

@@ -60,38 +60,42 @@ for s in socks: s.close()
 print(f"{(during - before) / 1024:.2f} {p99:.2f} {closed}")
 PY
 
-port=$(free_port)
 printf 'token-%s\n' "$RANDOM$RANDOM" > "$work/token"
-cat > "$work/gate.yaml" <<YAML
-listen: 127.0.0.1:$port
-state: $work/gate.sqlite
+# Starts a fresh daemon (own port and state) with limits.idleTimeout $1; sets gate_pid and gate_port.
+start_gate() {
+    gate_port=$(free_port)
+    local name="gate-$gate_port"
+    cat > "$work/$name.yaml" <<YAML
+listen: 127.0.0.1:$gate_port
+state: $work/$name.sqlite
 auth: {tokenFile: $work/token}
 prometheus: {url: "http://127.0.0.1:1", timeout: 1s}
-limits: {idleTimeout: ${IDLE_TIMEOUT:-60s}}
+limits: {idleTimeout: $1}
 YAML
-"$gate" serve --config "$work/gate.yaml" --log-level warning >"$work/gate.log" 2>&1 & gate_pid=$!; pids+=($gate_pid)
-for _ in $(seq 1 200); do curl -sf "http://127.0.0.1:$port/readyz" >/dev/null 2>&1 && break; sleep 0.1; done
-idle_rss=$(awk '/VmRSS/ {print $2/1024}' /proc/$gate_pid/status)
-echo "idle RSS before any connection: ${idle_rss} MB"
+    "$gate" serve --config "$work/$name.yaml" --log-level warning >"$work/$name.log" 2>&1 & gate_pid=$!; pids+=($gate_pid)
+    for _ in $(seq 1 300); do curl -sf "http://127.0.0.1:$gate_port/readyz" >/dev/null 2>&1 && return; sleep 0.1; done
+    echo "the gate did not become ready:"; cat "$work/$name.log"; exit 1
+}
+stop_gate() { kill "$gate_pid" 2>/dev/null || true; wait "$gate_pid" 2>/dev/null || true; }
 
+# Each run on a fresh daemon, so memory the allocator kept from an earlier run cannot hide growth.
 for kind in idle slow; do
     : > "$work/$kind.txt"
     for run in $(seq 1 "$runs"); do
-        python3 "$work/hold.py" "$gate_pid" "$port" "$kind" "$connections" "${HOLD_SECONDS:-10}" >> "$work/$kind.txt"
-        sleep 1
+        start_gate "${IDLE_TIMEOUT:-60s}"
+        echo "$(awk '/VmRSS/ {print $2/1024}' /proc/$gate_pid/status) $(python3 "$work/hold.py" "$gate_pid" "$gate_port" "$kind" "$connections" "${HOLD_SECONDS:-10}")" >> "$work/$kind.txt"
+        stop_gate
     done
-    growth=$(awk '{print $1}' "$work/$kind.txt" | median)
-    p99=$(awk '{print $2}' "$work/$kind.txt" | median)
-    echo "$connections $kind connections: RSS growth median ${growth} MB over $runs runs (runs: $(awk '{printf "%s ", $1}' "$work/$kind.txt")); /healthz p99 median ${p99} ms while held"
+    base=$(awk '{print $1}' "$work/$kind.txt" | median)
+    growth=$(awk '{print $2}' "$work/$kind.txt" | median)
+    p99=$(awk '{print $3}' "$work/$kind.txt" | median)
+    echo "$connections $kind connections: RSS growth median ${growth} MB over $runs fresh daemons (runs: $(awk '{printf "%s ", $2}' "$work/$kind.txt")); RSS before median ${base} MB; /healthz p99 median ${p99} ms while held"
 done
-echo "RSS after all runs: $(awk '/VmRSS/ {print $2/1024}' /proc/$gate_pid/status) MB"
 
 # With a short idle timeout, every held connection is closed by the daemon (the last field: how many of N).
-port2=$(free_port)
-sed -e "s/127.0.0.1:$port/127.0.0.1:$port2/" -e "s/idleTimeout: .*}/idleTimeout: 2s}/" -e "s#$work/gate.sqlite#$work/gate2.sqlite#" "$work/gate.yaml" > "$work/gate2.yaml"
-"$gate" serve --config "$work/gate2.yaml" --log-level warning >"$work/gate2.log" 2>&1 & gate2=$!; pids+=($gate2)
-for _ in $(seq 1 200); do curl -sf "http://127.0.0.1:$port2/readyz" >/dev/null 2>&1 && break; sleep 0.1; done
+start_gate 2s
 for kind in idle slow; do
-    read -r _ _ closed < <(python3 "$work/hold.py" "$gate2" "$port2" "$kind" "$connections" 5)
+    read -r _ _ closed < <(python3 "$work/hold.py" "$gate_pid" "$gate_port" "$kind" "$connections" 5)
     echo "idleTimeout 2s, $kind: $closed of $connections connections closed by the daemon after 5 s"
 done
+stop_gate

@@ -38,6 +38,7 @@ clean:
 bench: release
 	@command -v wrk >/dev/null || $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk
 	Benchmarks/gate-poll.sh "$$(swift build -c release --show-bin-path)/upgrade-gate"
+	Benchmarks/connections.sh "$$(swift build -c release --show-bin-path)/upgrade-gate"
 	Benchmarks/alertmanager-ingest.sh "$$(swift build -c release --show-bin-path)/upgrade-gate"
 	swift build -c release --product statistical-judging-benchmark
 	"$$(swift build -c release --show-bin-path)/statistical-judging-benchmark"

@@ -17,8 +17,9 @@ public struct GateConfig: Sendable, Equatable {
     public var prometheus: PrometheusConfig
     /// Where already-firing alerts are read and which alerts fail the gate; `nil` when the section is absent.
     public var alertmanager: AlertmanagerConfig?
-    /// The bearer token for state-changing calls; `nil` when the section is absent.
-    public var auth: AuthConfig?
+    /// Who may change state: scoped tokens, or auth disabled on a loopback listen. The loader requires the section;
+    /// the default (no tokens, not disabled) refuses every state-changing call.
+    public var auth: AuthConfig
     /// The evaluation loop. Defaults: `interval: 15s`, `warmup: 1m`, `failAfter: 2`.
     public var evaluation: EvaluationConfig
     /// How baselines are captured. Defaults: `lookback: 30m`, `aggregate: mean`.
@@ -31,10 +32,12 @@ public struct GateConfig: Sendable, Equatable {
     public var kubernetes: KubernetesConfig?
     /// Velero backup and restore; `nil` (the default) means the gate only judges: no backup, no restore.
     public var velero: VeleroConfig?
-    /// Flagger webhooks. Defaults: `autoOpen: true`, `requireToken: false`.
+    /// Flagger webhooks. Defaults: `autoOpen: true`, `requireToken: true`.
     public var flagger: FlaggerConfig
-    /// Request and window limits. Defaults: `maxBodyBytes: 1048576`, `maxOpenWindows: 50`.
+    /// Request, connection and window limits (see ``LimitsConfig`` for the defaults).
     public var limits: LimitsConfig
+    /// How long closed windows, events and alert groups are kept (see ``RetentionConfig`` for the defaults).
+    public var retention: RetentionConfig
 
     /// Creates a configuration; everything but `prometheus` has the SPEC §3 default.
     public init(
@@ -42,7 +45,7 @@ public struct GateConfig: Sendable, Equatable {
         state: String = "./upgrade-gate.sqlite",
         prometheus: PrometheusConfig,
         alertmanager: AlertmanagerConfig? = nil,
-        auth: AuthConfig? = nil,
+        auth: AuthConfig = AuthConfig(),
         evaluation: EvaluationConfig = EvaluationConfig(),
         baseline: BaselineConfig = BaselineConfig(),
         windows: WindowsConfig = WindowsConfig(),
@@ -50,7 +53,8 @@ public struct GateConfig: Sendable, Equatable {
         kubernetes: KubernetesConfig? = nil,
         velero: VeleroConfig? = nil,
         flagger: FlaggerConfig = FlaggerConfig(),
-        limits: LimitsConfig = LimitsConfig()
+        limits: LimitsConfig = LimitsConfig(),
+        retention: RetentionConfig = RetentionConfig()
     ) {
         self.listen = listen
         self.state = state
@@ -65,6 +69,7 @@ public struct GateConfig: Sendable, Equatable {
         self.velero = velero
         self.flagger = flagger
         self.limits = limits
+        self.retention = retention
     }
 }
 
@@ -120,6 +125,14 @@ public struct ListenAddress: Sendable, Equatable, Hashable, CustomStringConverti
 
     /// The address as it would be written in the file: `0.0.0.0:8080`, `[::1]:8080`.
     public var description: String { host.contains(":") ? "[\(host)]:\(port)" : "\(host):\(port)" }
+
+    /// Whether only this machine can reach the address: `localhost`, `127.0.0.0/8` or `::1`.
+    public var isLoopback: Bool {
+        let host = host.lowercased()
+        if host == "localhost" || host == "::1" || host == "0:0:0:0:0:0:0:1" { return true }
+        let octets = host.split(separator: ".", omittingEmptySubsequences: false)
+        return octets.count == 4 && octets[0] == "127" && octets.allSatisfy { UInt8($0) != nil }
+    }
 }
 
 /// The `prometheus` section: where checks' queries go.
@@ -207,14 +220,57 @@ public struct AlertmanagerConfig: Sendable, Equatable {
     }
 }
 
-/// The `auth` section: the bearer token every state-changing call must carry.
-public struct AuthConfig: Sendable, Equatable {
-    /// File holding the token. Required in the section.
-    public var tokenFile: String
+/// What a token may do. Each state-changing route needs exactly one scope.
+public enum TokenScope: String, Sendable, Equatable, Hashable, CaseIterable, Comparable {
+    /// Open, close, reset and restore windows through the API and the CLI.
+    case windows
+    /// Post Alertmanager webhooks.
+    case alerts
+    /// Call the Flagger hooks (the token travels in `metadata.token`).
+    case flagger
 
-    /// Creates auth settings.
+    /// Orders scopes as they are declared, for stable messages.
+    public static func < (lhs: TokenScope, rhs: TokenScope) -> Bool {
+        allCases.firstIndex(of: lhs)! < allCases.firstIndex(of: rhs)!
+    }
+}
+
+/// One entry of `auth.tokens`: a named caller, the file holding its token, and what it may do.
+public struct TokenConfig: Sendable, Equatable {
+    /// The caller's name (DNS-1123 label, unique); it is what audit events and logs show, never the token.
+    public var name: String
+    /// File holding the token, re-read at least every minute and whenever it changes.
+    public var file: String
+    /// What the token may do; never empty.
+    public var scopes: Set<TokenScope>
+
+    /// Creates a token entry.
+    public init(name: String, file: String, scopes: Set<TokenScope>) {
+        self.name = name
+        self.file = file
+        self.scopes = scopes
+    }
+}
+
+/// The `auth` section: which tokens may change state, each limited to its scopes.
+///
+/// - Important: Fail closed. The loader refuses a file without this section; `disabled: true` is accepted only
+///   with a loopback `listen`, and an empty token list (the initialiser's default) refuses every state-changing call.
+public struct AuthConfig: Sendable, Equatable {
+    /// The tokens; `auth.tokenFile: F` in the file is one token named `default` with every scope.
+    public var tokens: [TokenConfig]
+    /// Every call is allowed without a token. Only valid with a loopback `listen`. Default `false`.
+    public var disabled: Bool
+
+    /// Creates auth settings; by default no token and not disabled, so every state-changing call is refused.
+    public init(tokens: [TokenConfig] = [], disabled: Bool = false) {
+        self.tokens = tokens
+        self.disabled = disabled
+    }
+
+    /// The shorthand `auth.tokenFile`: one token, named `default`, with every scope.
     public init(tokenFile: String) {
-        self.tokenFile = tokenFile
+        self.init(tokens: [TokenConfig(name: "default", file: tokenFile, scopes: Set(TokenScope.allCases))])
     }
 }
 
@@ -488,26 +544,90 @@ public struct VeleroRestoreConfig: Sendable, Equatable {
 public struct FlaggerConfig: Sendable, Equatable {
     /// `confirm-rollout` and `pre-rollout` open a window when none is open. Default `true`.
     public var autoOpen: Bool
-    /// Hooks must carry the `auth` token in `metadata.token` (403 otherwise); needs `auth`. Default `false`.
+    /// Hooks must carry a `flagger`-scoped token in `metadata.token` (refused otherwise). Default `true`.
     public var requireToken: Bool
 
-    /// Creates Flagger settings with the SPEC defaults.
-    public init(autoOpen: Bool = true, requireToken: Bool = false) {
+    /// Creates Flagger settings with the defaults.
+    public init(autoOpen: Bool = true, requireToken: Bool = true) {
         self.autoOpen = autoOpen
         self.requireToken = requireToken
     }
 }
 
-/// The `limits` section.
+/// The `limits` section: every resource a caller can make the daemon hold is bounded.
 public struct LimitsConfig: Sendable, Equatable {
-    /// Largest accepted request body, in bytes (413 above); > 0. Default 1048576.
+    /// Largest accepted body of an authenticated POST, in bytes (413 above); > 0. Default 1048576.
     public var maxBodyBytes: Int
+    /// Largest accepted Flagger hook body, in bytes (413 above), enforced before any token is checked, so nothing
+    /// beyond it is ever buffered for an unauthenticated caller; > 0. Default 65536.
+    public var maxHookBodyBytes: Int
     /// Most windows open at once (429 above); > 0. Default 50.
     public var maxOpenWindows: Int
+    /// Seconds a connection may stay idle, and the most a request may take to arrive whole (slow senders are
+    /// closed); > 0. Default 60 s.
+    public var idleTimeout: Double
+    /// Most connections served at once; further connections wait in the listen backlog; > 0. Default 1024.
+    public var maxConnections: Int
+    /// Longest stored event message, in UTF-8 bytes; longer messages are truncated; ≥ 64. Default 4096.
+    public var maxEventMessageBytes: Int
 
-    /// Creates limits with the SPEC defaults.
-    public init(maxBodyBytes: Int = 1_048_576, maxOpenWindows: Int = 50) {
+    /// Creates limits with the defaults.
+    public init(
+        maxBodyBytes: Int = 1_048_576,
+        maxHookBodyBytes: Int = 65_536,
+        maxOpenWindows: Int = 50,
+        idleTimeout: Double = 60,
+        maxConnections: Int = 1024,
+        maxEventMessageBytes: Int = 4096
+    ) {
         self.maxBodyBytes = maxBodyBytes
+        self.maxHookBodyBytes = maxHookBodyBytes
         self.maxOpenWindows = maxOpenWindows
+        self.idleTimeout = idleTimeout
+        self.maxConnections = maxConnections
+        self.maxEventMessageBytes = maxEventMessageBytes
+    }
+}
+
+/// The `retention` section: what is pruned, at start and hourly. Nothing open is ever pruned.
+public struct RetentionConfig: Sendable, Equatable {
+    /// Seconds a closed window (with its baseline, evaluations and events) is kept after it closed; > 0.
+    /// Default 2592000 s (30d).
+    public var closedWindows: Double
+    /// Most events kept per window; older ones are dropped and counted; ≥ 1. Default 1000.
+    public var eventsPerWindow: Int
+    /// Seconds an Alertmanager group is kept after its last notification; > 0. Default 604800 s (7d).
+    public var alertGroups: Double
+
+    /// Creates retention settings with the defaults.
+    public init(closedWindows: Double = 2_592_000, eventsPerWindow: Int = 1000, alertGroups: Double = 604_800) {
+        self.closedWindows = closedWindows
+        self.eventsPerWindow = eventsPerWindow
+        self.alertGroups = alertGroups
+    }
+}
+
+extension GateConfig {
+    /// Settings that are valid but weaken security, one sentence each, for warnings at startup: TLS verification
+    /// switched off, or credentials sent over plain http.
+    public var securityWarnings: [String] {
+        var warnings: [String] = []
+        if prometheus.tls.insecureSkipVerify {
+            warnings.append("prometheus.tls.insecureSkipVerify is on: the Prometheus server's certificate is not verified")
+        }
+        let plainPrometheus = prometheus.url.lowercased().hasPrefix("http://")
+        if plainPrometheus, prometheus.bearerTokenFile != nil {
+            warnings.append("prometheus.bearerTokenFile is sent over plain http (\(prometheus.url)); use https")
+        }
+        if plainPrometheus, prometheus.basicAuth != nil {
+            warnings.append("prometheus.basicAuth is sent over plain http (\(prometheus.url)); use https")
+        }
+        if let apiServer = kubernetes?.apiServer, apiServer.lowercased().hasPrefix("http://") {
+            warnings.append("kubernetes.apiServer is plain http (\(apiServer)): the service-account token travels unencrypted; use https")
+        }
+        if auth.disabled {
+            warnings.append("auth.disabled is on: every state-changing call is accepted without a token (loopback listen only)")
+        }
+        return warnings
     }
 }

@@ -100,7 +100,7 @@ extension ConfigWalker {
     func gateConfig(_ root: Node) -> GateConfig? {
         let keys = [
             "listen", "state", "prometheus", "alertmanager", "auth", "evaluation", "baseline", "windows", "checks",
-            "kubernetes", "velero", "flagger", "limits",
+            "kubernetes", "velero", "flagger", "limits", "retention",
         ]
         guard let map = MappingReader(self, root, path: "", ownerMark: root.mark, keys: keys) else { return nil }
         var config = GateConfig(prometheus: PrometheusConfig(url: ""))
@@ -111,7 +111,14 @@ extension ConfigWalker {
             config.prometheus = prometheus(section)
         }
         config.alertmanager = map.section("alertmanager", keys: ["url", "matchers", "ignore", "grace"]).map(alertmanager)
-        config.auth = map.section("auth", keys: ["tokenFile"]).flatMap(auth)
+        // Fail closed: without an auth section the gate would have to choose between refusing everything and
+        // accepting anyone, so it refuses to start and says how to choose.
+        if let section = map.requiredSection(
+            "auth", keys: ["tokens", "tokenFile", "disabled"],
+            "auth (tokens: one per caller with its scopes, or tokenFile: one token with every scope; disabled: true only on a loopback listen)")
+        {
+            config.auth = auth(section, listen: config.listen, listenMark: map.value("listen")?.mark)
+        }
         config.evaluation = map.section("evaluation", keys: ["interval", "warmup", "failAfter"]).map(evaluation) ?? config.evaluation
         config.baseline = map.section("baseline", keys: ["lookback", "aggregate"]).map(baseline) ?? config.baseline
         config.windows = map.section("windows", keys: ["duration", "soak", "policy"]).map(windows) ?? config.windows
@@ -121,17 +128,23 @@ extension ConfigWalker {
         config.velero = map.section("velero", keys: ["namespace", "backup", "restore"]).map(velero)
         if let section = map.section("flagger", keys: ["autoOpen", "requireToken"]) {
             config.flagger = flagger(section)
-            // A required token with no token configured would lock Flagger out of every hook.
-            if config.flagger.requireToken, !map.has("auth") {
-                report(
-                    .conflict,
-                    section.child("requireToken"),
-                    at: section.value("requireToken")?.mark,
-                    "requireToken needs the auth section (auth.tokenFile) to know the token"
-                )
-            }
         }
-        config.limits = map.section("limits", keys: ["maxBodyBytes", "maxOpenWindows"]).map(limits) ?? config.limits
+        // A required token that no configured token can provide would lock Flagger out of every hook.
+        if config.flagger.requireToken, !config.auth.disabled, !config.auth.tokens.isEmpty,
+            !config.auth.tokens.contains(where: { $0.scopes.contains(.flagger) })
+        {
+            let section = map.section("flagger", keys: ["autoOpen", "requireToken"])
+            report(
+                .conflict,
+                "flagger.requireToken",
+                at: section?.value("requireToken")?.mark ?? map.keyMark("auth"),
+                "Flagger hooks need a token with the flagger scope (requireToken defaults to true), but no auth.tokens entry has it; "
+                    + "add one, or set flagger.requireToken: false"
+            )
+        }
+        let limitKeys = ["maxBodyBytes", "maxHookBodyBytes", "maxOpenWindows", "idleTimeout", "maxConnections", "maxEventMessageBytes"]
+        config.limits = map.section("limits", keys: limitKeys).map(limits) ?? config.limits
+        config.retention = map.section("retention", keys: ["closedWindows", "eventsPerWindow", "alertGroups"]).map(retention) ?? config.retention
         return config
     }
 
@@ -198,8 +211,75 @@ extension ConfigWalker {
         }
     }
 
-    private func auth(_ map: MappingReader) -> AuthConfig? {
-        map.required("tokenFile", "the file holding the API bearer token", filePath).map(AuthConfig.init(tokenFile:))
+    private func auth(_ map: MappingReader, listen: ListenAddress, listenMark: Mark?) -> AuthConfig {
+        var config = AuthConfig()
+        config.disabled = map.read("disabled", bool) ?? false
+        let given = ["tokens", "tokenFile"].filter(map.has)
+        if given.count == 2 {
+            report(.conflict, map.child("tokenFile"), at: map.keyMark("tokenFile"), "tokens and tokenFile cannot both be set; keep one")
+        }
+        if config.disabled {
+            if let key = given.first {
+                report(.conflict, map.child(key), at: map.keyMark(key), "auth.disabled: true accepts every call, so \(key) would never be used; remove one")
+            }
+            if !listen.isLoopback {
+                report(
+                    .conflict, map.child("disabled"), at: map.value("disabled")?.mark,
+                    "auth.disabled: true is only allowed when listen is a loopback address (127.0.0.1, [::1], localhost), "
+                        + "but listen is \(listen); anyone who can reach the gate could switch it off"
+                )
+            }
+            return config
+        }
+        if given.isEmpty {
+            report(
+                .missingKey, map.child("tokens"), at: map.mark,
+                "missing required key: tokens (one {name, file, scopes} per caller) or tokenFile (one token with every scope)")
+            return config
+        }
+        if let file = map.read("tokenFile", filePath) {
+            config = AuthConfig(tokenFile: file)
+        }
+        if let tokens = map.read("tokens", tokenList) {
+            config.tokens = tokens
+        }
+        return config
+    }
+
+    private func tokenList(_ node: Node, _ path: String) -> [TokenConfig]? {
+        guard case .sequence(let sequence) = node, !sequence.isEmpty else {
+            report(.wrongType, path, at: node.mark, "expected a non-empty list of {name, file, scopes}, got \(describe(node, path))")
+            return nil
+        }
+        var tokens: [TokenConfig] = []
+        var names: [String: Int] = [:]
+        for (index, item) in sequence.enumerated() {
+            guard let map = MappingReader(self, item, path: "\(path)[\(index)]", ownerMark: item.mark, keys: ["name", "file", "scopes"]) else {
+                continue
+            }
+            let name = map.required("name", "the caller's name, shown in audit events and logs, e.g. pipelines", dnsLabel)
+            let file = map.required("file", "the file holding this caller's token", filePath)
+            let scopes = map.required("scopes", "what the token may do: a list of \(TokenScope.allCases.map(\.rawValue).joined(separator: ", "))") {
+                self.scopeList($0, $1)
+            }
+            guard let name, let file, let scopes else { continue }
+            if let first = names[name] {
+                report(.duplicate, map.child("name"), at: map.value("name")?.mark, "duplicate token name \"\(name)\"; \(path)[\(first)] already uses it")
+                continue
+            }
+            names[name] = index
+            tokens.append(TokenConfig(name: name, file: file, scopes: scopes))
+        }
+        return tokens
+    }
+
+    private func scopeList(_ node: Node, _ path: String) -> Set<TokenScope>? {
+        guard let scopes = list(node, path, what: "scopes", choice(TokenScope.self)) else { return nil }
+        guard !scopes.isEmpty else {
+            report(.invalidValue, path, at: node.mark, "a token needs at least one scope: \(TokenScope.allCases.map(\.rawValue).joined(separator: ", "))")
+            return nil
+        }
+        return Set(scopes)
     }
 
     private func evaluation(_ map: MappingReader) -> EvaluationConfig {
@@ -384,7 +464,19 @@ extension ConfigWalker {
     private func limits(_ map: MappingReader) -> LimitsConfig {
         var config = LimitsConfig()
         config.maxBodyBytes = map.read("maxBodyBytes", integer(atLeast: 1)) ?? config.maxBodyBytes
+        config.maxHookBodyBytes = map.read("maxHookBodyBytes", integer(atLeast: 1)) ?? config.maxHookBodyBytes
         config.maxOpenWindows = map.read("maxOpenWindows", integer(atLeast: 1)) ?? config.maxOpenWindows
+        config.idleTimeout = map.read("idleTimeout", duration(.positive)) ?? config.idleTimeout
+        config.maxConnections = map.read("maxConnections", integer(atLeast: 1)) ?? config.maxConnections
+        config.maxEventMessageBytes = map.read("maxEventMessageBytes", integer(atLeast: 64)) ?? config.maxEventMessageBytes
+        return config
+    }
+
+    private func retention(_ map: MappingReader) -> RetentionConfig {
+        var config = RetentionConfig()
+        config.closedWindows = map.read("closedWindows", duration(.positive)) ?? config.closedWindows
+        config.eventsPerWindow = map.read("eventsPerWindow", integer(atLeast: 1)) ?? config.eventsPerWindow
+        config.alertGroups = map.read("alertGroups", duration(.positive)) ?? config.alertGroups
         return config
     }
 }

@@ -4,7 +4,9 @@ import GateHTTP
 import GateSources
 import GateStore
 import Hummingbird
+import HummingbirdCore
 import Logging
+import NIOCore
 import ServiceLifecycle
 
 /// What `upgrade-gate serve` may override from the config file.
@@ -34,18 +36,31 @@ public func buildApplication(config: GateConfig, options: ServeOptions = .init()
     if let listen = options.listen { config.listen = listen }
     if let state = options.state { config.state = state }
 
-    let authenticator = TokenAuthenticator(tokenFile: config.auth?.tokenFile)
+    // `--listen` may move a loopback-only configuration onto the network: check again after the override.
+    if config.auth.disabled, !config.listen.isLoopback {
+        throw StartupError(
+            description: "auth.disabled: true is only allowed on a loopback listen address, but the daemon would listen on \(config.listen)")
+    }
+    let authenticator = TokenAuthenticator(config.auth, logger: logger)
     do {
         try authenticator.load()
     } catch {
         throw StartupError(description: "\(error)")
     }
-    if !authenticator.isEnabled {
-        logger.warning("no auth section: state-changing API calls are accepted without a token")
+    for warning in config.securityWarnings {
+        logger.warning("\(warning)")
     }
+    // One writer: a second daemon on the same state exits here, before it reads or writes anything.
+    let stateLock: StateLock
+    do {
+        stateLock = try StateLock(statePath: config.state)
+    } catch {
+        throw StartupError(description: "\(error)")
+    }
+    let readiness = Readiness()
     let store: GateStore
     do {
-        store = try GateStore(path: config.state)
+        store = try GateStore(path: config.state, options: storeOptions(config))
     } catch {
         throw StartupError(description: "the state store could not be opened: \(error)")
     }
@@ -84,14 +99,24 @@ public func buildApplication(config: GateConfig, options: ServeOptions = .init()
     } catch {
         throw StartupError(description: "the state store could not be read: \(error)")
     }
+    readiness.markResumed()
 
     let router = Router(context: BasicRequestContext.self)
-    addRoutes(to: router, api: APIContext(config: config, engine: engine, board: board, metrics: metrics, authenticator: authenticator, now: now))
+    addRoutes(
+        to: router,
+        api: APIContext(
+            config: config, engine: engine, board: board, metrics: metrics, authenticator: authenticator, now: now, store: store,
+            readiness: readiness, logger: logger))
     let listen = config.listen
     let statePath = config.state
+    let idleTimeout = TimeAmount.milliseconds(Int64(config.limits.idleTimeout * 1000))
     var app = Application(
         router: router,
-        configuration: .init(address: .hostname(listen.host, port: listen.port), serverName: "upgrade-gate"),
+        server: .http1(
+            configuration: .init(additionalChannelHandlers: [RequestDeadlineHandler(limit: idleTimeout)], idleTimeout: idleTimeout)),
+        configuration: .init(
+            address: .hostname(listen.host, port: listen.port), serverName: "upgrade-gate",
+            availableConnectionsDelegate: MaximumAvailableConnections(config.limits.maxConnections, logger: logger)),
         onServerRunning: { channel in
             logger.notice(
                 "upgrade-gate \(upgradeGateVersion) ready on \(channel.localAddress?.description ?? listen.description)",
@@ -105,9 +130,26 @@ public func buildApplication(config: GateConfig, options: ServeOptions = .init()
             await http.shutdown()
             await alertmanagerHTTP.shutdown()
             await kubernetes?.shutdown()
+            // Released last: the lock outlives every writer.
+            withExtendedLifetime(stateLock) {}
         })
     app.addServices(EvaluationService(engine: engine, interval: .milliseconds(Int64(config.evaluation.interval * 1000))))
+    app.addServices(TokenRefreshService(authenticator: authenticator))
+    app.addServices(
+        StoreMaintenanceService(
+            store: store, retention: config.retention, readiness: readiness, logger: logger,
+            headroomBytes: max(config.limits.maxBodyBytes, config.limits.maxHookBodyBytes)))
     return app
+}
+
+/// The store's settings from the configuration.
+///
+/// `UPGRADE_GATE_STORE_MAX_PAGES` (tests only) caps the SQLite file's page count, which makes the store full
+/// without filling a disk: the tests of a full store use it.
+func storeOptions(_ config: GateConfig) -> GateStore.Options {
+    GateStore.Options(
+        maxEventMessageBytes: config.limits.maxEventMessageBytes, eventsPerWindow: config.retention.eventsPerWindow,
+        maxPageCount: ProcessInfo.processInfo.environment["UPGRADE_GATE_STORE_MAX_PAGES"].flatMap { Int($0) })
 }
 
 /// Runs a closure when the service group shuts down (releases clients after the loop stopped).

@@ -36,8 +36,31 @@ public final class GateStore: Sendable {
     /// The database file's path, as given to `init(path:)`.
     public let path: String
 
-    private let pool: DatabasePool
-    private let coding: RecordCoding
+    let pool: DatabasePool
+    let coding: RecordCoding
+    /// Longest stored event message, in UTF-8 bytes; longer ones are truncated before they are written.
+    let maxEventMessageBytes: Int
+    /// Most events kept per window.
+    let eventsPerWindow: Int
+
+    /// Settings a caller may change; the defaults suit the daemon.
+    public struct Options: Sendable {
+        /// Longest stored event message, in UTF-8 bytes (`limits.maxEventMessageBytes`). Default 4096.
+        public var maxEventMessageBytes: Int
+        /// Most events kept per window (`retention.eventsPerWindow`); older ones are dropped as new ones are
+        /// written, and counted. Default 1000.
+        public var eventsPerWindow: Int
+        /// SQLite's `max_page_count` for every connection, or `nil` for SQLite's default. Tests use it to make the
+        /// store full without filling a disk.
+        public var maxPageCount: Int?
+
+        /// Creates options.
+        public init(maxEventMessageBytes: Int = 4096, eventsPerWindow: Int = 1000, maxPageCount: Int? = nil) {
+            self.maxEventMessageBytes = maxEventMessageBytes
+            self.eventsPerWindow = eventsPerWindow
+            self.maxPageCount = maxPageCount
+        }
+    }
 
     /// Opens (creating if needed) the SQLite file at `path` in WAL mode and brings its schema up to date.
     ///
@@ -51,7 +74,7 @@ public final class GateStore: Sendable {
     /// - Throws: `StoreError` `unwritable` naming the path when the file or its directory cannot be opened or
     ///   written (missing directory, permissions); `database` when the file is not an SQLite database or was
     ///   written by a newer upgrade-gate.
-    public init(path: String) throws(StoreError) {
+    public init(path: String, options: Options = Options()) throws(StoreError) {
         var configuration = Configuration()
         configuration.label = "upgrade-gate.store"
         configuration.journalMode = .wal
@@ -65,6 +88,7 @@ public final class GateStore: Sendable {
         configuration.prepareDatabase { db in
             // GRDB already does this for WAL databases; stated here because durability depends on it (see above).
             try db.execute(sql: "PRAGMA synchronous = NORMAL")
+            if let pages = options.maxPageCount { try db.execute(sql: "PRAGMA max_page_count = \(pages)") }
         }
 
         let pool: DatabasePool
@@ -90,6 +114,15 @@ public final class GateStore: Sendable {
         self.path = path
         self.pool = pool
         self.coding = RecordCoding(path: path)
+        self.maxEventMessageBytes = options.maxEventMessageBytes
+        self.eventsPerWindow = max(1, options.eventsPerWindow)
+    }
+
+    /// The event as it is stored: its message cut to `maxEventMessageBytes`.
+    func bounded(_ event: WindowEvent) -> WindowEvent {
+        var event = event
+        event.message = truncatedMessage(event.message, maxBytes: maxEventMessageBytes)
+        return event
     }
 
     /// Closes the database connections; any later call fails with a `database` error.
@@ -118,8 +151,9 @@ public final class GateStore: Sendable {
         let operation = "opening window \(record.name) (id \(record.id))"
         let recordJSON = try coding.encode(record, operation: operation)
         let baselineJSON = try coding.encode(baseline, operation: operation)
-        let eventJSON = try coding.encode(event, operation: operation)
+        let eventJSON = try coding.encode(bounded(event), operation: operation)
         let path = coding.path
+        let keep = eventsPerWindow
         try await write(operation) { db in
             do {
                 try db.execute(
@@ -140,7 +174,7 @@ public final class GateStore: Sendable {
                 sql: "INSERT INTO baseline (windowID, capturedAt, baseline) VALUES (?, ?, ?)",
                 arguments: [record.id, baseline.capturedAt, baselineJSON]
             )
-            try insertEvents(db, windowID: record.id, [(event, eventJSON)])
+            try insertEvents(db, windowID: record.id, [(event, eventJSON)], keep: keep)
         }
     }
 
@@ -181,10 +215,11 @@ public final class GateStore: Sendable {
     nonisolated(nonsending) public func updateWindow(_ record: WindowRecord, events: [WindowEvent]) async throws(StoreError) {
         let operation = "updating window \(record.name) (id \(record.id))"
         let recordJSON = try coding.encode(record, operation: operation)
-        let eventRows = try events.map { event throws(StoreError) in (event, try coding.encode(event, operation: operation)) }
+        let eventRows = try events.map { event throws(StoreError) in (event, try coding.encode(self.bounded(event), operation: operation)) }
+        let keep = eventsPerWindow
         try await write(operation) { db in
             try updateRecord(db, record, json: recordJSON)
-            try insertEvents(db, windowID: record.id, eventRows)
+            try insertEvents(db, windowID: record.id, eventRows, keep: keep)
         }
     }
 
@@ -213,7 +248,8 @@ public final class GateStore: Sendable {
         let operation = "recording an evaluation of window id \(windowID)"
         let coding = coding
         let evaluationJSON = try coding.encode(evaluation, operation: operation)
-        let eventRows = try events.map { event throws(StoreError) in (event, try coding.encode(event, operation: operation)) }
+        let eventRows = try events.map { event throws(StoreError) in (event, try coding.encode(self.bounded(event), operation: operation)) }
+        let keep = eventsPerWindow
         try await write(operation) { db in
             guard let row = try Row.fetchOne(db, sql: #"SELECT id, record FROM "window" WHERE id = ?"#, arguments: [windowID]) else {
                 throw StoreError.notFound("window id \"\(windowID)\"")
@@ -232,7 +268,7 @@ public final class GateStore: Sendable {
                     )
                     """
             ).execute(arguments: ["windowID": windowID, "keep": Self.evaluationHistory - 1])
-            try insertEvents(db, windowID: windowID, eventRows)
+            try insertEvents(db, windowID: windowID, eventRows, keep: keep)
         }
     }
 
@@ -258,12 +294,13 @@ public final class GateStore: Sendable {
     /// - Throws: `StoreError.notFound` when no window has this id.
     nonisolated(nonsending) public func appendEvents(windowID: String, _ events: [WindowEvent]) async throws(StoreError) {
         let operation = "appending events to window id \(windowID)"
-        let eventRows = try events.map { event throws(StoreError) in (event, try coding.encode(event, operation: operation)) }
+        let eventRows = try events.map { event throws(StoreError) in (event, try coding.encode(self.bounded(event), operation: operation)) }
+        let keep = eventsPerWindow
         try await write(operation) { db in
             guard try Bool.fetchOne(db, sql: #"SELECT 1 FROM "window" WHERE id = ?"#, arguments: [windowID]) != nil else {
                 throw StoreError.notFound("window id \"\(windowID)\"")
             }
-            try insertEvents(db, windowID: windowID, eventRows)
+            try insertEvents(db, windowID: windowID, eventRows, keep: keep)
         }
     }
 
@@ -353,13 +390,32 @@ private func updateRecord(_ db: Database, _ record: WindowRecord, json: String) 
     guard db.changesCount > 0 else { throw StoreError.notFound("window id \"\(record.id)\"") }
 }
 
-/// Appends already-encoded events to a window, in order.
-private func insertEvents(_ db: Database, windowID: String, _ events: [(event: WindowEvent, json: String)]) throws {
+/// Appends already-encoded events to a window, in order, then drops its oldest events beyond `keep`, counting them.
+private func insertEvents(_ db: Database, windowID: String, _ events: [(event: WindowEvent, json: String)], keep: Int) throws {
     guard !events.isEmpty else { return }
     let statement = try db.cachedStatement(sql: "INSERT INTO event (windowID, at, kind, event) VALUES (?, ?, ?, ?)")
     for (event, json) in events {
         try statement.execute(arguments: [windowID, event.at, event.kind, json])
     }
+    try dropOldEvents(db, windowID: windowID, keep: keep)
+}
+
+/// Deletes a window's events older than its `keep` newest (by insertion) and adds their number to `eventsDropped`.
+@discardableResult
+func dropOldEvents(_ db: Database, windowID: String, keep: Int) throws -> Int {
+    // With at most `keep` rows the subquery is NULL and nothing is deleted.
+    try db.cachedStatement(
+        sql: """
+            DELETE FROM event WHERE windowID = :windowID AND id < (
+                SELECT id FROM event WHERE windowID = :windowID ORDER BY id DESC LIMIT 1 OFFSET :keep
+            )
+            """
+    ).execute(arguments: ["windowID": windowID, "keep": keep - 1])
+    let dropped = db.changesCount
+    if dropped > 0 {
+        try db.execute(sql: #"UPDATE "window" SET eventsDropped = eventsDropped + ? WHERE id = ?"#, arguments: [dropped, windowID])
+    }
+    return dropped
 }
 
 /// A row id for an error message: integer ids as digits, text ids as they are.

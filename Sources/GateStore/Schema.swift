@@ -10,13 +10,17 @@ import GRDB
 ///   new migrations appended below, so any older state file is brought forward on open.
 enum Schema {
     /// The identifiers of the migrations, in order.
-    static let migrationIdentifiers = [v1, v2]
+    static let migrationIdentifiers = [v1, v2, v3]
 
     /// Windows, their baselines, their evaluations and their events.
     static let v1 = "v1-windows-baselines-evaluations-events"
 
     /// Alertmanager notifications: the latest payload of each alert group.
     static let v2 = "v2-alert-groups"
+
+    /// Retention: how many events each window lost to `eventsPerWindow`, an index for pruning closed windows, and
+    /// the one-row table the readiness probe writes.
+    static let v3 = "v3-retention-and-probe"
 
     /// The migrator that brings any state file to the current schema.
     static var migrator: DatabaseMigrator {
@@ -75,6 +79,20 @@ enum Schema {
                         payload BLOB NOT NULL
                     );
                     CREATE INDEX alert_group_receivedAt ON alert_group(receivedAt);
+                    """
+            )
+        }
+        migrator.registerMigration(v3) { db in
+            try db.execute(
+                sql: """
+                    ALTER TABLE "window" ADD COLUMN eventsDropped INTEGER NOT NULL DEFAULT 0;
+                    CREATE INDEX window_closedAt ON "window"(closedAt) WHERE closedAt IS NOT NULL;
+                    CREATE INDEX event_windowID_id ON event(windowID, id);
+                    CREATE TABLE store_probe (
+                        id INTEGER PRIMARY KEY CHECK (id = 1),
+                        at REAL NOT NULL,
+                        padding BLOB
+                    );
                     """
             )
         }

@@ -29,7 +29,13 @@ import Testing
         )
         #expect(alertmanager.grace == 0)
 
-        #expect(config.auth == AuthConfig(tokenFile: "/var/run/secrets/upgrade-gate/token"))
+        #expect(
+            config.auth.tokens == [
+                TokenConfig(name: "pipelines", file: "/var/run/secrets/upgrade-gate/pipelines", scopes: [.windows]),
+                TokenConfig(name: "alertmanager", file: "/var/run/secrets/upgrade-gate/alertmanager", scopes: [.alerts]),
+                TokenConfig(name: "flagger", file: "/var/run/secrets/upgrade-gate/flagger", scopes: [.flagger]),
+            ])
+        #expect(!config.auth.disabled)
         #expect(config.evaluation == EvaluationConfig(interval: 15, warmup: 60, failAfter: 2))
         #expect(config.baseline == BaselineConfig(lookback: 1800, aggregate: .mean))
 
@@ -64,14 +70,16 @@ import Testing
                 == VeleroBackupConfig(onOpen: true, ttl: 72 * 3600, storageLocation: "default", waitTimeout: 15 * 60, required: true)
         )
         #expect(velero.restore == VeleroRestoreConfig(mode: .auto, existingResourcePolicy: .update, restorePVs: false, verify: true))
-        #expect(config.flagger == FlaggerConfig(autoOpen: true, requireToken: false))
-        #expect(config.limits == LimitsConfig(maxBodyBytes: 1_048_576, maxOpenWindows: 50))
+        #expect(config.flagger == FlaggerConfig(autoOpen: true, requireToken: true))
+        #expect(config.limits == LimitsConfig(maxBodyBytes: 1_048_576, maxHookBodyBytes: 65_536, maxOpenWindows: 50, idleTimeout: 60, maxEventMessageBytes: 4096))
+        #expect(config.retention == RetentionConfig(closedWindows: 30 * 86_400, eventsPerWindow: 1000, alertGroups: 7 * 86_400))
     }
 
     @Test func minimalConfigGetsEveryDefault() throws {
         let config = try loadFixture("config-minimal.yaml")
         let expected = GateConfig(
             prometheus: PrometheusConfig(url: "http://prometheus:9090"),
+            auth: AuthConfig(tokenFile: "/var/run/secrets/upgrade-gate/token"),
             checks: [CheckConfig(name: "targets-up", queryTemplate: "up", min: 1)]
         )
         #expect(config == expected)
@@ -82,12 +90,15 @@ import Testing
         #expect(config.prometheus.timeout == 10)
         #expect(config.prometheus.bearerTokenFile == nil && config.prometheus.basicAuth == nil)
         #expect(config.prometheus.tls == TLSConfig(caFile: nil, certFile: nil, keyFile: nil, insecureSkipVerify: false))
-        #expect(config.alertmanager == nil && config.auth == nil && config.kubernetes == nil && config.velero == nil)
+        #expect(config.alertmanager == nil && config.kubernetes == nil && config.velero == nil)
         #expect(config.evaluation.interval == 15 && config.evaluation.warmup == 60 && config.evaluation.failAfter == 2)
         #expect(config.baseline.lookback == 1800 && config.baseline.aggregate == .mean)
         #expect(config.windows.duration == 14_400 && config.windows.soak == 1800 && config.windows.policy == WindowPolicy())
-        #expect(config.flagger.autoOpen && !config.flagger.requireToken)
+        #expect(config.flagger.autoOpen && config.flagger.requireToken)
         #expect(config.limits.maxBodyBytes == 1_048_576 && config.limits.maxOpenWindows == 50)
+        #expect(config.limits.maxHookBodyBytes == 65_536 && config.limits.idleTimeout == 60 && config.limits.maxConnections == 1024)
+        #expect(config.limits.maxEventMessageBytes == 4096)
+        #expect(config.retention.closedWindows == 2_592_000 && config.retention.eventsPerWindow == 1000 && config.retention.alertGroups == 604_800)
         let check = config.checks[0]
         #expect(check.max == nil && check.maxIncrease == nil && check.maxDecrease == nil && check.floor == nil)
         #expect(!check.counter && check.missingSeries == .fail && check.noData == .inconclusive && check.critical)
@@ -110,7 +121,7 @@ import Testing
               restore: {mode: dry-run, existingResourcePolicy: none}
             """
         )
-        let velero = try #require(try GateConfigLoader.parse(yaml: yaml).velero)
+        let velero = try #require(try GateConfigLoader.parse(yaml: withAuth(yaml)).velero)
         #expect(velero.namespace == "backups")
         #expect(velero.backup == VeleroBackupConfig(onOpen: false, ttl: 86_400))
         #expect(velero.restore == VeleroRestoreConfig(mode: .dryRun, existingResourcePolicy: ExistingResourcePolicy.none))
@@ -123,7 +134,7 @@ import Testing
               basicAuth: {username: gate, passwordFile: /secrets/password}
               tls: {certFile: /tls/client.pem, keyFile: /tls/client.key, insecureSkipVerify: true}
             """
-        let prometheus = try GateConfigLoader.parse(yaml: yaml).prometheus
+        let prometheus = try GateConfigLoader.parse(yaml: withAuth(yaml)).prometheus
         #expect(prometheus.url == "https://prometheus.example:9090/prom")
         #expect(prometheus.basicAuth == BasicAuthConfig(username: "gate", passwordFile: "/secrets/password"))
         #expect(prometheus.tls == TLSConfig(certFile: "/tls/client.pem", keyFile: "/tls/client.key", insecureSkipVerify: true))
@@ -143,7 +154,7 @@ import Testing
                 name: web-errors
                 query: web:errors:ratio5m
             """
-        let checks = try GateConfigLoader.parse(yaml: yaml).checks
+        let checks = try GateConfigLoader.parse(yaml: withAuth(yaml)).checks
         #expect(checks.count == 2)
         #expect(
             checks[1]
@@ -152,7 +163,7 @@ import Testing
     }
 
     @Test func checksMayBeLeftOutForAnAlertsOnlyGate() throws {
-        let config = try GateConfigLoader.parse(yaml: "prometheus: {url: http://prometheus:9090}\n")
+        let config = try GateConfigLoader.parse(yaml: withAuth("prometheus: {url: http://prometheus:9090}\n"))
         #expect(config.checks.isEmpty)
     }
 
@@ -164,7 +175,7 @@ import Testing
     @Test(arguments: deltas)
     func relativeRulesAcceptPercentagesAndAbsoluteDeltas(written: String, expected: Delta) throws {
         let yaml = "prometheus: {url: http://p:9090}\nchecks:\n  - {name: c, query: q, maxDecrease: \(written)}\n"
-        #expect(try GateConfigLoader.parse(yaml: yaml).checks[0].maxDecrease == expected)
+        #expect(try GateConfigLoader.parse(yaml: withAuth(yaml)).checks[0].maxDecrease == expected)
     }
 
     static let listenForms: [(text: String, host: String, port: Int)] = [
@@ -344,12 +355,13 @@ struct BadFixture: Sendable, CustomTestStringConvertible {
             message: "must be at least 1, got 0"
         ),
         BadFixture(
-            file: "config-require-token-without-auth.yaml",
+            file: "config-require-token-without-flagger-scope.yaml",
             path: "flagger.requireToken",
             line: 8,
-            column: 41,
+            column: 1,
             kind: .conflict,
-            message: "requireToken needs the auth section (auth.tokenFile) to know the token"
+            message: "Flagger hooks need a token with the flagger scope (requireToken defaults to true), but no auth.tokens entry has it; "
+                + "add one, or set flagger.requireToken: false"
         ),
         BadFixture(
             file: "config-unclosed-placeholder.yaml",
@@ -535,9 +547,9 @@ struct BadFixture: Sendable, CustomTestStringConvertible {
     }
 
     @Test func unknownKeysFarFromAnyKnownKeyListTheAllowedKeys() {
-        let errors = parseErrors(minimalYAML("limits: {maxConnections: 10}\n"))
-        #expect(errors.map(\.message) == ["unknown key; expected one of: maxBodyBytes, maxOpenWindows"])
-        #expect(errors.map(\.path) == ["limits.maxConnections"])
+        let errors = parseErrors(minimalYAML("retention: {keepForever: 10}\n"))
+        #expect(errors.map(\.message) == ["unknown key; expected one of: closedWindows, eventsPerWindow, alertGroups"])
+        #expect(errors.map(\.path) == ["retention.keepForever"])
     }
 
     @Test func windowPolicyEntriesNeedASoak() {
@@ -555,7 +567,7 @@ struct BadFixture: Sendable, CustomTestStringConvertible {
               grace: 2m
             """
         )
-        let alertmanager = try #require(try GateConfigLoader.parse(yaml: yaml).alertmanager)
+        let alertmanager = try #require(try GateConfigLoader.parse(yaml: withAuth(yaml)).alertmanager)
         #expect(
             alertmanager.matchers == [
                 LabelMatcher(name: "severity", op: .regexMatch, value: "critical|warning"),

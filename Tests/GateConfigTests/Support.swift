@@ -26,10 +26,18 @@ func loadErrors(_ name: String, sourceLocation: SourceLocation = #_sourceLocatio
     }
 }
 
-/// Parses YAML text that must be invalid and returns its errors.
+/// `yaml` with the required `auth` section appended when it has none, so a test shows only the problem it is about.
+func withAuth(_ yaml: String) -> String {
+    // Only a top-level mapping can take another key; a list or a scalar document is left as it is.
+    let first = yaml.split(separator: "\n").first { !$0.hasPrefix("#") && !$0.trimmingCharacters(in: .whitespaces).isEmpty }
+    let isMapping = first.map { !$0.hasPrefix("-") && !$0.hasPrefix("[") && $0.contains(":") } ?? true
+    return yaml.hasPrefix("auth") || yaml.contains("\nauth") || !isMapping ? yaml : yaml + "\nauth: {tokenFile: /var/run/secrets/upgrade-gate/token}\n"
+}
+
+/// Parses YAML text (with `auth` added when it has none) that must be invalid and returns its errors.
 func parseErrors(_ yaml: String, sourceLocation: SourceLocation = #_sourceLocation) -> [ConfigError] {
     do {
-        let config = try GateConfigLoader.parse(yaml: yaml)
+        let config = try GateConfigLoader.parse(yaml: withAuth(yaml))
         Issue.record("the YAML parsed without errors: \(config)", sourceLocation: sourceLocation)
         return []
     } catch {
@@ -55,5 +63,5 @@ func minimalYAML(_ extra: String = "") -> String {
         query: up
         min: 1
 
-    """ + extra
+    """ + withAuth(extra)
 }

@@ -13,6 +13,7 @@ import Testing
         try! GateConfigLoader.parse(
             yaml: """
                 prometheus: {url: "http://127.0.0.1:9090"}
+                auth: {tokenFile: /var/run/secrets/upgrade-gate/token}
                 checks:
                   - {name: targets-up, query: 'up{job="{{job}}"}', min: 1}
                 """)

@@ -96,7 +96,7 @@ import Testing
         defer { scratch.remove() }
         for round in 0..<3 {
             let store = try GateStore(path: scratch.path())
-            #expect(try await store.appliedMigrations() == ["v1-windows-baselines-evaluations-events", "v2-alert-groups"])
+            #expect(try await store.appliedMigrations() == ["v1-windows-baselines-evaluations-events", "v2-alert-groups", "v3-retention-and-probe"])
             if round == 0 {
                 try await store.insertWindow(Fixture.record(id: "w", name: "cert-manager"), baseline: Fixture.baseline(), event: Fixture.event())
             }
@@ -104,11 +104,11 @@ import Testing
             try store.close()
         }
         let raw = try rawConnection(scratch.path())
-        #expect(try await raw.read { db in try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM grdb_migrations") } == 2)
+        #expect(try await raw.read { db in try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM grdb_migrations") } == 3)
         let tables = try await raw.read { db in
             try String.fetchAll(db, sql: "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'grdb%' ORDER BY name")
         }
-        #expect(tables == ["alert_group", "baseline", "evaluation", "event", "window"])
+        #expect(tables == ["alert_group", "baseline", "evaluation", "event", "store_probe", "window"])
     }
 
     @Test func opensInWALModeWithForeignKeysAndABusyTimeout() async throws {

@@ -37,6 +37,9 @@ import Testing
             try directory.write(
                 "gate.yaml",
                 """
+                # A one-shot check serves nothing; auth is required in every config, so it is off on loopback.
+                listen: 127.0.0.1:0
+                auth: {disabled: true}
                 prometheus:
                   url: \(prometheusURL ?? prometheus.url)
                   timeout: 3s

@@ -153,7 +153,13 @@ import Yams
             Issue.record("the gate would refuse this config: \(error)")
             return
         }
-        #expect(config.auth?.tokenFile == "/var/run/secrets/upgrade-gate/token")
+        #expect(
+            config.auth.tokens == [
+                TokenConfig(name: "pipelines", file: "/var/run/secrets/upgrade-gate/pipelines", scopes: [.windows]),
+                TokenConfig(name: "alertmanager", file: "/var/run/secrets/upgrade-gate/alertmanager", scopes: [.alerts]),
+                TokenConfig(name: "flagger", file: "/var/run/secrets/upgrade-gate/flagger", scopes: [.flagger]),
+            ])
+        #expect(config.flagger.requireToken && !config.auth.disabled)
         #expect(config.state == "/var/lib/upgrade-gate/state.sqlite")
         #expect(config.listen.port == 8080)
         #expect(config.velero?.namespace == "velero")
@@ -192,14 +198,17 @@ import Yams
             uniqueKeysWithValues: (pod["volumes"]?.sequence ?? []).compactMap { volume in volume["name"]?.string.map { ($0, volume) } }
         )
         #expect(volumes["state"]?["persistentVolumeClaim"]?["claimName"]?.string == "upgrade-gate-state")
-        #expect(volumes["token"]?["secret"]?["secretName"]?.string == "upgrade-gate-token")
+        // One Secret per caller, projected into the directory the configured token files live in.
+        let sources = volumes["tokens"]?["projected"]?["sources"]?.sequence ?? []
+        #expect(sources.compactMap { $0["secret"]?["name"]?.string } == ["upgrade-gate-pipelines", "upgrade-gate-alertmanager", "upgrade-gate-flagger"])
+        #expect(sources.compactMap { $0["secret"]?["items"]?[0]?["path"]?.string } == ["pipelines", "alertmanager", "flagger"])
         #expect(volumes["config"]?["configMap"]?["name"]?.string == "upgrade-gate-config")
         let mounts = Dictionary(
             uniqueKeysWithValues: (container["volumeMounts"]?.sequence ?? []).compactMap { mount in
                 mount["name"]?.string.map { ($0, mount["mountPath"]?.string ?? "") }
             }
         )
-        #expect(mounts["token"] == "/var/run/secrets/upgrade-gate")
+        #expect(mounts["tokens"] == "/var/run/secrets/upgrade-gate")
         #expect(mounts["state"] == "/var/lib/upgrade-gate")
         #expect(mounts["config"] == "/etc/upgrade-gate")
     }
@@ -307,7 +316,7 @@ import Yams
         #expect(webhook["max_alerts"]?.int == 0)
         #expect(webhook["http_config"]?["authorization"]?["type"]?.string == "Bearer")
         #expect(
-            webhook["http_config"]?["authorization"]?["credentials_file"]?.string == "/etc/alertmanager/secrets/upgrade-gate-token/token"
+            webhook["http_config"]?["authorization"]?["credentials_file"]?.string == "/etc/alertmanager/secrets/upgrade-gate-alertmanager/token"
         )
     }
 

@@ -2,7 +2,9 @@ import Foundation
 import GateConfig
 import GateCore
 import GateSources
+import GateStore
 import Hummingbird
+import Logging
 
 /// Everything the routes need, built once by the composition root.
 struct APIContext: Sendable {
@@ -12,6 +14,12 @@ struct APIContext: Sendable {
     let metrics: GateMetrics
     let authenticator: TokenAuthenticator
     let now: @Sendable () -> Double
+    /// The state store, for reads that need no engine (window summaries).
+    let store: GateStore
+    /// What `/readyz` answers.
+    let readiness: Readiness
+    /// For refused calls (never with a token's value).
+    let logger: Logger
 }
 
 /// Adds SPEC §5's routes to `router`.
@@ -19,7 +27,12 @@ func addRoutes(to router: Router<BasicRequestContext>, api: APIContext) {
     router.add(middleware: RequestMetricsMiddleware(metrics: api.metrics))
 
     router.get("/healthz") { _, _ in jsonResponse(.ok, Array(#"{"status":"ok"}"#.utf8)) }
-    router.get("/readyz") { _, _ in jsonResponse(.ok, Array(#"{"status":"ready"}"#.utf8)) }
+    router.get("/readyz") { _, _ in
+        if let reason = api.readiness.notReadyReason {
+            return jsonResponse(.serviceUnavailable, encodeJSON(["status": "not ready", "reason": reason]))
+        }
+        return jsonResponse(.ok, Array(#"{"status":"ready"}"#.utf8))
+    }
     router.get("/metrics") { _, _ in
         Response(
             status: .ok, headers: [.contentType: GateMetrics.contentType],
@@ -34,9 +47,9 @@ func addRoutes(to router: Router<BasicRequestContext>, api: APIContext) {
     }
 
     router.post("/api/v1/windows") { request, context in
-        let body = try await authorizedBody(request, api: api)
+        let (body, caller) = try await authorizedBody(request, scope: .windows, api: api)
         let windowRequest = try decodeWindowRequest(try JSONValue.parseBody(body.readableBytesView), config: api.config)
-        let window = try await api.engine.open(windowRequest, by: caller(request))
+        let window = try await api.engine.open(windowRequest, by: auditName(caller))
         return jsonResponse(.created, await api.engine.detailJSON(window))
     }
 
@@ -47,7 +60,7 @@ func addRoutes(to router: Router<BasicRequestContext>, api: APIContext) {
     }
 
     router.post("/api/v1/alertmanager") { request, _ in
-        let body = try await authorizedBody(request, api: api)
+        let (body, _) = try await authorizedBody(request, scope: .alerts, api: api)
         let notification: AlertNotification
         do throws(WebhookError) {
             notification = try AlertmanagerWebhook.decode(body.readableBytesView)
@@ -68,26 +81,40 @@ func addRoutes(to router: Router<BasicRequestContext>, api: APIContext) {
                 .notFound, code: "not_found", message: "unknown Flagger hook \"\(hookName)\"; known: \(FlaggerHook.allCases.map(\.rawValue).joined(separator: ", "))",
                 field: "hook")
         }
-        let limit = api.config.limits.maxBodyBytes
-        let body: ByteBuffer
-        do {
-            body = try await request.body.collect(upTo: limit)
-        } catch {
-            throw APIError.tooLarge(limit: limit)
-        }
-        let payload = try decodeFlaggerPayload(try JSONValue.parseBody(body.readableBytesView))
-        if api.config.flagger.requireToken, !api.authenticator.authorizes(payload.metadata["token"].map { "Bearer \($0)" }) {
-            return plainResponse(.forbidden, "metadata.token is missing or wrong (flagger.requireToken is on)")
+        // Size, then token, then the rest of the body: an unauthenticated caller gets nothing parsed beyond JSON.
+        let body = try await hookBody(request, api: api)
+        _ = try authorizeHook(body, request: request, api: api)
+        var payload = try decodeFlaggerPayload(body)
+        payload.metadata["token"] = nil
+        // Event messages are stored and logged: never whole when they are long.
+        if let message = payload.metadata["eventMessage"] {
+            payload.metadata["eventMessage"] = truncatedMessage(message, maxBytes: api.config.limits.maxEventMessageBytes)
         }
         let answer = await api.engine.flagger(hook, payload)
         return plainResponse(answer.allowed ? .ok : .forbidden, answer.message)
     }
 
+    // Summaries straight from the store's window rows: no baseline or evaluation is decoded.
     router.get("/api/v1/windows") { request, _ in
-        let includeClosed = request.uri.queryParameters.get("state") != "open"
-        let windows = try await api.engine.windows(includeClosed: includeClosed)
+        let parameters = request.uri.queryParameters
+        let state: WindowStateFilter?
+        switch parameters.get("state") {
+        case nil: state = nil
+        case "open": state = .open
+        case "closed": state = .closed
+        case let other?:
+            throw APIError.badRequest("state must be open or closed, got \"\(other.prefix(40))\"", field: "state")
+        }
+        let limit = try listLimit(parameters.get("limit"))
+        let summaries: [WindowSummary]
+        do {
+            summaries = try await api.store.windowSummaries(state: state, limit: limit)
+        } catch {
+            api.logger.warning("the window list could not be read: \(error)")
+            throw APIError.storage("the window list could not be read")
+        }
         let now = api.now()
-        return jsonResponse(.ok, encodeJSON(["windows": windows.map { WindowSummaryBody($0, now: now) }]))
+        return jsonResponse(.ok, encodeJSON(["windows": summaries.map { WindowSummaryBody($0, now: now) }]))
     }
 
     router.get("/api/v1/windows/:name") { _, context in
@@ -98,23 +125,23 @@ func addRoutes(to router: Router<BasicRequestContext>, api: APIContext) {
 
     router.post("/api/v1/windows/:name/close") { request, context in
         let name = try context.parameters.require("name")
-        let body = try await authorizedBody(request, api: api)
+        let (body, caller) = try await authorizedBody(request, scope: .windows, api: api)
         let reason = try optionalReason(body) ?? "closed through the API"
-        let window = try await api.engine.close(name, reason: reason, by: caller(request))
+        let window = try await api.engine.close(name, reason: reason, by: auditName(caller))
         return jsonResponse(.ok, await api.engine.detailJSON(window))
     }
 
     router.post("/api/v1/windows/:name/reset") { request, context in
         let name = try context.parameters.require("name")
-        let body = try await authorizedBody(request, api: api)
-        let window = try await api.engine.reset(name, by: caller(request), note: try optionalReason(body))
+        let (body, caller) = try await authorizedBody(request, scope: .windows, api: api)
+        let window = try await api.engine.reset(name, by: auditName(caller), note: try optionalReason(body))
         return jsonResponse(.ok, await api.engine.detailJSON(window))
     }
 
     router.post("/api/v1/windows/:name/restore") { request, context in
         let name = try context.parameters.require("name")
-        _ = try await authorizedBody(request, api: api)
-        let restore = try await api.engine.requestManualRestore(name, by: caller(request))
+        let (_, caller) = try await authorizedBody(request, scope: .windows, api: api)
+        let restore = try await api.engine.requestManualRestore(name, by: auditName(caller))
         return jsonResponse(
             .accepted,
             encodeJSON(["restore": ["name": restore.name, "phase": restore.phase, "mode": restore.mode, "lastError": restore.lastError ?? ""]]))
@@ -122,10 +149,20 @@ func addRoutes(to router: Router<BasicRequestContext>, api: APIContext) {
 
     router.get("/api/v1/windows/:name/events") { request, context in
         let name = try context.parameters.require("name")
-        let limit = min(max(request.uri.queryParameters.get("limit").flatMap { Int($0) } ?? 200, 1), 1000)
-        guard let events = try await api.engine.events(named: name, limit: limit) else { throw APIError.windowNotFound(name) }
-        return jsonResponse(.ok, encodeJSON(["events": events.map(EventBody.init)]))
+        let limit = try listLimit(request.uri.queryParameters.get("limit"))
+        guard let window = try await api.engine.window(named: name),
+            let events = try await api.engine.events(named: name, limit: limit)
+        else { throw APIError.windowNotFound(name) }
+        // How many of the oldest events `retention.eventsPerWindow` dropped, so a reader knows the trail is cut.
+        let dropped = (try? await api.store.eventsDropped(windowID: window.record.id)) ?? 0
+        return jsonResponse(.ok, encodeJSON(EventsBody(events: events.map(EventBody.init), dropped: dropped)))
     }
+}
+
+/// `GET /api/v1/windows/{name}/events`: newest first, and how many older ones were dropped.
+struct EventsBody: Encodable {
+    var events: [EventBody]
+    var dropped: Int
 }
 
 /// A plain-text response (what Flagger shows in its events).
@@ -138,21 +175,13 @@ func jsonResponse(_ status: HTTPResponse.Status, _ bytes: [UInt8]) -> Response {
     Response(status: status, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(bytes: bytes)))
 }
 
-/// For a state-changing call: 413 above the size limit (before reading), 401 without the token,
-/// then the body, collected up to the limit.
-func authorizedBody(_ request: Request, api: APIContext) async throws(APIError) -> ByteBuffer {
-    let limit = api.config.limits.maxBodyBytes
-    if let length = request.headers[.contentLength].flatMap({ Int($0) }), length > limit {
-        throw .tooLarge(limit: limit)
+/// `?limit=N` of a list: 1–1000, default 100; anything else is a 400 naming `limit`.
+func listLimit(_ text: String?) throws(APIError) -> Int {
+    guard let text else { return 100 }
+    guard let limit = Int(text), (1...1000).contains(limit) else {
+        throw .badRequest("limit must be a whole number from 1 to 1000, got \"\(text.prefix(40))\"", field: "limit")
     }
-    guard api.authenticator.authorizes(request.headers[.authorization]) else { throw .unauthorized }
-    do {
-        return try await request.body.collect(upTo: limit)
-    } catch let error as any HTTPResponseError where error.status == .contentTooLarge {
-        throw .tooLarge(limit: limit)
-    } catch {
-        throw .badRequest("the request body could not be read: \(error)")
-    }
+    return limit
 }
 
 /// `{"reason": "…"}` or an empty body, for close and reset.
@@ -164,10 +193,9 @@ private func optionalReason(_ body: ByteBuffer) throws(APIError) -> String? {
     return reason
 }
 
-/// Who made a call, for the audit trail: never a credential, only the client's own name.
-private func caller(_ request: Request) -> String {
-    let agent = request.headers[.userAgent].map { String($0.prefix(100)) } ?? "unknown client"
-    return "api (\(agent))"
+/// Who made a call, for the audit trail and the logs: the token's configured name, never a credential.
+private func auditName(_ caller: String) -> String {
+    "token \(caller)"
 }
 
 /// Counts requests by route pattern (never the raw path) and status.

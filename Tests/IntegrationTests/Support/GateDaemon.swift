@@ -8,7 +8,12 @@ final class GateDaemon: Sendable {
     let port: Int
     let directory: TemporaryDirectory
     let configPath: String
+    /// A token with every scope (named `admin`); what calls carry unless a test says otherwise.
     let token: String
+    /// One token per scope, named `pipelines` (windows), `alertmanager` (alerts) and `flagger` (flagger).
+    let scopedTokens: [String: String]
+    /// Extra environment for the daemon (the real environment is inherited).
+    let environment: [String: String]
     let http = HTTPClient()
     private let process: ServiceProcessBox
 
@@ -17,35 +22,50 @@ final class GateDaemon: Sendable {
     var logPath: String { directory.file("gate.log") }
     var tokenPath: String { directory.file("token") }
 
-    /// Writes `config` (YAML without `state`/`listen`/`auth`, which the harness owns) and starts the daemon.
-    static func start(config: String, port: Int? = nil) async throws -> GateDaemon {
+    /// Writes `config` (YAML without `state`/`listen`, which the harness owns, and usually without `auth`: then the
+    /// harness adds scoped tokens, see ``token`` and ``scopedTokens``) and starts the daemon.
+    static func start(config: String, port: Int? = nil, environment: [String: String] = [:]) async throws -> GateDaemon {
         let directory = try TemporaryDirectory(prefix: "gate")
         let token = "test-token-\(UUID().uuidString)"
         let tokenPath = try directory.write("token", token + "\n")
-        let configPath = try directory.write("gate.yaml", config + "\nauth:\n  tokenFile: \(tokenPath)\n")
-        let daemon = GateDaemon(port: try port ?? freeLoopbackPort(), directory: directory, configPath: configPath, token: token)
+        var scoped: [String: String] = [:]
+        var auth = "\nauth:\n  tokens:\n    - {name: admin, file: \(tokenPath), scopes: [windows, alerts, flagger]}\n"
+        for (scope, name) in [("windows", "pipelines"), ("alerts", "alertmanager"), ("flagger", "flagger")] {
+            scoped[scope] = "\(scope)-token-\(UUID().uuidString)"
+            let path = try directory.write("token-\(scope)", scoped[scope]! + "\n")
+            auth += "    - {name: \(name), file: \(path), scopes: [\(scope)]}\n"
+        }
+        let hasAuth = config.hasPrefix("auth:") || config.contains("\nauth:")
+        let configPath = try directory.write("gate.yaml", config + (hasAuth ? "" : auth))
+        let daemon = GateDaemon(
+            port: try port ?? freeLoopbackPort(), directory: directory, configPath: configPath, token: token, scopedTokens: scoped,
+            environment: environment)
         try await daemon.launch()
         return daemon
     }
 
-    private init(port: Int, directory: TemporaryDirectory, configPath: String, token: String) {
+    private init(port: Int, directory: TemporaryDirectory, configPath: String, token: String, scopedTokens: [String: String], environment: [String: String]) {
         self.port = port
         self.directory = directory
         self.configPath = configPath
         self.token = token
+        self.scopedTokens = scopedTokens
+        self.environment = environment
         self.process = ServiceProcessBox()
     }
 
     /// Starts (or restarts) the binary and waits until /readyz answers 200.
-    func launch() async throws {
+    func launch(environment extra: [String: String] = [:]) async throws {
         let generation = self.process.generation
+        let inherited = ProcessInfo.processInfo.environment
+        let environment = inherited.merging(self.environment) { $1 }.merging(extra) { $1 }
         let started = try ServiceProcess(
             name: "upgrade-gate", executable: try gateBinaryPath(),
             arguments: [
                 "serve", "--config", configPath, "--listen", "127.0.0.1:\(port)", "--state", statePath, "--log-format", "json",
                 "--log-level", "debug",
             ],
-            logPath: logPath + ".\(generation)")
+            logPath: logPath + ".\(generation)", environment: environment)
         process.generation = generation + 1
         process.current = started
         do {
@@ -67,6 +87,9 @@ final class GateDaemon: Sendable {
         log.split(separator: "\n").compactMap { try? JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any] }
     }
 
+    /// The running daemon's pid.
+    var pid: Int32? { process.current?.pid }
+
     /// kill -9: no graceful anything.
     func kill9() { process.current?.kill9() }
 
@@ -75,6 +98,12 @@ final class GateDaemon: Sendable {
         guard let current = process.current else { return 0 }
         kill(current.pid, SIGTERM)
         return await current.waitForExit()
+    }
+
+    /// SIGTERM, then start again on the same state with `environment` added.
+    func terminateAndRelaunch(environment: [String: String] = [:]) async throws {
+        _ = await terminate()
+        try await launch(environment: environment)
     }
 
     func stop() async {
@@ -91,17 +120,36 @@ final class GateDaemon: Sendable {
         var description: String { "HTTP \(status) \(body)" }
     }
 
-    /// Sends a request; state-changing calls carry the token unless `token` is overridden.
+    /// Sends a request; state-changing calls carry the token unless `token` is overridden (`.some(nil)`: none).
+    ///
+    /// Flagger hooks carry it as Flagger does, in the body's `metadata.token` (left alone when the body already
+    /// has one), never in a header.
     func call(
         _ method: String, _ path: String, body: String? = nil, token: String?? = .none, headers: [(name: String, value: String)] = []
     ) async throws -> Answer {
         var allHeaders = headers
+        var body = body
         let bearer: String? = token ?? (method == "GET" ? nil : self.token)
-        if let bearer { allHeaders.append((name: "Authorization", value: "Bearer \(bearer)")) }
+        if path.hasPrefix("/api/v1/flagger/") {
+            if let bearer, let text = body { body = Self.injectingMetadataToken(bearer, into: text) }
+        } else if let bearer {
+            allHeaders.append((name: "Authorization", value: "Bearer \(bearer)"))
+        }
         if body != nil { allHeaders.append((name: "Content-Type", value: "application/json")) }
         let response = try await http.execute(
             HTTPRequest(method: method, url: url + path, headers: allHeaders, body: body.map { Array($0.utf8) }, timeout: .seconds(30)))
         return Answer(status: response.status, body: response.bodyText)
+    }
+
+    /// `body` with `metadata.token` set, unless it is not a JSON object or already has one.
+    static func injectingMetadataToken(_ token: String, into body: String) -> String {
+        guard var object = (try? JSONSerialization.jsonObject(with: Data(body.utf8))) as? [String: Any] else { return body }
+        var metadata = object["metadata"] as? [String: Any] ?? [:]
+        guard metadata["token"] == nil, object["metadata"] == nil || object["metadata"] is [String: Any] else { return body }
+        metadata["token"] = token
+        object["metadata"] = metadata
+        guard let data = try? JSONSerialization.data(withJSONObject: object) else { return body }
+        return String(decoding: data, as: UTF8.self)
     }
 
     /// The gate body for `window`.

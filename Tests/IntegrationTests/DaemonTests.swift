@@ -213,10 +213,8 @@ import Testing
     @Test func sigtermShutsDownGracefullyAndKeepsState() async throws {
         try await Stack.run { stack in
             #expect(try await stack.open("flux").status == 201)
-            let started = ContinuousClock.now
             let status = await stack.gate.terminate()
             #expect(status == 0, "clean exit on SIGTERM: \(stack.gate.log.suffix(2000))")
-            #expect(started.duration(to: .now) < .seconds(10))
             try await stack.gate.launch()
             #expect(try await stack.gate.call("GET", "/api/v1/windows/flux").status == 200)
         }
@@ -242,7 +240,7 @@ import Testing
     @Test func windowClosesItselfWhenItsDurationEnds() async throws {
         try await Stack.run(soak: "1s") { stack in
             #expect(try await stack.open("cilium", extra: #","duration":"3s""#).status == 201)
-            try await eventually(timeout: .seconds(20), "the window to close itself") {
+            try await eventually(timeout: .seconds(60), "the window to close itself") {
                 try await stack.gate.gate("cilium")["state"] as? String == "closed"
             }
             let detail = try await stack.gate.call("GET", "/api/v1/windows/cilium").json

@@ -1,6 +1,6 @@
 import GateCore
 
-// The configuration of SPEC §3 as typed values.
+// The configuration file as typed values (docs/configuration.md is the user's reference).
 //
 // Defaults live in exactly one place: the default arguments of these initialisers. The loader starts from
 // `init(...)` with only the required values and overwrites what the file sets, so it never repeats a default.
@@ -36,7 +36,7 @@ public struct GateConfig: Sendable, Equatable {
     /// Request and window limits. Defaults: `maxBodyBytes: 1048576`, `maxOpenWindows: 50`.
     public var limits: LimitsConfig
 
-    /// Creates a configuration; everything but `prometheus` has the SPEC §3 default.
+    /// Creates a configuration; everything but `prometheus` has its documented default.
     public init(
         listen: ListenAddress = ListenAddress(),
         state: String = "./upgrade-gate.sqlite",
@@ -227,7 +227,7 @@ public struct EvaluationConfig: Sendable, Equatable {
     /// Consecutive failing evaluations before a critical check fails; ≥ 1. Default 2.
     public var failAfter: Int
 
-    /// Creates evaluation settings with the SPEC defaults.
+    /// Creates evaluation settings with the documented defaults.
     public init(interval: Double = 15, warmup: Double = 60, failAfter: Int = 2) {
         self.interval = interval
         self.warmup = warmup
@@ -242,7 +242,7 @@ public struct BaselineConfig: Sendable, Equatable {
     /// How each series is summarised. Default `mean`.
     public var aggregate: BaselineAggregate
 
-    /// Creates baseline settings with the SPEC defaults.
+    /// Creates baseline settings with the documented defaults.
     public init(lookback: Double = 1800, aggregate: BaselineAggregate = .mean) {
         self.lookback = lookback
         self.aggregate = aggregate
@@ -261,7 +261,7 @@ public struct WindowsConfig: Sendable, Equatable {
     /// Per-bump overrides of `soak`. Default: none.
     public var policy: WindowPolicy
 
-    /// Creates window settings with the SPEC defaults.
+    /// Creates window settings with the documented defaults.
     public init(duration: Double = 14_400, soak: Double = 1800, policy: WindowPolicy = WindowPolicy()) {
         self.duration = duration
         self.soak = soak
@@ -342,7 +342,7 @@ public struct CheckConfig: Sendable, Equatable {
     /// Whether breaking a rule fails the gate (`true`, the default) or only warns.
     public var critical: Bool
 
-    /// Creates a check; rules default to none and policies to the SPEC defaults.
+    /// Creates a check; rules default to none and policies to the documented defaults.
     public init(
         name: String,
         queryTemplate: String,
@@ -396,7 +396,7 @@ public struct VeleroConfig: Sendable, Equatable {
     /// The Restore created when a window fails.
     public var restore: VeleroRestoreConfig
 
-    /// Creates Velero settings with the SPEC defaults: back up on open, restore automatically.
+    /// Creates Velero settings with the documented defaults: back up on open, restore automatically.
     public init(
         namespace: String = "velero",
         backup: VeleroBackupConfig = VeleroBackupConfig(),
@@ -421,7 +421,7 @@ public struct VeleroBackupConfig: Sendable, Equatable {
     /// A failed or unusable Backup fails the window. Default `true`.
     public var required: Bool
 
-    /// Creates backup settings with the SPEC defaults.
+    /// Creates backup settings with the documented defaults.
     public init(
         onOpen: Bool = true,
         ttl: Double = 259_200,
@@ -466,7 +466,7 @@ public struct VeleroRestoreConfig: Sendable, Equatable {
     /// After the Restore completes, re-run the checks and compare images. Default `true`.
     public var verify: Bool
 
-    /// Creates restore settings with the SPEC defaults.
+    /// Creates restore settings with the documented defaults.
     public init(
         mode: RestoreMode = .auto,
         existingResourcePolicy: ExistingResourcePolicy = .update,
@@ -487,7 +487,7 @@ public struct FlaggerConfig: Sendable, Equatable {
     /// Hooks must carry the `auth` token in `metadata.token` (403 otherwise); needs `auth`. Default `false`.
     public var requireToken: Bool
 
-    /// Creates Flagger settings with the SPEC defaults.
+    /// Creates Flagger settings with the documented defaults.
     public init(autoOpen: Bool = true, requireToken: Bool = false) {
         self.autoOpen = autoOpen
         self.requireToken = requireToken
@@ -501,7 +501,7 @@ public struct LimitsConfig: Sendable, Equatable {
     /// Most windows open at once (429 above); > 0. Default 50.
     public var maxOpenWindows: Int
 
-    /// Creates limits with the SPEC defaults.
+    /// Creates limits with the documented defaults.
     public init(maxBodyBytes: Int = 1_048_576, maxOpenWindows: Int = 50) {
         self.maxBodyBytes = maxBodyBytes
         self.maxOpenWindows = maxOpenWindows

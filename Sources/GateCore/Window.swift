@@ -43,7 +43,7 @@ public struct WindowRequest: Sendable, Equatable, Codable {
     }
 
     /// The labels queries are filled with: the request's labels, plus `namespace` when exactly one
-    /// namespace is given and no `namespace` label is (SPEC §4).
+    /// namespace is given and no `namespace` label is, so `{{namespace}}` works without repeating it.
     public var templateLabels: [String: String] {
         var result = labels
         if result["namespace"] == nil, namespaces.count == 1 { result["namespace"] = namespaces[0] }

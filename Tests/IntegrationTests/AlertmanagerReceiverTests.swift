@@ -1,7 +1,7 @@
 import Foundation
 import Testing
 
-/// `POST /api/v1/alertmanager` on the real daemon, with the payloads of ../shared/contracts/alertmanager/.
+/// `POST /api/v1/alertmanager` on the real daemon, with real Alertmanager payloads (Fixtures/alertmanager/).
 @Suite struct AlertmanagerReceiverTests {
     static let alerting = """
         alertmanager:

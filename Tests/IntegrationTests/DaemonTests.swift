@@ -102,7 +102,7 @@ import Testing
             try await stack.prometheus.waitFor("up{instance=\"\(stack.worker.target)\"} == 0") { $0.count == 1 }
             let visible = ContinuousClock.now
             try await stack.gate.waitForVerdict("ingress", "fail", timeout: .seconds(10))
-            // SPEC §7: break visible in Prometheus → fail within one interval + 250 ms (reported, not asserted).
+            // Benchmark target: break visible in Prometheus → fail within one interval + 250 ms (reported, not asserted).
             print("break visible in Prometheus → gate fail: \(visible.duration(to: .now)) (interval 1s, failAfter 1)")
             let gate = try await stack.gate.gate("ingress")
             #expect(gate["healthy"] as? Bool == false)

@@ -2,7 +2,7 @@ import Foundation
 import Testing
 
 /// Flagger webhooks and Argo Rollouts' web provider against the real daemon, with the payloads of
-/// ../shared/contracts/flagger/ and ../shared/contracts/argo/.
+/// Fixtures/flagger/ and Fixtures/argo/ (payloads and answers of the real tools).
 @Suite struct FlaggerArgoTests {
     /// Checks that need no labels beyond what a Flagger canary gives (namespace, canary).
     static let canaryChecks = """
@@ -102,7 +102,7 @@ import Testing
     }
 
     /// Argo Rollouts' web provider reads `{$.verdict}` and compares it with `"pass"`/`"fail"`: the
-    /// gate body must have the shape of ../shared/contracts/argo/argo-web-response-*.json.
+    /// gate body must have the shape of Fixtures/argo/argo-web-response-*.json.
     @Test func gateBodiesHaveTheShapeArgoRolloutsReads() async throws {
         try await DaemonTests.Stack.run(soak: "1s") { stack in
             #expect(try await stack.open("argo").status == 201)

@@ -111,6 +111,7 @@ public struct WindowRecord: Sendable, Equatable, Codable {
         case id, request, checks, openedAt, soak, duration, closedAt, closeReason, memory, backup, restore, imagesAtOpen
     }
 
+    /// Decodes a stored window; fields added after it was stored take their defaults.
     public init(from decoder: any Decoder) throws {
         let container = try decoder.container(keyedBy: CodingKeys.self)
         id = try container.decode(String.self, forKey: .id)
@@ -160,6 +161,7 @@ public struct WindowBaseline: Sendable, Equatable, Codable {
 
     private enum CodingKeys: String, CodingKey { case capturedAt, start, end, checks, alerts }
 
+    /// Decodes a stored baseline; a baseline stored without alerts has none.
     public init(from decoder: any Decoder) throws {
         let container = try decoder.container(keyedBy: CodingKeys.self)
         capturedAt = try container.decode(Double.self, forKey: .capturedAt)

@@ -82,6 +82,7 @@ public struct HistogramSeries: Sendable, Equatable {
         self.samples = samples
     }
 
+    /// Equal when the labels and every sample's time and histogram are equal.
     public static func == (lhs: HistogramSeries, rhs: HistogramSeries) -> Bool {
         lhs.labels == rhs.labels && lhs.samples.count == rhs.samples.count
             && zip(lhs.samples, rhs.samples).allSatisfy { $0.time == $1.time && $0.histogram == $1.histogram }

@@ -161,6 +161,7 @@ import Yams
                 await gate.stop()
                 await prometheus.stop()
                 await exporter.stop()
-            })
+            }
+        )
     }
 }

@@ -128,12 +128,14 @@ struct DocsDriftTests {
         for key in accepted where !documented.contains(key) {
             Issue.record(
                 "docs/configuration.md does not document the config key `\(key)`, which the loader accepts: add a table row "
-                    + "| `\(key)` | type | default | rule | example | to its section")
+                    + "| `\(key)` | type | default | rule | example | to its section"
+            )
         }
         for key in documented.subtracting(accepted).sorted() {
             Issue.record(
                 "docs/configuration.md documents the config key `\(key)`, which the loader rejects as unknown: remove its row "
-                    + "or teach the loader the key")
+                    + "or teach the loader the key"
+            )
         }
     }
 
@@ -238,7 +240,9 @@ struct DocsDriftTests {
             var flags: [String] = []
             for argument in node["arguments"] as? [[String: Any]] ?? [] where argument["shouldDisplay"] as? Bool ?? true {
                 for name in argument["names"] as? [[String: Any]] ?? [] where name["kind"] as? String == "long" {
-                    if let long = name["name"] as? String, !["help", "version", "experimental-dump-help"].contains(long) { flags.append("--" + long) }
+                    if let long = name["name"] as? String, !["help", "version", "experimental-dump-help"].contains(long) {
+                        flags.append("--" + long)
+                    }
                 }
             }
             commands.append(Command(path: path, flags: flags))
@@ -313,7 +317,9 @@ struct DocsDriftTests {
         #expect(names.contains("UpgradeGateDown"), "the rule files gave \(names)")
         let headings = Set(matches(#"(?m)^#{3,4} `?([A-Z][A-Za-z0-9]+)`?\s*$"#, in: page).map { $0[0] })
         for name in names where !headings.contains(name) {
-            Issue.record("docs/operations.md has no runbook entry for the shipped alert \(name): add a heading ### \(name) saying what it means and what to do")
+            Issue.record(
+                "docs/operations.md has no runbook entry for the shipped alert \(name): add a heading ### \(name) saying what it means and what to do"
+            )
         }
         for heading in headings.subtracting(names).sorted() where heading.hasPrefix("Upgrade") {
             Issue.record("docs/operations.md has a runbook entry for \(heading), which no file in alert-rules/ defines")

@@ -91,8 +91,8 @@ struct DocsDriftTests {
         return nil
     }
 
-    /// Every key path the loader accepts, sections included, as `section.key` with `[]` for list items
-    /// (`checks[].name`). Found by asking the loader itself, section by section.
+    /// Every key path the loader accepts, sections included, as `section.key`, with `[]` for the items of a list of
+    /// mappings (`checks`, `checks[].name`). Found by asking the loader itself, section by section.
     static func loaderKeyPaths() -> [String] {
         var found: [String] = []
         func walk(_ path: [String]) {
@@ -103,8 +103,7 @@ struct DocsDriftTests {
                 if acceptedKeys(at: child) != nil {
                     walk(child)
                 } else if acceptedKeys(at: path + [key + "[]"]) != nil {
-                    found.removeLast()
-                    found.append((path + [key + "[]"]).joined(separator: "."))
+                    // A list of mappings: the key itself, then its items' keys as `key[].child`.
                     walk(path + [key + "[]"])
                 }
             }

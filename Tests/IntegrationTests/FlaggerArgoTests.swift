@@ -53,7 +53,7 @@ import Testing
             try await stack.gate.waitForVerdict("k8s-upgrade-window", "pass")
             #expect(try await hook("confirm-promotion").status == 200)
             stack.worker.setHealthy(false)
-            try await stack.gate.waitForVerdict("k8s-upgrade-window", "fail", timeout: .seconds(20))
+            try await stack.gate.waitForVerdict("k8s-upgrade-window", "fail")
             #expect(try await hook("rollout").status == 403)
             #expect(try await hook("confirm-promotion").status == 403)
             let rollback = try await hook("rollback")
@@ -109,7 +109,7 @@ import Testing
             try await stack.gate.waitForVerdict("argo", "pass")
             let pass = try await stack.gate.gate("argo")
             stack.worker.setHealthy(false)
-            try await stack.gate.waitForVerdict("argo", "fail", timeout: .seconds(20))
+            try await stack.gate.waitForVerdict("argo", "fail")
             let fail = try await stack.gate.gate("argo")
             await stack.prometheus.stop()
             for (name, ours) in [("argo-web-response-pass.json", pass), ("argo-web-response-fail.json", fail)] {

@@ -126,15 +126,11 @@ struct DocsDriftTests {
         let accepted = Self.loaderKeyPaths()
         for key in accepted where !documented.contains(key) {
             Issue.record(
-                "docs/configuration.md does not document the config key `\(key)`, which the loader accepts: add a table row "
-                    + "| `\(key)` | type | default | rule | example | to its section"
+                "docs/configuration.md does not document the config key `\(key)`, which the loader accepts: add a table row | `\(key)` | type | default | rule | example | to its section"
             )
         }
         for key in documented.subtracting(accepted).sorted() {
-            Issue.record(
-                "docs/configuration.md documents the config key `\(key)`, which the loader rejects as unknown: remove its row "
-                    + "or teach the loader the key"
-            )
+            Issue.record("docs/configuration.md documents the config key `\(key)`, which the loader rejects as unknown: remove its row or teach the loader the key")
         }
     }
 

@@ -137,7 +137,7 @@ import Yams
                 "ClusterRoleBinding/upgrade-gate-workload-reader": "-", "ConfigMap/upgrade-gate-config": "upgrade-gate",
                 "PersistentVolumeClaim/upgrade-gate-state": "upgrade-gate", "Deployment/upgrade-gate": "upgrade-gate",
                 "Service/upgrade-gate": "upgrade-gate", "ServiceMonitor/upgrade-gate": "upgrade-gate",
-                "PrometheusRule/upgrade-gate": "upgrade-gate",
+                "PrometheusRule/upgrade-gate": "upgrade-gate", "ConfigMap/upgrade-gate-dashboard": "upgrade-gate",
             ]
         )
     }

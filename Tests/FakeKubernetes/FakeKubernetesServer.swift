@@ -1,6 +1,7 @@
 import Foundation
 import Hummingbird
 import Logging
+import ServiceLifecycle
 import Synchronization
 
 /// An in-process fake of the Kubernetes API server for Velero's custom resources and apps/v1 workloads.
@@ -125,6 +126,8 @@ public final class FakeKubernetesServer: Sendable {
         var forbidden: Set<String> = []
         var requests: [RecordedRequest] = []
         var task: Task<Void, any Error>?
+        /// The group running the server, for a graceful shutdown.
+        var group: ServiceGroup?
         var port = 0
 
         mutating func nextResourceVersion() -> Int {
@@ -179,14 +182,18 @@ public final class FakeKubernetesServer: Sendable {
             },
             logger: Logger(label: "fake-kubernetes", factory: { _ in SwiftLogNoOpLogHandler() })
         )
+        // Stopped by a graceful shutdown, never by cancelling the serving task: a connection accepted just then would
+        // otherwise be dropped unserved, and NIO traps on it ("Deinited NIOAsyncWriter without calling finish()").
+        let group = ServiceGroup(services: [app], logger: Logger(label: "fake-kubernetes", factory: { _ in SwiftLogNoOpLogHandler() }))
         let task = Task {
             defer { portContinuation.finish() }
-            try await app.runService(gracefulShutdownSignals: [])
+            try await group.run()
         }
         var port = 0
         for await bound in portStream { port = bound }
         server.state.withLock {
             $0.task = task
+            $0.group = group
             $0.port = port
         }
         guard port != 0 else {
@@ -200,8 +207,8 @@ public final class FakeKubernetesServer: Sendable {
     /// Stops serving; stalled requests are released at once.
     public func stop() async {
         stopped.store(true, ordering: .relaxed)
-        let task = state.withLock { $0.task }
-        task?.cancel()
+        let (task, group) = state.withLock { ($0.task, $0.group) }
+        await group?.triggerGracefulShutdown()
         _ = try? await task?.value
     }
 

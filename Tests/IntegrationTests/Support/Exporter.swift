@@ -1,5 +1,6 @@
 import Hummingbird
 import Logging
+import ServiceLifecycle
 import Synchronization
 
 /// A controllable Prometheus exporter served in-process on a free loopback port.
@@ -14,6 +15,7 @@ final class Exporter: Sendable {
 
     private let state = Mutex(State())
     private let task: Task<Void, any Error>
+    private let group: ServiceGroup
     /// The port the exporter listens on (127.0.0.1).
     let port: Int
 
@@ -35,16 +37,20 @@ final class Exporter: Sendable {
             },
             logger: Logger(label: "exporter", factory: { _ in SwiftLogNoOpLogHandler() })
         )
-        let task = Task { try await app.runService(gracefulShutdownSignals: []) }
+        // Stopped by a graceful shutdown, never by cancelling the serving task: a scrape accepted just then would
+        // otherwise be dropped unserved, and NIO traps on it ("Deinited NIOAsyncWriter without calling finish()").
+        let group = ServiceGroup(services: [app], logger: Logger(label: "exporter", factory: { _ in SwiftLogNoOpLogHandler() }))
+        let task = Task { try await group.run() }
         var port = 0
         for await bound in portStream { port = bound }
-        let exporter = Exporter(task: task, port: port, metrics: metrics)
+        let exporter = Exporter(task: task, group: group, port: port, metrics: metrics)
         box.withLock { $0 = exporter }
         return exporter
     }
 
-    private init(task: Task<Void, any Error>, port: Int, metrics: [String: Double]) {
+    private init(task: Task<Void, any Error>, group: ServiceGroup, port: Int, metrics: [String: Double]) {
         self.task = task
+        self.group = group
         self.port = port
         state.withLock { $0.metrics = metrics }
     }
@@ -70,7 +76,7 @@ final class Exporter: Sendable {
 
     /// Stops serving.
     func stop() async {
-        task.cancel()
+        await group.triggerGracefulShutdown()
         _ = try? await task.value
     }
 }

@@ -135,13 +135,14 @@ struct VeleroClientTests {
     }
 
     @Test func backupMovesThroughVeleroPhasesToCompleted() async throws {
-        // Steps long enough that the first read, right after the create, sees a phase before the last even on a busy machine.
-        try await withKubernetes(phaseStep: .milliseconds(400)) { k8s in
+        // Steps long enough that the first read, right after the create, sees a phase before the last even on a machine
+        // so loaded that one request takes seconds.
+        try await withKubernetes(phaseStep: .seconds(10)) { k8s in
             let velero = VeleroClient(kubernetes: k8s.client)
             try await velero.createBackup(Self.backup("b-pre"))
             let first = try await velero.backupStatus(name: "b-pre")
             #expect(!first.phase.isTerminal)
-            let final = try await terminalStatus { try await velero.backupStatus(name: "b-pre") }
+            let final = try await terminalStatus(timeout: .seconds(120)) { try await velero.backupStatus(name: "b-pre") }
             #expect(final == VeleroStatus(phase: .completed))
             #expect(final.phase.isSuccess)
         }

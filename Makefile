@@ -34,7 +34,7 @@ demo: deps
 clean:
 	rm -rf .build
 
-# SPEC §7 benchmarks (release build, loopback only; needs wrk, and webhook, which the script installs).
+# Benchmarks (release build, loopback only; needs wrk, and webhook, which the script installs).
 bench: release
 	@command -v wrk >/dev/null || $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk
 	Benchmarks/gate-poll.sh "$$(swift build -c release --show-bin-path)/upgrade-gate"
@@ -44,6 +44,6 @@ bench: release
 	"$$(swift build -c release --show-bin-path)/statistical-judging-benchmark"
 	Benchmarks/preflight.sh "$$(swift build -c release --show-bin-path)/upgrade-gate"
 
-# SPEC §8 fault script: random kill -9 under load, then check nothing acknowledged was lost.
+# Fault script: random kill -9 under load, then check nothing acknowledged was lost.
 fault: release
 	Benchmarks/fault.sh "$$(swift build -c release --show-bin-path)/upgrade-gate"

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# SPEC §8 fault script: kill -9 the gate at random moments while pipelines open and close
+# Fault script: kill -9 the gate at random moments while pipelines open and close
 # windows and Alertmanager posts notifications, restart it on the same state, and check that
 # nothing it acknowledged was lost: every window answered 201 is there with the same id and the
 # same pinned baseline, every close answered 200 stayed closed, and every notification answered

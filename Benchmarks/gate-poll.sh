@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# SPEC §7 on loopback, release build: gate polls vs. querying Prometheus directly for the same
+# On loopback, release build: gate polls vs. querying Prometheus directly for the same
 # 5 checks; Prometheus queries per interval with and without pollers; start-to-ready; idle RSS.
 # Usage: Benchmarks/gate-poll.sh PATH/TO/upgrade-gate [runs]
 # Every load loop is bounded (wrk -d), every address is 127.0.0.1.
@@ -144,7 +144,7 @@ for i in range(10):
 print(f"notification → fail: median {statistics.median(latencies):.1f} ms, max {max(latencies):.1f} ms (POST round trip, loopback)")
 PY
 
-echo "== a 50-check evaluation vs. its slowest query (SPEC §7: ≤ 2×)"
+echo "== a 50-check evaluation vs. its slowest query (target: ≤ 2×)"
 gate50_port=$(free_port)
 {
     printf 'listen: 127.0.0.1:%s\nstate: %s\nauth: {tokenFile: %s}\n' "$gate50_port" "$work/gate50.sqlite" "$work/token"

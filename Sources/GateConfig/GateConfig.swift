@@ -1,6 +1,6 @@
 import GateCore
 
-// The configuration of SPEC §3 as typed values.
+// The configuration file as typed values (docs/configuration.md is the user's reference).
 //
 // Defaults live in exactly one place: the default arguments of these initialisers. The loader starts from
 // `init(...)` with only the required values and overwrites what the file sets, so it never repeats a default.
@@ -39,7 +39,7 @@ public struct GateConfig: Sendable, Equatable {
     /// How long closed windows, events and alert groups are kept (see ``RetentionConfig`` for the defaults).
     public var retention: RetentionConfig
 
-    /// Creates a configuration; everything but `prometheus` has the SPEC §3 default.
+    /// Creates a configuration; everything but `prometheus` has its documented default.
     public init(
         listen: ListenAddress = ListenAddress(),
         state: String = "./upgrade-gate.sqlite",
@@ -283,7 +283,7 @@ public struct EvaluationConfig: Sendable, Equatable {
     /// Consecutive failing evaluations before a critical check fails; ≥ 1. Default 2.
     public var failAfter: Int
 
-    /// Creates evaluation settings with the SPEC defaults.
+    /// Creates evaluation settings with the documented defaults.
     public init(interval: Double = 15, warmup: Double = 60, failAfter: Int = 2) {
         self.interval = interval
         self.warmup = warmup
@@ -298,7 +298,7 @@ public struct BaselineConfig: Sendable, Equatable {
     /// How each series is summarised. Default `mean`.
     public var aggregate: BaselineAggregate
 
-    /// Creates baseline settings with the SPEC defaults.
+    /// Creates baseline settings with the documented defaults.
     public init(lookback: Double = 1800, aggregate: BaselineAggregate = .mean) {
         self.lookback = lookback
         self.aggregate = aggregate
@@ -317,7 +317,7 @@ public struct WindowsConfig: Sendable, Equatable {
     /// Per-bump overrides of `soak`. Default: none.
     public var policy: WindowPolicy
 
-    /// Creates window settings with the SPEC defaults.
+    /// Creates window settings with the documented defaults.
     public init(duration: Double = 14_400, soak: Double = 1800, policy: WindowPolicy = WindowPolicy()) {
         self.duration = duration
         self.soak = soak
@@ -400,7 +400,7 @@ public struct CheckConfig: Sendable, Equatable {
     /// Statistical judging against the baseline range's samples; `step` already defaults to `evaluation.interval`.
     public var compare: CompareSpec?
 
-    /// Creates a check; rules default to none and policies to the SPEC defaults.
+    /// Creates a check; rules default to none and policies to the documented defaults.
     public init(
         name: String,
         queryTemplate: String,
@@ -456,7 +456,7 @@ public struct VeleroConfig: Sendable, Equatable {
     /// The Restore created when a window fails.
     public var restore: VeleroRestoreConfig
 
-    /// Creates Velero settings with the SPEC defaults: back up on open, restore automatically.
+    /// Creates Velero settings with the documented defaults: back up on open, restore automatically.
     public init(
         namespace: String = "velero",
         backup: VeleroBackupConfig = VeleroBackupConfig(),
@@ -481,7 +481,7 @@ public struct VeleroBackupConfig: Sendable, Equatable {
     /// A failed or unusable Backup fails the window. Default `true`.
     public var required: Bool
 
-    /// Creates backup settings with the SPEC defaults.
+    /// Creates backup settings with the documented defaults.
     public init(
         onOpen: Bool = true,
         ttl: Double = 259_200,
@@ -526,7 +526,7 @@ public struct VeleroRestoreConfig: Sendable, Equatable {
     /// After the Restore completes, re-run the checks and compare images. Default `true`.
     public var verify: Bool
 
-    /// Creates restore settings with the SPEC defaults.
+    /// Creates restore settings with the documented defaults.
     public init(
         mode: RestoreMode = .auto,
         existingResourcePolicy: ExistingResourcePolicy = .update,

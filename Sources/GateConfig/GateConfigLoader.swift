@@ -2,7 +2,7 @@ import Foundation
 import GateCore
 import Yams
 
-/// Reads the YAML configuration of SPEC §3 into a validated ``GateConfig``.
+/// Reads the YAML configuration (docs/configuration.md) into a validated ``GateConfig``.
 ///
 /// One walk over the file finds every problem: unknown keys, wrong types, bad values and contradictions, each with
 /// its key path and line.

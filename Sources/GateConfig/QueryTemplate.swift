@@ -128,7 +128,7 @@ extension CheckConfig {
 
 /// A check's query could not be filled in for a window: it names the check and the labels the window lacks.
 ///
-/// The API answers this with 400 when a window is opened (SPEC §3: "unknown label → 400 at open").
+/// The API answers this with 400 when a window is opened (a query naming a label the window does not set cannot be judged).
 public struct TemplateError: Error, Sendable, Equatable, CustomStringConvertible {
     fileprivate enum Reason: Sendable, Equatable {
         case unknownLabels([String], available: [String])

@@ -5,7 +5,7 @@
 /// kept), exactly as `decide` does with its `failures`. An empty `reasons` changes nothing.
 ///
 /// - Important: `fail` is sticky, and `becameFail` is `true` only on the transition, so a restore is triggered once
-///   (SPEC §7: an Alertmanager notification turns the verdict to `fail` without waiting for the next evaluation).
+///   (an Alertmanager notification turns the verdict to `fail` at once, without waiting for the next evaluation).
 public func failNow(_ memory: GateMemory, reasons: [String], at now: Double) -> (memory: GateMemory, becameFail: Bool) {
     guard !reasons.isEmpty else { return (memory, false) }
     var next = memory

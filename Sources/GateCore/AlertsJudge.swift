@@ -1,4 +1,4 @@
-/// Which alerts count for one window (SPEC §3 `alertmanager:` and the window's own `matchers`).
+/// Which alerts count for one window: the config's `alertmanager.matchers` and `ignore`, and the window's own `matchers`.
 public struct AlertPolicy: Sendable, Equatable {
     /// The global `alertmanager.matchers`: all must match; empty selects every alert.
     public var matchers: [LabelMatcher]
@@ -50,7 +50,7 @@ public struct AlertFinding: Sendable, Equatable, Codable {
 /// Findings that have fired for less than `policy.grace` have `inGrace == true`: pass their reasons to `decide` as
 /// `blockers`. The others fail the gate: pass their reasons as `failures`, or to `failNow` on a notification.
 ///
-/// - Important: The baseline is by label set, as SPEC §2 pins it: an alert that was firing at open, resolves, and
+/// - Important: The baseline is by label set, pinned at open: an alert that was firing at open, resolves, and
 ///   fires again during the window stays baseline.
 public func judgeAlerts(_ book: AlertBook, baseline: Set<Labels>, policy: AlertPolicy, now: Double) -> [AlertFinding] {
     book.firing(at: now)

@@ -107,6 +107,7 @@ public struct ImageChange: Sendable, Equatable, Codable, CustomStringConvertible
         self.now = now
     }
 
+    /// The workload, its image now and its image at open, as the verification report prints it.
     public var description: String { "\(workload): \(now ?? "missing") (was \(atOpen) at open)" }
 }
 

@@ -1,4 +1,4 @@
-/// The gate's answer for a window, as pollers read it (SPEC §2).
+/// The gate's answer for a window, as pollers read it: `pending`, `pass`, `fail` or `inconclusive`.
 public enum Verdict: String, Sendable, Equatable, Codable, CaseIterable {
     /// Open, nothing failing, but warm-up, backup or soak is not done yet.
     case pending
@@ -12,7 +12,7 @@ public enum Verdict: String, Sendable, Equatable, Codable, CaseIterable {
     case inconclusive
 }
 
-/// One check's status in the gate body (SPEC §5).
+/// One check's status in the gate body: `pass`, `warn`, `failing`, `fail` or `inconclusive`.
 public enum CheckStatus: String, Sendable, Equatable, Codable, CaseIterable {
     /// Every rule holds.
     case pass
@@ -220,7 +220,7 @@ public func decide(
     )
 }
 
-/// The verdict of the one-shot CI `check` command (SPEC §6): each check judged once, without soak, warm-up or
+/// The verdict of the one-shot CI `check` command: each check judged once, without soak, warm-up or
 /// `failAfter`. `fail` if any critical check is broken, else `inconclusive` if any critical check is, else `pass`.
 public func oneShotVerdict(_ outcomes: [CheckOutcome]) -> Verdict {
     let critical = outcomes.filter(\.critical)

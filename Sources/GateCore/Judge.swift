@@ -110,7 +110,7 @@ public struct CheckOutcome: Sendable, Equatable, Codable {
 }
 
 /// Judges one check once: pairs the current series with the baseline by labels and applies the check's rules
-/// to every series (SPEC §4 "Rules per series").
+/// to every series: absolute bounds on the value, relative rules against the baseline series.
 ///
 /// - Important: Missing evidence is never a pass: an unavailable query is `inconclusive`, and no data or a NaN
 ///   value is judged by the check's `noData` policy (`inconclusive` by default).

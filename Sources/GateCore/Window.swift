@@ -43,7 +43,7 @@ public struct WindowRequest: Sendable, Equatable, Codable {
     }
 
     /// The labels queries are filled with: the request's labels, plus `namespace` when exactly one
-    /// namespace is given and no `namespace` label is (SPEC §4).
+    /// namespace is given and no `namespace` label is, so `{{namespace}}` works without repeating it.
     public var templateLabels: [String: String] {
         var result = labels
         if result["namespace"] == nil, namespaces.count == 1 { result["namespace"] = namespaces[0] }
@@ -111,6 +111,7 @@ public struct WindowRecord: Sendable, Equatable, Codable {
         case id, request, checks, openedAt, soak, duration, closedAt, closeReason, memory, backup, restore, imagesAtOpen
     }
 
+    /// Decodes a stored window; fields added after it was stored take their defaults.
     public init(from decoder: any Decoder) throws {
         let container = try decoder.container(keyedBy: CodingKeys.self)
         id = try container.decode(String.self, forKey: .id)
@@ -160,6 +161,7 @@ public struct WindowBaseline: Sendable, Equatable, Codable {
 
     private enum CodingKeys: String, CodingKey { case capturedAt, start, end, checks, alerts }
 
+    /// Decodes a stored baseline; a baseline stored without alerts has none.
     public init(from decoder: any Decoder) throws {
         let container = try decoder.container(keyedBy: CodingKeys.self)
         capturedAt = try container.decode(Double.self, forKey: .capturedAt)

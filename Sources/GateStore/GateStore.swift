@@ -3,7 +3,7 @@ import GRDB
 import GateCore
 
 /// The daemon's durable state in one SQLite file: windows, their pinned baselines, their evaluations and their
-/// audit events (SPEC §2, §4, §8).
+/// audit events.
 ///
 /// The file is opened in WAL mode through a GRDB `DatabasePool`: one writer connection serialises every change,
 /// and reads run concurrently on reader connections without waiting for writes. Every method runs its SQL on

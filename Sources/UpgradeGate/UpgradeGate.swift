@@ -17,7 +17,7 @@ struct UpgradeGate: AsyncParsableCommand {
     )
 }
 
-/// Exit code for usage and configuration errors (BSD `EX_USAGE`), as SPEC §6 asks.
+/// Exit code for usage and configuration errors (BSD `EX_USAGE`), the convention CI scripts know.
 let usageExitCode: Int32 = 64
 
 /// Loads a config file or exits 64 with every error, one per line.

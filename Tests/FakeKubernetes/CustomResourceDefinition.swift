@@ -51,7 +51,7 @@ public struct CustomResourceDefinition: Sendable {
         try self.init(yaml: try String(contentsOfFile: path, encoding: .utf8), source: path)
     }
 
-    /// The Velero Backup and Restore CRDs bundled with this target (copies of `shared/contracts/velero/`).
+    /// The Velero Backup and Restore CRDs bundled with this target (Velero's own CRD files, copied unchanged).
     public static func bundledVelero() throws -> [CustomResourceDefinition] {
         try ["velero.io_backups", "velero.io_restores"].map { name in
             guard let url = Bundle.module.url(forResource: name, withExtension: "yaml", subdirectory: "CRDs") else {

@@ -84,7 +84,7 @@ import Testing
         )
         #expect(config == expected)
 
-        // The defaults themselves, spelled out against SPEC §3 (they live in the initialisers).
+        // The defaults themselves, spelled out as docs/configuration.md lists them (they live in the initialisers).
         #expect(config.listen.description == "0.0.0.0:8080")
         #expect(config.state == "./upgrade-gate.sqlite")
         #expect(config.prometheus.timeout == 10)

@@ -3,7 +3,7 @@ import Testing
 
 @testable import GateCore
 
-/// Label sets, group keys and times of `shared/contracts/alertmanager/*.json`, reused as values (nothing is parsed).
+/// Label sets, group keys and times of the Alertmanager webhook fixtures (`Fixtures/alertmanager/*.json`), reused as values (nothing is parsed).
 enum AlertContract {
     /// webhook-firing-v0.34.json, the firing alert.
     static let budgetBurn1h = labels([

@@ -88,7 +88,7 @@ private let contractAlerts = [
             findings: [(certManager, false)]
         ),
         AlertJudgeCase(
-            name: "the SPEC example policy keeps critical and warning alerts and drops Watchdog",
+            name: "the documented example policy keeps critical and warning alerts and drops Watchdog",
             firing: contractAlerts + [firing(watchdog, since: openedAt), firing(throttling, since: openedAt)],
             baseline: [C.etcd22],
             policy: specPolicy,

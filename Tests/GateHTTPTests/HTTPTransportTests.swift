@@ -84,12 +84,11 @@ struct HTTPTransportTests {
         let server = try TestHTTPServer { _ in .hang }
         defer { server.stop() }
         try await withClient { client in
-            let started = ContinuousClock.now
+            // The server never answers, so `.timeout` can only come from the request's own 300 ms timeout.
             let error = await failure(of: HTTPRequest(url: server.baseURL + "/slow", timeout: .milliseconds(300)), on: client)
             #expect(error == .timeout)
             #expect(error?.label == "timeout")
             #expect(error?.description.contains("/slow") == true)
-            #expect(ContinuousClock.now - started < .seconds(5))
         }
     }
 
@@ -139,14 +138,13 @@ struct HTTPTransportTests {
         let server = try TestHTTPServer { _ in .hang }
         defer { server.stop() }
         try await withClient { client in
-            let task = Task { try await client.execute(HTTPRequest(url: server.baseURL + "/hang", timeout: .seconds(30))) }
+            // Without cancellation the request would end in `.timeout`: `.cancelled` proves the cancel aborted it.
+            let task = Task { try await client.execute(HTTPRequest(url: server.baseURL + "/hang", timeout: .seconds(300))) }
             // Cancel only once the request is on the wire, so the progress callback is what aborts it.
             #expect(await server.waitFor { $0.count == 1 })
-            let started = ContinuousClock.now
             task.cancel()
             let result = await task.result
             #expect(throws: HTTPClientError.cancelled) { try result.get() }
-            #expect(ContinuousClock.now - started < .seconds(5))
         }
     }
 
@@ -228,13 +226,12 @@ struct HTTPTransportTests {
         let server = try TestHTTPServer { _ in .hang }
         defer { server.stop() }
         let client = HTTPClient()
-        let inFlight = Task { try await client.execute(HTTPRequest(url: server.baseURL, timeout: .seconds(30))) }
+        // Without the shutdown the request would end in `.timeout`: `.shutdown` proves the shutdown aborted it.
+        let inFlight = Task { try await client.execute(HTTPRequest(url: server.baseURL, timeout: .seconds(300))) }
         #expect(await server.waitFor { $0.count == 1 })
-        let started = ContinuousClock.now
         await client.shutdown()
         await client.shutdown()  // idempotent
         await #expect(throws: HTTPClientError.shutdown) { try await inFlight.value }
-        #expect(ContinuousClock.now - started < .seconds(5))
         let error = await failure(of: HTTPRequest(url: server.baseURL), on: client)
         #expect(error?.label == "shutdown")
     }

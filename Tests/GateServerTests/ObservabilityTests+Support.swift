@@ -137,11 +137,19 @@ func promtoolCheckMetrics(_ exposition: [UInt8]) async throws -> (status: Int32,
     process.standardOutput = output
     process.standardError = output
     try process.run()
-    // Read concurrently with writing, so a chatty promtool can never block on a full pipe while we write.
-    let reader = Task.detached { output.fileHandleForReading.readDataToEndOfFile() }
-    input.fileHandleForWriting.write(Data(exposition))
-    try input.fileHandleForWriting.close()
-    let data = await reader.value
-    process.waitUntilExit()
-    return (process.terminationStatus, String(decoding: data, as: UTF8.self))
+    // Read concurrently with writing, so a chatty promtool can never block on a full pipe while we write. The read and
+    // the wait block, so they run on threads of their own: on Swift's cooperative pool (two threads on a 2-core
+    // machine) they would stall every other test of the process meanwhile.
+    let data = await withCheckedContinuation { (continuation: CheckedContinuation<Data, Never>) in
+        Thread.detachNewThread { continuation.resume(returning: output.fileHandleForReading.readDataToEndOfFile()) }
+        input.fileHandleForWriting.write(Data(exposition))
+        try? input.fileHandleForWriting.close()
+    }
+    let status = await withCheckedContinuation { (continuation: CheckedContinuation<Int32, Never>) in
+        Thread.detachNewThread {
+            process.waitUntilExit()
+            continuation.resume(returning: process.terminationStatus)
+        }
+    }
+    return (status, String(decoding: data, as: UTF8.self))
 }

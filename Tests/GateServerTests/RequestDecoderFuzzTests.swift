@@ -5,7 +5,7 @@ import Testing
 
 @testable import GateServer
 
-/// SPEC §8: every request decoder of the API, fed mutated bodies, answers with a 400 that names a
+/// Every request decoder of the API, fed mutated bodies, answers with a 400 that names a
 /// field or the JSON error — never a trap.
 @Suite struct RequestDecoderFuzzTests {
     static let config: GateConfig = {

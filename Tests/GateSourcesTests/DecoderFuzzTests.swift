@@ -33,7 +33,7 @@ func mutate(_ input: [UInt8], using rng: inout SplitMix64) -> [UInt8] {
     return bytes
 }
 
-/// SPEC §8: decoders are fuzzed. Every mutation of every contract payload must decode or fail with
+/// Decoders are fuzzed: every mutation of every contract payload must decode or fail with
 /// an error — never trap, hang or accept garbage as data.
 @Suite struct DecoderFuzzTests {
     static let iterations = 1500

@@ -4,7 +4,7 @@ import Testing
 
 @testable import GateSources
 
-/// Reads a wire fixture copied from ../shared/contracts/.
+/// Reads a wire fixture (a captured Prometheus answer) from Fixtures/.
 func fixture(_ name: String) throws -> [UInt8] {
     let url = try #require(Bundle.module.url(forResource: name, withExtension: nil, subdirectory: "Fixtures/prometheus"))
     return Array(try Data(contentsOf: url))

@@ -171,7 +171,7 @@ import Testing
         child.standardOutput = FileHandle.nullDevice
         child.standardError = FileHandle.nullDevice
         try child.run()
-        let deadline = Date().addingTimeInterval(30)
+        let deadline = Date().addingTimeInterval(120)
         while lastAcknowledged(progress) < 150, child.isRunning, Date() < deadline {
             try await Task.sleep(for: .milliseconds(5))
         }
@@ -201,8 +201,9 @@ import Testing
         let environment = ProcessInfo.processInfo.environment
         let store = try GateStore(path: try #require(environment[Self.pathVariable]))
         let progress = try FileHandle(forWritingTo: URL(fileURLWithPath: try #require(environment[Self.progressVariable])))
-        // Bounded, should the parent die before killing it.
-        let deadline = Date().addingTimeInterval(60)
+        // Bounded, should the parent die before killing it; generously, so a parent slowed down by a loaded machine
+        // still finds it running.
+        let deadline = Date().addingTimeInterval(300)
         for step in 1...1_000_000 where Date() < deadline {
             let at = Fixture.t0 + Double(step)
             var memory = GateMemory()

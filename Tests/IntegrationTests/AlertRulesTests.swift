@@ -9,20 +9,20 @@ import Testing
 @Suite("Alert rules")
 struct AlertRulesTests {
     /// `promtool check rules` (with every lint, lint findings fatal) on every `alert-rules/*.rules.yml`.
-    @Test func promtoolAcceptsEveryRuleFile() throws {
+    @Test func promtoolAcceptsEveryRuleFile() async throws {
         let promtool = try Self.promtool()
         let root = try Self.repositoryRoot()
         let files = try Self.files(in: root.appendingPathComponent("alert-rules"), suffix: ".rules.yml")
-        let run = try Self.run(promtool, ["check", "rules", "--lint=all", "--lint-fatal"] + files.map(\.path), in: root)
+        let run = try await Self.run(promtool, ["check", "rules", "--lint=all", "--lint-fatal"] + files.map(\.path), in: root)
         #expect(run.status == 0, "promtool check rules exited \(run.status):\n\(run.output)")
     }
 
     /// `promtool test rules` on every `alert-rules/tests/*.test.yml`.
-    @Test func promtoolRuleUnitTestsPass() throws {
+    @Test func promtoolRuleUnitTestsPass() async throws {
         let promtool = try Self.promtool()
         let root = try Self.repositoryRoot()
         let files = try Self.files(in: root.appendingPathComponent("alert-rules/tests"), suffix: ".test.yml")
-        let run = try Self.run(promtool, ["test", "rules"] + files.map(\.path), in: root)
+        let run = try await Self.run(promtool, ["test", "rules"] + files.map(\.path), in: root)
         #expect(run.status == 0, "promtool test rules exited \(run.status):\n\(run.output)")
     }
 
@@ -32,13 +32,13 @@ struct AlertRulesTests {
     /// Foundation reads no YAML, so the rule files are read by `RuleFileScanner`, which knows only
     /// the block style these files are written in; to be sure it missed no rule, its rule count is
     /// compared with the count promtool reports for the same file.
-    @Test func everyAlertHasSeverityAndAnnotations() throws {
+    @Test func everyAlertHasSeverityAndAnnotations() async throws {
         let promtool = try Self.promtool()
         let root = try Self.repositoryRoot()
         let files = try Self.files(in: root.appendingPathComponent("alert-rules"), suffix: ".rules.yml")
         for file in files {
             let scanned = try RuleFileScanner.scan(try String(contentsOf: file, encoding: .utf8), file: file.lastPathComponent)
-            let check = try Self.run(promtool, ["check", "rules", file.path], in: root)
+            let check = try await Self.run(promtool, ["check", "rules", file.path], in: root)
             let reported = Self.ruleCount(inPromtoolOutput: check.output)
             #expect(
                 reported == scanned.ruleCount,
@@ -57,7 +57,7 @@ struct AlertRulesTests {
     }
 
     /// Every alert has a promtool test case where it fires and one where it must not.
-    @Test func everyAlertIsTestedFiringAndQuiet() throws {
+    @Test func everyAlertIsTestedFiringAndQuiet() async throws {
         let root = try Self.repositoryRoot()
         var alerts: [String] = []
         for file in try Self.files(in: root.appendingPathComponent("alert-rules"), suffix: ".rules.yml") {
@@ -128,20 +128,12 @@ struct AlertRulesTests {
     }
 
     /// Runs `executable` to completion in `directory`; its exit status and its stdout and stderr together.
-    private static func run(_ executable: String, _ arguments: [String], in directory: URL) throws -> (status: Int32, output: String) {
+    private static func run(_ executable: String, _ arguments: [String], in directory: URL) async throws -> (status: Int32, output: String) {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: executable)
         process.arguments = arguments
         process.currentDirectoryURL = directory
-        let pipe = Pipe()
-        process.standardOutput = pipe
-        process.standardError = pipe
-        process.standardInput = FileHandle.nullDevice
-        try process.run()
-        // Read to the end before waiting, so that a full pipe never blocks promtool.
-        let output = pipe.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        return (process.terminationStatus, String(decoding: output, as: UTF8.self))
+        return try await runToCompletion(process)
     }
 
     /// N from promtool's "SUCCESS: N rules found" for one file.

@@ -1,7 +1,7 @@
 import Foundation
 import Testing
 
-/// `POST /api/v1/alertmanager` on the real daemon, with the payloads of ../shared/contracts/alertmanager/.
+/// `POST /api/v1/alertmanager` on the real daemon, with real Alertmanager payloads (Fixtures/alertmanager/).
 @Suite struct AlertmanagerReceiverTests {
     static let alerting = """
         alertmanager:
@@ -83,7 +83,9 @@ import Testing
     }
 
     @Test func graceKeepsANewAlertPendingUntilItHasFiredLongEnough() async throws {
-        try await DaemonTests.Stack.run(soak: "1s", extra: Self.alerting + "\n  grace: 3s") { stack in
+        // A grace far longer than a loaded machine could stall between the notification and the poll below, so
+        // "within grace" is an outcome and not a race with the clock.
+        try await DaemonTests.Stack.run(soak: "1s", extra: Self.alerting + "\n  grace: 15s") { stack in
             #expect(try await stack.open("graceful").status == 201)
             try await stack.gate.waitForVerdict("graceful", "pass")
             let startsAt = formatRFC3339Now()
@@ -92,7 +94,7 @@ import Testing
             let during = try await stack.gate.gate("graceful")
             #expect(during["verdict"] as? String != "fail", "within grace the alert does not fail the gate: \(during)")
             #expect((during["alerts"] as? [[String: Any]])?.first?["state"] as? String == "in-grace", "\(during)")
-            try await stack.gate.waitForVerdict("graceful", "fail", timeout: .seconds(15))
+            try await stack.gate.waitForVerdict("graceful", "fail")
         }
     }
 

@@ -38,7 +38,7 @@ import Yams
 
     // MARK: - Every manifest
 
-    @Test func everyManifestIsAKubernetesObjectOrAccountedFor() throws {
+    @Test func everyManifestIsAKubernetesObjectOrAccountedFor() async throws {
         let files = try Self.manifestFiles()
         #expect(files.count >= 14, "deploy/ lost files: \(files)")
         for file in files where Self.notKubernetes[file] == nil {
@@ -51,10 +51,10 @@ import Yams
         }
     }
 
-    @Test func coreKindsValidateStrictlyAgainstKubernetesSchemas() throws {
-        try Self.requireValidator()
+    @Test func coreKindsValidateStrictlyAgainstKubernetesSchemas() async throws {
+        try await Self.requireValidator()
         let files = try Self.manifestFiles().filter { Self.notKubernetes[$0] == nil }
-        let output = try Self.validate(files.map { Self.deploy.appendingPathComponent($0).path })
+        let output = try await Self.validate(files.map { Self.deploy.appendingPathComponent($0).path })
         let lines = output.text.split(separator: "\n").map(String.init)
         for line in lines where line.hasPrefix("ERROR") {
             Issue.record("kubernetes-validate: \(line)")
@@ -68,11 +68,11 @@ import Yams
             if !known { Issue.record("no schema and no shape check: \(line)") }
         }
         let passed = lines.filter { $0.hasPrefix("INFO") && $0.contains(" passed ") }
-        // namespace, serviceaccount, 6 RBAC objects, configmap, pvc, deployment, service — per version.
-        #expect(passed.count == 12 * Self.kubernetesVersions.count, "\(output.text)")
+        // namespace, serviceaccount, 6 RBAC objects, configmap, pvc, deployment, service, the dashboard's configmap — per version.
+        #expect(passed.count == 13 * Self.kubernetesVersions.count, "\(output.text)")
     }
 
-    @Test func customResourcesMatchTheFieldsOfTheirCRDs() throws {
+    @Test func customResourcesMatchTheFieldsOfTheirCRDs() async throws {
         var checked: [String] = []
         for file in try Self.manifestFiles() where Self.notKubernetes[file] == nil {
             for document in try Self.documents(file) {
@@ -86,7 +86,7 @@ import Yams
         #expect(Set(checked) == Set(Self.customKinds.keys), "every custom kind has an example: \(checked)")
     }
 
-    @Test func everyImageIsPinnedByTheGatesOwnLinter() throws {
+    @Test func everyImageIsPinnedByTheGatesOwnLinter() async throws {
         let findings = try Linter.lint(paths: [Self.deploy.path])
         #expect(findings.isEmpty, "upgrade-gate lint deploy/:\n\(findings.map(\.description).joined(separator: "\n"))")
         // And it does look into the Dockerfile: with its digest broken, the runtime image (an ARG default) is reported.
@@ -95,7 +95,7 @@ import Yams
         #expect(Linter.lint(dockerfile: dockerfile.replacingOccurrences(of: "@sha256:", with: "@"), file: "Dockerfile").count == 1)
     }
 
-    @Test func noSecretIsShipped() throws {
+    @Test func noSecretIsShipped() async throws {
         for file in try Self.manifestFiles() where Self.notKubernetes[file] == nil {
             for document in try Self.documents(file) {
                 #expect(document["kind"]?.string != "Secret", "\(file) ships a Secret; document the kubectl command instead")
@@ -105,7 +105,7 @@ import Yams
 
     // MARK: - The base
 
-    @Test func kustomizationListsEveryBaseFileAndOnlyExistingOnes() throws {
+    @Test func kustomizationListsEveryBaseFileAndOnlyExistingOnes() async throws {
         let base = Self.deploy.appendingPathComponent("base")
         let kustomization = try #require(try Self.documents("base/kustomization.yaml").first)
         let listed = (kustomization["resources"]?.sequence ?? []).compactMap(\.string)
@@ -120,8 +120,8 @@ import Yams
     }
 
     @Test(.enabled(if: DeployManifestTests.hasKubectl, "kubectl is not installed: the resource-list test above stands in"))
-    func kustomizeRendersTheBaseWithEveryObjectInItsNamespace() throws {
-        let output = try Self.run(["kubectl", "kustomize", Self.deploy.appendingPathComponent("base").path])
+    func kustomizeRendersTheBaseWithEveryObjectInItsNamespace() async throws {
+        let output = try await Self.run(["kubectl", "kustomize", Self.deploy.appendingPathComponent("base").path])
         #expect(output.status == 0, "kubectl kustomize deploy/base:\n\(output.text)")
         let objects = try Self.parse(output.text)
         var places: [String: String] = [:]
@@ -138,12 +138,12 @@ import Yams
                 "ClusterRoleBinding/upgrade-gate-preflight-reader": "-", "ConfigMap/upgrade-gate-config": "upgrade-gate",
                 "PersistentVolumeClaim/upgrade-gate-state": "upgrade-gate", "Deployment/upgrade-gate": "upgrade-gate",
                 "Service/upgrade-gate": "upgrade-gate", "ServiceMonitor/upgrade-gate": "upgrade-gate",
-                "PrometheusRule/upgrade-gate": "upgrade-gate",
+                "PrometheusRule/upgrade-gate": "upgrade-gate", "ConfigMap/upgrade-gate-dashboard": "upgrade-gate",
             ]
         )
     }
 
-    @Test func theShippedConfigIsAcceptedByTheGate() throws {
+    @Test func theShippedConfigIsAcceptedByTheGate() async throws {
         let configMap = try #require(try Self.documents("base/configmap.yaml").first)
         let text = try #require(configMap["data"]?["config.yaml"]?.string)
         let config: GateConfig
@@ -166,7 +166,7 @@ import Yams
         #expect(!config.checks.isEmpty)
     }
 
-    @Test func theDeploymentIsASingleWriterWithPersistentStateAndNoPrivileges() throws {
+    @Test func theDeploymentIsASingleWriterWithPersistentStateAndNoPrivileges() async throws {
         let deployment = try #require(try Self.documents("base/deployment.yaml").first)
         let spec = try #require(deployment["spec"])
         #expect(spec["replicas"]?.int == 1)
@@ -213,7 +213,7 @@ import Yams
         #expect(mounts["config"] == "/etc/upgrade-gate")
     }
 
-    @Test func rbacHasNoWildcardsAndNoSecrets() throws {
+    @Test func rbacHasNoWildcardsAndNoSecrets() async throws {
         for document in try Self.documents("base/rbac.yaml") where ["Role", "ClusterRole"].contains(document["kind"]?.string) {
             for rule in document["rules"]?.sequence ?? [] {
                 let values = ["apiGroups", "resources", "verbs"].flatMap { rule[$0]?.sequence?.compactMap(\.string) ?? [] }
@@ -225,7 +225,7 @@ import Yams
         }
     }
 
-    @Test func thePrometheusRuleIsGeneratedFromAlertRulesAndPassesPromtool() throws {
+    @Test func thePrometheusRuleIsGeneratedFromAlertRulesAndPassesPromtool() async throws {
         let rule = try #require(try Self.documents("base/prometheusrule.yaml").first)
         let groups = try #require(rule["spec"]?["groups"])
         let sources = try FileManager.default.contentsOfDirectory(atPath: Self.root.appendingPathComponent("alert-rules").path)
@@ -243,13 +243,13 @@ import Yams
         let file = FileManager.default.temporaryDirectory.appendingPathComponent("prometheusrule-\(UUID().uuidString).rules.yml")
         defer { try? FileManager.default.removeItem(at: file) }
         try Yams.serialize(node: Node([(Node("groups"), groups)])).write(to: file, atomically: true, encoding: .utf8)
-        let output = try Self.run(["promtool", "check", "rules", file.path])
+        let output = try await Self.run(["promtool", "check", "rules", file.path])
         #expect(output.status == 0, "promtool check rules (prometheus package; `make deps`):\n\(output.text)")
     }
 
     // MARK: - The examples
 
-    @Test func flaggerCanaryWiresEveryHookToTheGate() throws {
+    @Test func flaggerCanaryWiresEveryHookToTheGate() async throws {
         let canary = try #require(try Self.documents("examples/flagger/canary.yaml").first)
         let hooks = canary["spec"]?["analysis"]?["webhooks"]?.sequence ?? []
         let types = [
@@ -264,7 +264,7 @@ import Yams
         }
     }
 
-    @Test func argoAnalysisCannotSucceedWithoutAPass() throws {
+    @Test func argoAnalysisCannotSucceedWithoutAPass() async throws {
         let template = try #require(try Self.documents("examples/argo-rollouts/analysistemplate.yaml").first)
         let metric = try #require(template["spec"]?["metrics"]?[0])
         #expect(metric["provider"]?["web"]?["url"]?.string == "http://upgrade-gate.upgrade-gate.svc:8080/api/v1/gate/{{args.window}}")
@@ -287,8 +287,8 @@ import Yams
         #expect(inline.first?["templates"]?[0]?["templateName"]?.string == "upgrade-gate")
     }
 
-    @Test func theRolloutPodTemplateIsAValidPodTemplate() throws {
-        try Self.requireValidator()
+    @Test func theRolloutPodTemplateIsAValidPodTemplate() async throws {
+        try await Self.requireValidator()
         let rollout = try #require(try Self.documents("examples/argo-rollouts/rollout.yaml").first)
         let spec = try #require(rollout["spec"])
         // A Rollout's selector and template are a Deployment's: validate them as one.
@@ -299,14 +299,14 @@ import Yams
         let file = FileManager.default.temporaryDirectory.appendingPathComponent("rollout-template-\(UUID().uuidString).yaml")
         defer { try? FileManager.default.removeItem(at: file) }
         try Yams.serialize(node: deployment).write(to: file, atomically: true, encoding: .utf8)
-        let output = try Self.validate([file.path])
+        let output = try await Self.validate([file.path])
         #expect(output.status == 0, "\(output.text)")
         #expect(output.text.components(separatedBy: " passed ").count - 1 == Self.kubernetesVersions.count, "\(output.text)")
     }
 
-    @Test func alertmanagerReceiverPassesAmtoolAndSendsResolvedWithTheToken() throws {
+    @Test func alertmanagerReceiverPassesAmtoolAndSendsResolvedWithTheToken() async throws {
         let file = Self.deploy.appendingPathComponent("examples/alertmanager/receiver.yaml")
-        let output = try Self.run(["amtool", "check-config", file.path])
+        let output = try await Self.run(["amtool", "check-config", file.path])
         #expect(output.status == 0, "amtool check-config (prometheus-alertmanager package; `make deps`):\n\(output.text)")
         let config = try #require(try Self.documents("examples/alertmanager/receiver.yaml").first)
         let receiver = try #require(config["receivers"]?.sequence?.first { $0["name"]?.string == "upgrade-gate" })
@@ -342,33 +342,27 @@ import Yams
         return nodes
     }
 
-    static var hasKubectl: Bool { (try? run(["kubectl", "version", "--client"]).status) == 0 }
+    static var hasKubectl: Bool { findExecutable("kubectl") != nil }
 
     /// Fails the test with the install command when the validator is missing; never skips silently.
-    static func requireValidator() throws {
-        let probe = try run(["python3", "-c", "import kubernetes_validate"])
+    static func requireValidator() async throws {
+        let probe = try await run(["python3", "-c", "import kubernetes_validate"])
         if probe.status != 0 {
             throw Failure("kubernetes-validate is not installed: run `\(validatorInstall)` (deploy/README.md, \"Testing the manifests\")")
         }
     }
 
-    static func validate(_ paths: [String]) throws -> (status: Int32, text: String) {
-        try run(["python3", "-m", "kubernetes_validate", "--strict"] + kubernetesVersions.flatMap { ["-k", $0] } + paths)
+    static func validate(_ paths: [String]) async throws -> (status: Int32, text: String) {
+        try await run(["python3", "-m", "kubernetes_validate", "--strict"] + kubernetesVersions.flatMap { ["-k", $0] } + paths)
     }
 
-    /// Runs a command found on PATH, with stdout and stderr together.
-    static func run(_ arguments: [String]) throws -> (status: Int32, text: String) {
+    /// Runs a command found on PATH, with stdout and stderr together, off the cooperative pool.
+    static func run(_ arguments: [String]) async throws -> (status: Int32, text: String) {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
         process.arguments = arguments
-        let pipe = Pipe()
-        process.standardOutput = pipe
-        process.standardError = pipe
-        process.standardInput = FileHandle.nullDevice
-        try process.run()
-        let data = pipe.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        return (process.terminationStatus, String(decoding: data, as: UTF8.self))
+        let result = try await runToCompletion(process)
+        return (result.status, result.output)
     }
 
     struct Failure: Error, CustomStringConvertible {

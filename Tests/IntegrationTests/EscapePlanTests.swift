@@ -77,7 +77,7 @@ import Testing
 
             escape.upgrade()
             try await escape.breakTarget()
-            try await escape.gate.waitForVerdict("podinfo-upgrade", "fail", timeout: .seconds(20))
+            try await escape.gate.waitForVerdict("podinfo-upgrade", "fail")
             try await escape.waitForRestorePhase("podinfo-upgrade", "Completed")
             #expect(escape.fake.restores.count == 1)
             let restore = try #require(escape.fake.restores.first)
@@ -88,7 +88,7 @@ import Testing
             #expect((body["rolledBack"] as? [String])?.first?.contains("Deployment prod/podinfo container app") == true, "\(body)")
             #expect((body["notRolledBack"] as? [String])?.isEmpty == true, "\(body)")
             #expect(escape.fake.workload(EscapePlanTests.podinfo)?.image(of: "app") == "ghcr.io/stefanprodan/podinfo:6.5.0")
-            // SPEC §7 measures fail → Restore request; the audit trail has both times (reported, not asserted).
+            // The fail → Restore request latency is a benchmark target; the audit trail has both times (reported, not asserted).
             let trail = try await escape.gate.call("GET", "/api/v1/windows/podinfo-upgrade/events").json["events"] as? [[String: Any]] ?? []
             let failedAt = trail.last { $0["kind"] as? String == "verdict" && $0["to"] as? String == "fail" }?["at"] as? String
             let createdAt = trail.last { ($0["message"] as? String)?.hasSuffix("created") == true }?["at"] as? String
@@ -99,7 +99,7 @@ import Testing
             // Still failing, reset and failing again: never a second Restore.
             try await Task.sleep(for: .seconds(2))
             #expect(try await escape.gate.call("POST", "/api/v1/windows/podinfo-upgrade/reset").status == 200)
-            try await escape.gate.waitForVerdict("podinfo-upgrade", "fail", timeout: .seconds(20))
+            try await escape.gate.waitForVerdict("podinfo-upgrade", "fail")
             try await Task.sleep(for: .seconds(2))
             #expect(escape.fake.restores.count == 1, "once, never twice")
             let events = try await escape.gate.call("GET", "/api/v1/windows/podinfo-upgrade/events").body
@@ -126,7 +126,7 @@ import Testing
         try await Escape.run { escape in
             escape.fake.scriptBackupPhases(["InProgress", "Failed"], failureReason: "backup storage location default is unavailable")
             #expect(try await escape.open().status == 201)
-            try await escape.gate.waitForVerdict("podinfo-upgrade", "fail", timeout: .seconds(20))
+            try await escape.gate.waitForVerdict("podinfo-upgrade", "fail")
             let gate = try await escape.gate.gate("podinfo-upgrade")
             #expect((gate["reasons"] as? [String])?.contains { $0.contains("pre-upgrade backup failed") } == true, "\(gate)")
             try await Task.sleep(for: .seconds(2))
@@ -136,11 +136,13 @@ import Testing
 
     @Test func confirmRolloutWaitsForTheBackup() async throws {
         try await Escape.run { escape in
-            escape.fake.setPhaseStep(.seconds(2))
+            // Each Velero phase lasts 8 s: longer than a loaded machine needs to answer the first hook, which must see
+            // the backup still in progress.
+            escape.fake.setPhaseStep(.seconds(8))
             let payload = #"{"name":"podinfo","namespace":"prod","phase":"Waiting","checksum":"abc","metadata":{"window":"canary","label.job":"demo"}}"#
             let first = try await escape.gate.call("POST", "/api/v1/flagger/confirm-rollout", body: payload)
             #expect(first.status == 403 && first.body.contains("waiting for pre-upgrade backup"), "\(first)")
-            try await eventually(timeout: .seconds(30), "confirm-rollout to allow once the backup completed") {
+            try await eventually(timeout: .seconds(120), "confirm-rollout to allow once the backup completed") {
                 try await escape.gate.call("POST", "/api/v1/flagger/confirm-rollout", body: payload).status == 200
             }
         }
@@ -151,7 +153,7 @@ import Testing
             #expect(try await escape.open().status == 201)
             try await escape.gate.waitForVerdict("podinfo-upgrade", "pass")
             await escape.stack.prometheus.process.stop()
-            try await escape.gate.waitForVerdict("podinfo-upgrade", "inconclusive", timeout: .seconds(20))
+            try await escape.gate.waitForVerdict("podinfo-upgrade", "inconclusive")
             try await Task.sleep(for: .seconds(3))
             #expect(escape.fake.restores.isEmpty)
         }
@@ -223,7 +225,7 @@ import Testing
             #expect(try await escape.open().status == 201)
             try await escape.gate.waitForVerdict("podinfo-upgrade", "pass")
             try await escape.breakTarget()
-            try await escape.gate.waitForVerdict("podinfo-upgrade", "fail", timeout: .seconds(20))
+            try await escape.gate.waitForVerdict("podinfo-upgrade", "fail")
             try await Task.sleep(for: .seconds(2))
             #expect(escape.fake.restores.isEmpty, "manual: nothing until asked")
             #expect(try await escape.gate.call("POST", "/api/v1/windows/podinfo-upgrade/restore", token: .some(nil)).status == 401)

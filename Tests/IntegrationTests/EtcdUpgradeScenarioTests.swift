@@ -152,7 +152,7 @@ import Testing
                 baselineAlerts.contains { ($0["labels"] as? [String: String])?["alertname"] == "UpgradeEtcdLeaderChanged" },
                 "the firing alert is part of the pinned baseline: \(opened)")
             let notificationsAtOpen = try await acceptedNotifications(stack)
-            try await stack.gate.waitForVerdict("cert-manager", "pass", timeout: .seconds(30))
+            try await stack.gate.waitForVerdict("cert-manager", "pass")
             // Keep watching while Alertmanager re-sends the old alert: it is baseline, not news.
             try await eventually(timeout: .seconds(30), "Alertmanager to re-send the alert during the window") {
                 try await acceptedNotifications(stack) > notificationsAtOpen

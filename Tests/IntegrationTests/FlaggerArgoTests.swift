@@ -2,7 +2,7 @@ import Foundation
 import Testing
 
 /// Flagger webhooks and Argo Rollouts' web provider against the real daemon, with the payloads of
-/// ../shared/contracts/flagger/ and ../shared/contracts/argo/.
+/// Fixtures/flagger/ and Fixtures/argo/ (payloads and answers of the real tools).
 @Suite struct FlaggerArgoTests {
     /// Checks that need no labels beyond what a Flagger canary gives (namespace, canary).
     static let canaryChecks = """
@@ -53,7 +53,7 @@ import Testing
             try await stack.gate.waitForVerdict("k8s-upgrade-window", "pass")
             #expect(try await hook("confirm-promotion").status == 200)
             stack.worker.setHealthy(false)
-            try await stack.gate.waitForVerdict("k8s-upgrade-window", "fail", timeout: .seconds(20))
+            try await stack.gate.waitForVerdict("k8s-upgrade-window", "fail")
             #expect(try await hook("rollout").status == 403)
             #expect(try await hook("confirm-promotion").status == 403)
             let rollback = try await hook("rollback")
@@ -106,14 +106,14 @@ import Testing
     }
 
     /// Argo Rollouts' web provider reads `{$.verdict}` and compares it with `"pass"`/`"fail"`: the
-    /// gate body must have the shape of ../shared/contracts/argo/argo-web-response-*.json.
+    /// gate body must have the shape of Fixtures/argo/argo-web-response-*.json.
     @Test func gateBodiesHaveTheShapeArgoRolloutsReads() async throws {
         try await DaemonTests.Stack.run(soak: "1s") { stack in
             #expect(try await stack.open("argo").status == 201)
             try await stack.gate.waitForVerdict("argo", "pass")
             let pass = try await stack.gate.gate("argo")
             stack.worker.setHealthy(false)
-            try await stack.gate.waitForVerdict("argo", "fail", timeout: .seconds(20))
+            try await stack.gate.waitForVerdict("argo", "fail")
             let fail = try await stack.gate.gate("argo")
             await stack.prometheus.stop()
             for (name, ours) in [("argo-web-response-pass.json", pass), ("argo-web-response-fail.json", fail)] {

@@ -23,6 +23,7 @@ public struct APIError: Error, Sendable, Equatable, CustomStringConvertible, HTT
         self.field = field
     }
 
+    /// The status, code, message and field, for logs.
     public var description: String { "\(status.code) \(code): \(message)" + (field.map { " (field \($0))" } ?? "") }
 
     /// 400: the request is malformed; `field` says where.
@@ -59,6 +60,7 @@ public struct APIError: Error, Sendable, Equatable, CustomStringConvertible, HTT
         APIError(.internalServerError, code: "storage", message: message)
     }
 
+    /// The error envelope `{"error":{"code","message","field"}}` with this error's status.
     public func response(from request: Request, context: some RequestContext) throws -> Response {
         Response(
             status: status, headers: [.contentType: "application/json"],

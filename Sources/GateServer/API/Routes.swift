@@ -22,7 +22,7 @@ struct APIContext: Sendable {
     let logger: Logger
 }
 
-/// Adds SPEC §5's routes to `router`.
+/// Adds every route of the HTTP API (docs/http-api.md) to `router`.
 func addRoutes(to router: Router<BasicRequestContext>, api: APIContext) {
     router.add(middleware: RequestMetricsMiddleware(metrics: api.metrics))
 

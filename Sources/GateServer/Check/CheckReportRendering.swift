@@ -19,7 +19,7 @@ extension CheckReport {
         return out
     }
 
-    /// The report as JSON (stable field names, SPEC §5's gate-body vocabulary).
+    /// The report as JSON (stable field names, the gate body's vocabulary).
     public func renderJSON() -> String {
         let body = Body(
             verdict: verdict.rawValue,

@@ -17,7 +17,7 @@ public struct CheckReport: Sendable {
     /// One outcome per check, in config order.
     public var outcomes: [CheckOutcome]
 
-    /// The process exit code SPEC §6 gives this verdict: 0 pass, 1 fail, 2 inconclusive.
+    /// The process exit code for this verdict: 0 pass, 1 fail, 2 inconclusive (docs/cli.md).
     public var exitCode: Int32 {
         switch verdict {
         case .pass: return 0

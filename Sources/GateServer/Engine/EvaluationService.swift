@@ -1,6 +1,6 @@
 import ServiceLifecycle
 
-/// The evaluation loop (SPEC §4) as a Service: every `interval`, one cycle over all open windows.
+/// The evaluation loop as a Service: every `interval`, one cycle over all open windows.
 ///
 /// Ticks are scheduled on a fixed cadence (a slow cycle delays the next tick, it does not pile up
 /// ticks). On graceful shutdown the loop stops; a cycle cut short is discarded, not recorded.

@@ -3,7 +3,7 @@ import GateCore
 import GateSources
 import Logging
 
-/// The escape plan (SPEC §4): the pre-upgrade Velero Backup taken at open, and exactly one Restore
+/// The escape plan: the pre-upgrade Velero Backup taken at open, and exactly one Restore
 /// from it when the window fails — intent persisted before the request, deterministic names so a
 /// retry after a crash or a 5xx gets 409 and creates nothing new.
 extension GateEngine {

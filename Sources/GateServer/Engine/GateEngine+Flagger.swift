@@ -9,7 +9,7 @@ struct FlaggerAnswer: Sendable, Equatable {
 }
 
 extension GateEngine {
-    /// Decides one Flagger hook (SPEC §5). Never throws: a decision is 200 or 403, never 5xx.
+    /// Decides one Flagger hook. Never throws: a decision is 200 or 403, never 5xx.
     func flagger(_ hook: FlaggerHook, _ payload: FlaggerPayload) async -> FlaggerAnswer {
         let name = payload.windowName
         switch hook {

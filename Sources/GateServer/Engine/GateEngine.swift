@@ -74,7 +74,7 @@ actor GateEngine {
     // MARK: Start-up
 
     /// Loads every open window (baseline, streaks, sticky verdicts) and the recent closed ones
-    /// from the store, and publishes their answers: the restart story of SPEC §8.
+    /// from the store, and publishes their answers, so a restart (even after kill -9) loses nothing acknowledged.
     func resume() async throws(StoreError) {
         for group in try await store.alertGroups() {
             // Payloads were validated before they were stored; one that no longer decodes is skipped, not fatal.
@@ -129,7 +129,7 @@ actor GateEngine {
         defer { opening.remove(name) }
         let openedAt = now()
         let id = makeWindowID()
-        // SPEC §4's order: the Backup first, then the baseline and the alerts, then persist.
+        // The Backup first, then the baseline and the alerts, then persist: a failed open leaves nothing half-made.
         let (backup, images) = try await prepareEscape(for: request, id: id, at: openedAt)
         let lookback = config.baseline.lookback
         let captures = await evaluator.captureBaselines(

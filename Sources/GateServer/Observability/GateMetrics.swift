@@ -2,7 +2,7 @@ import GateCore
 import Prometheus
 import Synchronization
 
-/// Every metric upgrade-gate exports, served on `GET /metrics` (SPEC §5; STYLE rule 11: every name in this file).
+/// Every metric upgrade-gate exports, served on `GET /metrics` (every name is in this file, and docs/metrics.md documents each).
 ///
 /// All names start `upgrade_gate_`. Labels are bounded: window and check names (windows are removed from the
 /// registry when they close), verdicts, check statuses, route patterns, HTTP codes and reason labels — never

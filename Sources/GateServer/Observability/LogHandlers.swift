@@ -177,7 +177,7 @@ public final class MemoryLogSink: Sendable {
 
 // MARK: - Handlers
 
-/// A swift-log handler writing one JSON object per log call, on one line (SPEC §4 "Gate logs").
+/// A swift-log handler writing one JSON object per log call, on one line: the gate log that on-call reads.
 ///
 /// Fields, in order: `ts` (RFC 3339 UTC, milliseconds), `level`, `msg`, `logger`, then metadata sorted by key —
 /// handler metadata, overridden by the metadata provider, overridden by per-call metadata — and `error` when the

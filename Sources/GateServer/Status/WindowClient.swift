@@ -6,14 +6,23 @@ import GateHTTP
 public enum WindowClient {
     /// What to open.
     public struct OpenRequest: Sendable {
+        /// The window's name (a DNS-1123 label).
         public var name: String
+        /// The component being upgraded.
         public var component: String?
+        /// The version before the upgrade.
         public var fromVersion: String?
+        /// The version after the upgrade.
         public var toVersion: String?
+        /// The component's namespaces (backup, restore and image scope).
         public var namespaces: [String]
+        /// Template labels that fill `{{label}}` in queries.
         public var labels: [String: String]
+        /// The checks to run; empty means all of them.
         public var checks: [String]
+        /// A soak override in Prometheus duration syntax.
         public var soak: String?
+        /// A duration override in Prometheus duration syntax.
         public var duration: String?
 
         /// Creates a request.

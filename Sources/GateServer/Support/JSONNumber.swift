@@ -7,6 +7,7 @@ public struct JSONNumber: Encodable, Sendable, Equatable {
     /// Wraps a value.
     public init(_ value: Double) { self.value = value }
 
+    /// Encodes the number; a value that is not finite becomes `null`, since JSON has no NaN or infinity.
     public func encode(to encoder: any Encoder) throws {
         var container = encoder.singleValueContainer()
         if value.isFinite {

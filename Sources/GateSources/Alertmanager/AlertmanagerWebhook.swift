@@ -104,5 +104,6 @@ public struct WebhookError: Error, Sendable, Equatable, CustomStringConvertible 
         self.message = message
     }
 
+    /// The field (when known) and what is wrong with it.
     public var description: String { field.map { "\($0) \(message)" } ?? message }
 }

@@ -32,6 +32,7 @@ public struct AlertmanagerAPIClient: FiringAlertsSource {
         self.timeout = timeout
     }
 
+    /// The alerts firing now, from Alertmanager's API v2 (`GET /api/v2/alerts`, active and not silenced or inhibited).
     public func firingAlerts(at time: Double) async throws(AlertSourceError) -> [Alert] {
         let url = baseURL + "/api/v2/alerts?active=true&silenced=false&inhibited=false&unprocessed=false"
         let response: HTTPResponse
@@ -77,6 +78,7 @@ public struct PrometheusAlertsSource<Source: MetricsSource>: FiringAlertsSource 
         self.source = source
     }
 
+    /// The alerts firing at `time`, from Prometheus's `ALERTS{alertstate="firing"}` series.
     public func firingAlerts(at time: Double) async throws(AlertSourceError) -> [Alert] {
         let query = #"ALERTS{alertstate="firing"}"#
         let answer: QueryResponse

@@ -174,6 +174,8 @@ public final class KubernetesClient: Sendable {
         var backoff = options.initialBackoff
         var attempts = 0
         var refreshedAfter401 = false
+        // The last failure that was the server's own answer, kept for when the deadline cuts the next attempt short.
+        var lastAnswer: KubernetesError?
         while true {
             attempts += 1
             let timeout = max(min(options.requestTimeout, clock.now.duration(to: deadline)), .milliseconds(50))
@@ -190,8 +192,12 @@ public final class KubernetesClient: Sendable {
             case .unauthorized(let error):
                 throw error
             case .failure(let error, let wait):
+                // An attempt the deadline cut short (on a slow or loaded machine) that then timed out says nothing
+                // new about the server: report its last clear answer (a 503 stays a 503) instead of a bare timeout.
+                if error == .timeout, timeout < options.requestTimeout, let lastAnswer { throw lastAnswer.after(attempts: attempts) }
                 failure = error
                 retryAfter = wait
+                if error != .timeout, error != .unreachable { lastAnswer = error }
             }
 
             guard failure.isRetryable else { throw failure }

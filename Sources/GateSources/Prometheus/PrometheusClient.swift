@@ -21,10 +21,12 @@ public struct PrometheusClient: MetricsSource {
         self.timeout = timeout
     }
 
+    /// Runs `query` at `time` through `/api/v1/query`.
     public func instant(_ query: String, at time: Double) async throws(PrometheusError) -> QueryResponse {
         try await post(path: "/api/v1/query", query: query, parameters: [("query", query), ("time", formatTime(time))])
     }
 
+    /// Runs `query` from `start` to `end` every `step` seconds through `/api/v1/query_range`.
     public func range(_ query: String, start: Double, end: Double, step: Double) async throws(PrometheusError) -> QueryResponse {
         try await post(
             path: "/api/v1/query_range", query: query,

@@ -91,6 +91,7 @@ public struct PrometheusError: Error, Sendable, Equatable, CustomStringConvertib
         }
     }
 
+    /// What failed, for which query, and how to fix it; never a credential.
     public var description: String {
         let statusText = status.map { " (HTTP \($0))" } ?? ""
         let subject = "Prometheus query \(quoted(query))"

@@ -3,7 +3,7 @@ import GateCore
 /// The narrow port to a Prometheus-compatible query API.
 ///
 /// Every call names its own evaluation time, so one evaluation cycle can pin all of its queries to
-/// one instant (SPEC §4).
+/// one instant, so every check of an evaluation sees the same moment.
 public protocol MetricsSource: Sendable {
     /// Evaluates `query` at `time` (Unix seconds).
     func instant(_ query: String, at time: Double) async throws(PrometheusError) -> QueryResponse
@@ -82,6 +82,7 @@ public struct HistogramSeries: Sendable, Equatable {
         self.samples = samples
     }
 
+    /// Equal when the labels and every sample's time and histogram are equal.
     public static func == (lhs: HistogramSeries, rhs: HistogramSeries) -> Bool {
         lhs.labels == rhs.labels && lhs.samples.count == rhs.samples.count
             && zip(lhs.samples, rhs.samples).allSatisfy { $0.time == $1.time && $0.histogram == $1.histogram }

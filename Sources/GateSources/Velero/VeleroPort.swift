@@ -1,5 +1,5 @@
 /// The narrow port to Velero: the pre-upgrade Backup, the rollback Restore, and the workload images a
-/// restore is judged by (SPEC §4 "Opening a window", "Restore").
+/// restore is judged by: the backup taken at open, the restore on fail, the images compared afterwards.
 ///
 /// - Important: Both creates are idempotent for deterministic names (``veleroObjectName(window:id:suffix:)``): an
 ///   object that already exists counts as created, so a retry after a crash or a lost answer never makes a second

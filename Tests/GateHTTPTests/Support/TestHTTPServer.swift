@@ -88,7 +88,7 @@ final class TestHTTPServer: Sendable {
     }
 
     /// Waits (polling) until `condition` holds for the recorded requests, up to `timeout`.
-    func waitFor(timeout: Duration = .seconds(5), _ condition: ([ReceivedRequest]) -> Bool) async -> Bool {
+    func waitFor(timeout: Duration = .seconds(60), _ condition: ([ReceivedRequest]) -> Bool) async -> Bool {
         let deadline = ContinuousClock.now + timeout
         while ContinuousClock.now < deadline {
             if condition(requests) { return true }

@@ -38,7 +38,7 @@ final class EtcdCluster: Sendable {
         }
         let cluster = EtcdCluster(members: members, directory: directory)
         do {
-            try await eventually(timeout: .seconds(30), "the etcd cluster to elect a leader") {
+            try await eventually(timeout: .seconds(90), "the etcd cluster to elect a leader") {
                 try await cluster.leader() != nil
             }
         } catch {
@@ -107,7 +107,7 @@ final class AlertmanagerServer: Sendable {
         let server = AlertmanagerServer(port: port, directory: directory, process: process)
         let http = HTTPClient()
         do {
-            try await eventually(timeout: .seconds(30), "Alertmanager to be ready") {
+            try await eventually(timeout: .seconds(90), "Alertmanager to be ready") {
                 try await http.execute(HTTPRequest(url: server.url + "/-/ready", timeout: .seconds(1))).status == 200
             }
         } catch {

@@ -1,6 +1,6 @@
 import Foundation
 
-/// A wire fixture copied from ../shared/contracts/ into this target's Fixtures/.
+/// A wire fixture (a payload captured from the real upstream) from this target's Fixtures/.
 func fixtureText(_ path: String) throws -> String {
     guard let url = Bundle.module.url(forResource: "Fixtures/\(path)", withExtension: nil) else {
         throw HarnessError(description: "fixture \(path) is not in Tests/IntegrationTests/Fixtures")

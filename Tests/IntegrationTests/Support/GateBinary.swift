@@ -36,9 +36,10 @@ func runGate(_ arguments: [String], timeout: Duration = .seconds(60)) async thro
     process.standardError = err
     process.standardInput = FileHandle.nullDevice
     try process.run()
-    // Drain both pipes concurrently so a chatty child never blocks on a full pipe.
-    async let stdout = Task.detached { out.fileHandleForReading.readDataToEndOfFile() }.value
-    async let stderr = Task.detached { err.fileHandleForReading.readDataToEndOfFile() }.value
+    // Drain both pipes concurrently so a chatty child never blocks on a full pipe; each on a thread of its own, never
+    // on the cooperative pool (see OffThePool.swift).
+    async let stdout = readToEnd(out.fileHandleForReading)
+    async let stderr = readToEnd(err.fileHandleForReading)
     let deadline = ContinuousClock.now + timeout
     while process.isRunning {
         if ContinuousClock.now > deadline {

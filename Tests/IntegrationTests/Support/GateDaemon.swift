@@ -69,7 +69,7 @@ final class GateDaemon: Sendable {
         process.generation = generation + 1
         process.current = started
         do {
-            try await eventually(timeout: .seconds(30), "upgrade-gate to be ready") {
+            try await eventually(timeout: .seconds(90), "upgrade-gate to be ready") {
                 try await self.http.execute(HTTPRequest(url: self.url + "/readyz", timeout: .seconds(1))).status == 200
             }
         } catch {

@@ -58,7 +58,7 @@ final class PrometheusServer: Sendable {
             logPath: directory.file("prometheus.log"))
         let server = PrometheusServer(port: port, directory: directory, process: process)
         do {
-            try await eventually(timeout: .seconds(30), "Prometheus on port \(port) to be ready") {
+            try await eventually(timeout: .seconds(90), "Prometheus on port \(port) to be ready") {
                 let response = try await server.http.execute(HTTPRequest(url: server.url + "/-/ready", timeout: .seconds(1)))
                 return response.status == 200
             }
@@ -85,7 +85,7 @@ final class PrometheusServer: Sendable {
     }
 
     /// Waits until `promql` returns a series set for which `condition` holds.
-    func waitFor(_ promql: String, timeout: Duration = .seconds(30), _ condition: @escaping @Sendable ([InstantSeries]) -> Bool) async throws {
+    func waitFor(_ promql: String, timeout: Duration = .seconds(60), _ condition: @escaping @Sendable ([InstantSeries]) -> Bool) async throws {
         let last = Mutex<String>("no answer yet")
         do {
             try await eventually(timeout: timeout, "Prometheus query `\(promql)` to reach the expected state") {

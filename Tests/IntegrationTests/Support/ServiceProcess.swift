@@ -101,9 +101,17 @@ final class ServiceProcess: Sendable {
         process.waitUntilExit()
     }
 
-    /// Waits for the process to exit on its own and returns its exit status.
-    func waitForExit() async -> Int32 {
-        while process.isRunning { try? await Task.sleep(for: .milliseconds(10)) }
+    /// Waits for the process to exit on its own and returns its exit status; after `limit` (a generous bound, so a
+    /// hung process fails its test instead of hanging the suite) it is killed and the answer is -1.
+    func waitForExit(limit: Duration = .seconds(120)) async -> Int32 {
+        let deadline = ContinuousClock.now + limit
+        while process.isRunning {
+            if ContinuousClock.now > deadline {
+                kill9()
+                return -1
+            }
+            try? await Task.sleep(for: .milliseconds(10))
+        }
         return process.terminationStatus
     }
 
@@ -126,7 +134,7 @@ func findExecutable(_ name: String) -> String? {
 
 /// Polls `condition` every 50 ms until it holds or `timeout` passes.
 func eventually(
-    timeout: Duration = .seconds(20), _ what: @autoclosure () -> String = "condition",
+    timeout: Duration = .seconds(60), _ what: @autoclosure () -> String = "condition",
     _ condition: () async throws -> Bool
 ) async throws {
     let deadline = ContinuousClock.now + timeout

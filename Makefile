@@ -1,6 +1,6 @@
 # The README's commands. Each installs the Debian packages it needs if they are missing.
 SHELL := /bin/bash
-APT_PACKAGES := prometheus prometheus-alertmanager etcd-server libcurl4-openssl-dev libsqlite3-dev openssl python3
+APT_PACKAGES := prometheus prometheus-alertmanager etcd-server libcurl4-openssl-dev libsqlite3-dev libre2-dev openssl python3
 SUDO := $(shell [ "$$(id -u)" -eq 0 ] || echo sudo)
 SWIFT_TEST_FLAGS ?=
 
@@ -39,6 +39,7 @@ bench: release
 	@command -v wrk >/dev/null || $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk
 	Benchmarks/gate-poll.sh "$$(swift build -c release --show-bin-path)/upgrade-gate"
 	Benchmarks/alertmanager-ingest.sh "$$(swift build -c release --show-bin-path)/upgrade-gate"
+	Benchmarks/regex.sh "$$(swift build -c release --show-bin-path)/upgrade-gate" "$$(swift build -c release --show-bin-path)/RegexBenchmark"
 
 # SPEC §8 fault script: random kill -9 under load, then check nothing acknowledged was lost.
 fault: release

@@ -43,7 +43,7 @@ func time(runs: Int, _ match: () -> Bool) -> (seconds: Double, matched: Bool) {
 
 func re2(_ pattern: String, _ text: String, runs: Int) -> (seconds: Double, matched: Bool) {
     let matcher = LabelMatcher(name: "alertname", op: .regexMatch, value: pattern)
-    precondition(matcher.compiles, "RE2 refused \(pattern)")
+    precondition(matcher.compileError == nil, "RE2 refused \(pattern): \(matcher.compileError ?? "")")
     let labels = Labels(["alertname": text])
     return time(runs: runs) { matcher.matches(labels) }
 }

@@ -126,7 +126,7 @@ public struct LabelMatcher: Sendable, Equatable, Hashable, CustomStringConvertib
     var compiles: Bool { compileError == nil }
 
     /// RE2's reason for refusing the regular expression; `nil` for `=`/`!=` and for a pattern that compiles.
-    var compileError: String? {
+    public var compileError: String? {
         guard case .failure(let error)? = regex else { return nil }
         return error.reason
     }

@@ -37,6 +37,9 @@ import Testing
         "\"" + String(repeating: "\u{0600}\"", count: 500) + "} or prometheus_build_info #",
     ]
 
+    /// The value that, sent as a Flagger namespace, rewrote a check's query before the escaper worked per scalar.
+    static let buildInfoAttack = "\u{0600}\"} or prometheus_build_info #"
+
     /// Values refused outright: control characters are never template data.
     static let refused: [String] = ["two\nlines\"} or vector(1) #", "nul\u{0000}", "tab\t", "cr\r", "del\u{7F}", "next line\u{85}"]
 
@@ -130,7 +133,9 @@ import Testing
                 """
             let gate = try await GateDaemon.start(config: config)
             try await withTeardown({
-                let index = try #require(Self.corpus.firstIndex(of: "\u{0600}\"} or prometheus_build_info #"))
+                // The value from the report: it rewrote the `up` check's query into `prometheus_build_info`.
+                let index = 2
+                #expect(Self.corpus[index] == Self.buildInfoAttack)
                 let body = try String(decoding: JSONSerialization.data(withJSONObject: ["name": "hostile", "labels": ["value": Self.corpus[index]]]), as: UTF8.self)
                 let opened = try await gate.call("POST", "/api/v1/windows", body: body)
                 #expect(opened.status == 201, "\(opened)")

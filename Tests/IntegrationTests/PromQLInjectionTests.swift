@@ -118,12 +118,13 @@ import Testing
         let exporter = try await Exporter.start(Self.series)
         let prometheus = try await PrometheusServer.start(targets: [exporter.target])
         try await withTeardown({
-            try await prometheus.waitFor("hostile_value") { $0.count == Self.corpus.count + 1 }
+            // A baseline is a range over the last seconds: wait until it holds a few samples of every series.
+            try await prometheus.waitFor("count_over_time(hostile_value[10s]) >= 3") { $0.count == Self.corpus.count + 1 }
             let config = """
                 prometheus:
                   url: \(prometheus.url)
                   timeout: 2s
-                evaluation: {interval: 1h, warmup: 0s}
+                evaluation: {interval: 1s, warmup: 0s}
                 baseline: {lookback: 3s}
                 windows: {soak: 1h, duration: 2h}
                 checks:
@@ -141,7 +142,7 @@ import Testing
                 #expect(opened.status == 201, "\(opened)")
                 let detail = try await gate.call("GET", "/api/v1/windows/hostile")
                 let baseline = ((detail.json["baseline"] as? [String: Any])?["checks"] as? [String: [[String: Any]]])?["hostile"] ?? []
-                #expect(baseline.count == 1, "\(detail)")
+                #expect(baseline.count == 1, "\(detail)\nlog:\n\(gate.log.suffix(4000))")
                 #expect((baseline.first?["labels"] as? [String: String])?["case"] == "\(index)", "\(detail)")
                 #expect(!detail.body.contains("3.0.0-decoy"), "the decoy leaked into the window: \(detail)")
 

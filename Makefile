@@ -1,6 +1,6 @@
 # The README's commands. Each installs the Debian packages it needs if they are missing.
 SHELL := /bin/bash
-APT_PACKAGES := prometheus prometheus-alertmanager etcd-server libcurl4-openssl-dev libsqlite3-dev openssl python3
+APT_PACKAGES := prometheus prometheus-alertmanager etcd-server libcurl4-openssl-dev libsqlite3-dev libre2-dev openssl python3
 SUDO := $(shell [ "$$(id -u)" -eq 0 ] || echo sudo)
 SWIFT_TEST_FLAGS ?=
 
@@ -43,6 +43,7 @@ bench: release
 	swift build -c release --product statistical-judging-benchmark
 	"$$(swift build -c release --show-bin-path)/statistical-judging-benchmark"
 	Benchmarks/preflight.sh "$$(swift build -c release --show-bin-path)/upgrade-gate"
+	Benchmarks/regex.sh "$$(swift build -c release --show-bin-path)/upgrade-gate" "$$(swift build -c release --show-bin-path)/RegexBenchmark"
 
 # Fault script: random kill -9 under load, then check nothing acknowledged was lost.
 fault: release

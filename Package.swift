@@ -22,8 +22,16 @@ let package = Package(
         .package(url: "https://github.com/groue/GRDB.swift", exact: "7.10.0"),
     ],
     targets: [
-        // Pure domain: checks, rules, baselines, verdicts. No I/O, no dependencies.
-        .target(name: "GateCore"),
+        // RE2, the linear-time regular expression engine whose syntax Prometheus and Alertmanager use, behind a
+        // small C interface (a .cpp file and a header), as CCurl wraps libcurl.
+        .target(
+            name: "CRE2",
+            linkerSettings: [.linkedLibrary("re2")]
+        ),
+        // Pure domain: checks, rules, baselines, verdicts. No I/O, no package dependencies. It links CRE2 because
+        // label matching is computation, not I/O: matchers must run in linear time, which Swift `Regex` (a
+        // backtracking engine) cannot promise.
+        .target(name: "GateCore", dependencies: ["CRE2"]),
         // libcurl, through typed static-inline wrappers for the variadic setopt/getinfo.
         .systemLibrary(
             name: "CCurl",
@@ -40,10 +48,17 @@ let package = Package(
             name: "GateSources",
             dependencies: ["GateCore", "GateHTTP"]
         ),
+        // Bounds on hostile YAML (alias bombs, deep nesting), checked on libyaml's event stream before Yams builds a
+        // tree. It imports CYaml, the libyaml that Yams builds and links, because Yams offers no event API and a
+        // second copy of libyaml would clash with it at link time.
+        .target(
+            name: "GateYAML",
+            dependencies: [.product(name: "Yams", package: "Yams")]
+        ),
         // The YAML configuration: one validation pass from file format to domain policy.
         .target(
             name: "GateConfig",
-            dependencies: ["GateCore", .product(name: "Yams", package: "Yams")]
+            dependencies: ["GateCore", "GateYAML", .product(name: "Yams", package: "Yams")]
         ),
         // Durable state in SQLite (GRDB, WAL): windows, baselines, evaluations, events.
         .target(
@@ -53,7 +68,7 @@ let package = Package(
         // `upgrade-gate lint`: the version-pinning policy for manifests and Helm values.
         .target(
             name: "GateLint",
-            dependencies: [.product(name: "Yams", package: "Yams")]
+            dependencies: ["GateYAML", .product(name: "Yams", package: "Yams")]
         ),
         // `upgrade-gate preflight`: removed APIs, CRD stored versions and unpinned images, judged before an upgrade.
         .target(
@@ -86,6 +101,12 @@ let package = Package(
         ),
         // Benchmark: statistical judging of 50 series × 600 samples per side (release build).
         .executableTarget(name: "statistical-judging-benchmark", dependencies: ["GateCore"], path: "Benchmarks/StatisticalJudging"),
+        // Benchmarks/regex.sh: label matching against catastrophic patterns, RE2 against Swift `Regex`.
+        .executableTarget(
+            name: "RegexBenchmark",
+            dependencies: ["GateCore"],
+            path: "Benchmarks/RegexBenchmark"
+        ),
         // Test support: a Kubernetes API server that validates Velero objects against the real CRDs.
         .target(
             name: "FakeKubernetes",
@@ -118,5 +139,6 @@ let package = Package(
             resources: [.copy("Fixtures")]
         ),
     ],
-    swiftLanguageModes: [.v6]
+    swiftLanguageModes: [.v6],
+    cxxLanguageStandard: .cxx17
 )

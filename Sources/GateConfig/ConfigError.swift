@@ -46,6 +46,7 @@ public struct ConfigError: Error, Sendable, Equatable, CustomStringConvertible {
             case invalidValue = "invalid_value"
             case duplicate = "duplicate"
             case conflict = "conflict"
+            case yamlLimit = "yaml_limit"
         }
 
         private let base: Base
@@ -68,6 +69,8 @@ public struct ConfigError: Error, Sendable, Equatable, CustomStringConvertible {
         public static let duplicate = Kind(.duplicate)
         /// Values that are fine alone but contradict each other.
         public static let conflict = Kind(.conflict)
+        /// The file exceeds what the loader reads: too large, too many nodes once aliases are expanded, too deep.
+        public static let yamlLimit = Kind(.yamlLimit)
 
         /// A short snake_case name, usable as a metric label.
         public var label: String { base.rawValue }

@@ -1,5 +1,6 @@
 import Foundation
 import GateCore
+import GateYAML
 import Yams
 
 /// Reads the YAML configuration (docs/configuration.md) into a validated ``GateConfig``.
@@ -29,6 +30,12 @@ public enum GateConfigLoader {
     /// - Throws: ``ConfigErrors`` with every problem, sorted by line; a YAML syntax error is reported alone, at the
     ///   line and column Yams gives.
     public static func parse(yaml: String, source: String = "<config>") throws(ConfigErrors) -> GateConfig {
+        // Before Yams builds a tree: an alias bomb costs nothing to compose but everything to walk and hash.
+        do {
+            try YAMLBudget.configuration.check(yaml)
+        } catch {
+            throw ConfigErrors(source: source, errors: [ConfigError(path: "", line: error.line, column: nil, message: error.description, kind: .yamlLimit)])
+        }
         let root: Node?
         do {
             root = try Yams.compose(yaml: yaml)
@@ -50,6 +57,11 @@ public enum GateConfigLoader {
         var isDirectory: ObjCBool = false
         guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) else { throw unreadable("no such file") }
         guard !isDirectory.boolValue else { throw unreadable("it is a directory") }
+        // Refuse a huge file before reading it into memory; the text itself is checked again by `parse`.
+        let limit = YAMLBudget.configuration.maxBytes
+        if let size = (try? FileManager.default.attributesOfItem(atPath: path))?[.size] as? Int, size > limit {
+            throw unreadable("it is \(size) bytes, more than the \(limit) a configuration may have")
+        }
         guard FileManager.default.isReadableFile(atPath: path), let data = FileManager.default.contents(atPath: path) else {
             throw unreadable("permission denied")
         }

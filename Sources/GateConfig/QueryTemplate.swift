@@ -52,20 +52,6 @@ func parseQueryTemplate(_ template: String) -> Result<[TemplatePart], TemplateSy
     return .success(parts)
 }
 
-/// Escapes a label value for a double-quoted PromQL string literal: backslash, double quote and newline.
-func escapePromQLString(_ value: String) -> String {
-    var escaped = ""
-    for character in value {
-        switch character {
-        case "\\": escaped += "\\\\"
-        case "\"": escaped += "\\\""
-        case "\n": escaped += "\\n"
-        default: escaped.append(character)
-        }
-    }
-    return escaped
-}
-
 extension CheckConfig {
     /// The window labels the query needs, in order of first use, e.g. `["namespace"]` for `up{namespace="{{namespace}}"}`.
     ///
@@ -81,11 +67,13 @@ extension CheckConfig {
 
     /// The check with its `{{label}}` placeholders filled from a window's labels, ready to judge.
     ///
-    /// - Important: Every substituted value is escaped for a double-quoted PromQL string literal (`\` → `\\`,
-    ///   `"` → `\"`, newline → `\n`), so a label value cannot end the literal and inject PromQL. Placeholders are
-    ///   therefore meant to sit inside double quotes, e.g. `up{namespace="{{namespace}}"}`. Values are not
-    ///   regex-escaped: inside `=~"…"` a value's regex metacharacters keep their meaning.
-    /// - Throws: ``TemplateError`` naming the check and every label the query uses that `labels` lacks.
+    /// - Important: Every substituted value is escaped for a double-quoted PromQL string literal, one Unicode scalar
+    ///   at a time (``GateCore/PromQLString``), so no label value can end the literal and inject PromQL, whatever
+    ///   scalars surround its quotes. Placeholders are therefore meant to sit inside double quotes, e.g.
+    ///   `up{namespace="{{namespace}}"}`. Values are not regex-escaped: inside `=~"…"` a value's regex
+    ///   metacharacters keep their meaning.
+    /// - Throws: ``TemplateError`` naming the check and every label the query uses that `labels` lacks, or the
+    ///   first used label whose value holds a control character (refused, never escaped).
     public func spec(labels: [String: String]) throws(TemplateError) -> CheckSpec {
         let parts: [TemplatePart]
         switch parseQueryTemplate(queryTemplate) {
@@ -100,7 +88,10 @@ extension CheckConfig {
                 query += text
             case .placeholder(let label):
                 if let value = labels[label] {
-                    query += escapePromQLString(value)
+                    if let control = PromQLString.firstControlCharacter(in: value) {
+                        throw TemplateError(check: name, reason: .controlCharacter(label: label, control))
+                    }
+                    query += PromQLString.escape(value)
                 } else if !missing.contains(label) {
                     missing.append(label)
                 }
@@ -133,6 +124,7 @@ public struct TemplateError: Error, Sendable, Equatable, CustomStringConvertible
     fileprivate enum Reason: Sendable, Equatable {
         case unknownLabels([String], available: [String])
         case malformed(String)
+        case controlCharacter(label: String, Unicode.Scalar)
     }
 
     /// The name of the check whose query could not be filled.
@@ -150,11 +142,18 @@ public struct TemplateError: Error, Sendable, Equatable, CustomStringConvertible
         return []
     }
 
+    /// The window label whose value was refused because it holds a control character; `nil` for other problems.
+    public var refusedLabel: String? {
+        if case .controlCharacter(let label, _) = reason { return label }
+        return nil
+    }
+
     /// A short snake_case name for the kind of problem, usable as a metric label.
     public var label: String {
         switch reason {
         case .unknownLabels: return "unknown_label"
         case .malformed: return "malformed_template"
+        case .controlCharacter: return "control_character"
         }
     }
 
@@ -169,6 +168,9 @@ public struct TemplateError: Error, Sendable, Equatable, CustomStringConvertible
             return "check \"\(check)\": the query uses \(uses), but the window has no \(noun) \(names) (\(known))"
         case .malformed(let message):
             return "check \"\(check)\": \(message)"
+        case .controlCharacter(let label, let scalar):
+            return "check \"\(check)\": the value of label \"\(label)\" holds the control character \(PromQLString.name(of: scalar)); "
+                + "template values may not hold control characters"
         }
     }
 }

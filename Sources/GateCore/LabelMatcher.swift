@@ -22,9 +22,10 @@ public enum MatchOp: String, Sendable, Equatable, Hashable, CaseIterable, Custom
 /// `=~"crit"` does not match `critical`; a missing label matches as the empty string, so `foo!=""` means
 /// "foo is set" and `foo=~".*"` matches every label set.
 ///
-/// Regular expressions use Swift `Regex` syntax, a superset of the RE2 syntax Alertmanager accepts for
-/// everyday patterns (one exception: RE2's one-letter class `\pL` must be written `\p{L}`). They match by
-/// Unicode scalar, as RE2 matches by rune.
+/// Regular expressions are RE2's, the syntax Alertmanager accepts, and match in time linear in the label value
+/// whatever the pattern (see ``RE2Regex``): backreferences, lookaround and other constructs that would need
+/// backtracking are rejected by ``init(parsing:)``. They match by Unicode scalar, as RE2 matches by rune, and `.`
+/// does not match a newline unless the pattern sets `(?s)`.
 public struct LabelMatcher: Sendable, Equatable, Hashable, CustomStringConvertible {
     /// The label name, `[a-zA-Z_][a-zA-Z0-9_]*`.
     public var name: String
@@ -38,12 +39,8 @@ public struct LabelMatcher: Sendable, Equatable, Hashable, CustomStringConvertib
     }
 
     // Compiled once, when the matcher is made (and again if `op` or `value` change), because matching runs for
-    // every alert of every notification. `Regex` is not `Sendable` only because its `AnyRegexOutput` output
-    // (captures boxed as `Any`) is not: the regex itself is an immutable value whose compiled program the
-    // standard library lowers once behind an atomic lazy reference, so concurrent matching is safe. This
-    // property is private, never mutated outside `init`/`didSet` (which own `self`), and only ever answers a
-    // `Bool`: no match output escapes. `nil` for `=`/`!=`, and for a pattern that does not compile.
-    nonisolated(unsafe) private var regex: Regex<AnyRegexOutput>?
+    // every alert of every notification. Copies of the matcher share the immutable compiled program.
+    private var regex: Result<RE2Regex, RE2CompileError>?
 
     /// Creates a matcher without checking it.
     ///
@@ -103,23 +100,14 @@ public struct LabelMatcher: Sendable, Equatable, Hashable, CustomStringConvertib
 
     /// Whether the whole of `text` matches the regular expression; `nil` when it does not compile.
     private func regexMatches(_ text: String) -> Bool? {
-        guard let regex else { return nil }
-        // `wholeMatch` anchors at both ends: Alertmanager's `^(?:re)$`, where `$` is RE2's end of text.
-        return (try? regex.wholeMatch(in: text)) != nil
+        guard case .success(let regex)? = regex else { return nil }
+        // `wholeMatch` anchors at both ends: Alertmanager's `^(?:re)$`, where `$` is the end of the text.
+        return regex.wholeMatch(text)
     }
 
     /// The matcher in Alertmanager syntax with a quoted value, e.g. `alertname="Watchdog"`.
     public var description: String {
-        var escaped = ""
-        for character in value {
-            switch character {
-            case "\\": escaped += "\\\\"
-            case "\"": escaped += "\\\""
-            case "\n": escaped += "\\n"
-            default: escaped.append(character)
-            }
-        }
-        return "\(name)\(op.rawValue)\"\(escaped)\""
+        "\(name)\(op.rawValue)\(PromQLString.quote(value))"
     }
 
     /// Two matchers are equal when name, operator and value are (the compiled regex follows from them).
@@ -135,13 +123,20 @@ public struct LabelMatcher: Sendable, Equatable, Hashable, CustomStringConvertib
     }
 
     /// Whether the value is usable: always for `=`/`!=`, and when the regular expression compiles for `=~`/`!~`.
-    var compiles: Bool { !op.isRegex || regex != nil }
+    var compiles: Bool { compileError == nil }
 
-    /// The compiled, anchoring-ready form of a regex value; `nil` for `=`/`!=` or a pattern that does not compile.
-    private static func compile(_ op: MatchOp, _ value: String) -> Regex<AnyRegexOutput>? {
+    /// RE2's reason for refusing the regular expression; `nil` for `=`/`!=` and for a pattern that compiles.
+    public var compileError: String? {
+        guard case .failure(let error)? = regex else { return nil }
+        return error.reason
+    }
+
+    /// The compiled regex value; `nil` for `=`/`!=`.
+    private static func compile(_ op: MatchOp, _ value: String) -> Result<RE2Regex, RE2CompileError>? {
         guard op.isRegex else { return nil }
-        // The group keeps an alternation whole (`a|b` must not become `^a|b$`); `wholeMatch` does the anchoring.
-        return try? Regex("(?:\(value))").matchingSemantics(.unicodeScalar)
+        // RE2 parses the value on its own and anchors the whole of it, so an alternation stays whole (`a|b` is
+        // never `^a|b$`) and an unbalanced `a)|(b` is refused instead of escaping a `(?:…)` wrapper.
+        return Result { () throws(RE2CompileError) in try RE2Regex(value) }
     }
 }
 
@@ -170,7 +165,7 @@ public struct MatcherError: Error, Sendable, Equatable, CustomStringConvertible 
         case unterminatedQuote
         case badEscape(Character)
         case quoteInUnquotedValue
-        case badRegex(String)
+        case badRegex(String, String)
         case unbalancedBraces
         case trailing(String)
     }
@@ -209,11 +204,11 @@ public struct MatcherError: Error, Sendable, Equatable, CustomStringConvertible 
         case .unterminatedQuote:
             return "the quoted value has no closing double quote"
         case .badEscape(let character):
-            return "unknown escape \"\\\(character)\" in the quoted value (use \\\\, \\\" or \\n)"
+            return "unknown escape \"\\\(character)\" in the quoted value (use \\\\, \\\", \\n, \\t, \\r or \\uXXXX)"
         case .quoteInUnquotedValue:
             return "an unquoted value may not contain a double quote; quote the whole value"
-        case .badRegex(let pattern):
-            return "the regular expression \"\(pattern)\" does not compile"
+        case .badRegex(let pattern, let reason):
+            return "the regular expression \"\(pattern)\" is not valid RE2: \(reason)"
         case .unbalancedBraces:
             return "the matcher list opens with \"{\" but does not end with \"}\""
         case .trailing(let rest):
@@ -223,26 +218,29 @@ public struct MatcherError: Error, Sendable, Equatable, CustomStringConvertible 
 }
 
 /// A small hand-written scanner for Alertmanager matchers; the grammar is too small for a parser library.
+///
+/// It reads Unicode scalars, as Alertmanager's parser reads runes: a quote followed by a combining mark is still a
+/// quote, though Swift would see one `Character`.
 private struct MatcherScanner {
-    private let characters: [Character]
+    private let scalars: [Unicode.Scalar]
     private let original: String
     private var index = 0
 
     init(_ text: String, original: String? = nil) {
-        self.characters = Array(text)
+        self.scalars = Array(text.unicodeScalars)
         self.original = original ?? text
     }
 
-    var atEnd: Bool { index >= characters.count }
-    var rest: Substring { Substring(String(characters[index...])) }
+    var atEnd: Bool { index >= scalars.count }
+    var rest: Substring { Substring(string(scalars[index...])) }
 
     mutating func skipSpaces() {
-        while !atEnd, characters[index].isWhitespace { index += 1 }
+        while !atEnd, scalars[index].properties.isWhitespace { index += 1 }
     }
 
     mutating func take(_ prefix: String) -> Bool {
-        let wanted = Array(prefix)
-        guard index + wanted.count <= characters.count, Array(characters[index..<index + wanted.count]) == wanted else { return false }
+        let wanted = Array(prefix.unicodeScalars)
+        guard index + wanted.count <= scalars.count, Array(scalars[index..<index + wanted.count]) == wanted else { return false }
         index += wanted.count
         return true
     }
@@ -251,10 +249,10 @@ private struct MatcherScanner {
         skipSpaces()
         guard !atEnd else { throw MatcherError(original, .empty) }
         let nameStart = index
-        while !atEnd, characters[index].isASCII, characters[index].isLetter || characters[index].isNumber || characters[index] == "_" {
+        while !atEnd, scalars[index].isASCII, scalars[index].properties.isAlphabetic || ("0"..."9").contains(scalars[index]) || scalars[index] == "_" {
             index += 1
         }
-        let name = String(characters[nameStart..<index])
+        let name = string(scalars[nameStart..<index])
         guard Labels.isValidName(name) else { throw MatcherError(original, .badName) }
         skipSpaces()
         // Two-character operators first, so that `=~` is not read as `=` followed by a value `~…`.
@@ -264,43 +262,58 @@ private struct MatcherScanner {
         skipSpaces()
         let value = try self.value(stopAtComma: stopAtComma)
         let matcher = LabelMatcher(name: name, op: op, value: value)
-        guard matcher.compiles else { throw MatcherError(original, .badRegex(value)) }
+        if let reason = matcher.compileError { throw MatcherError(original, .badRegex(value, reason)) }
         return matcher
     }
 
     private mutating func value(stopAtComma: Bool) throws(MatcherError) -> String {
         if take("\"") {
-            var value = ""
+            var value = String.UnicodeScalarView()
             while !atEnd {
-                let character = characters[index]
+                let scalar = scalars[index]
                 index += 1
-                switch character {
+                switch scalar {
                 case "\"":
-                    return value
+                    return String(value)
                 case "\\":
                     guard !atEnd else { throw MatcherError(original, .unterminatedQuote) }
-                    let escaped = characters[index]
+                    let escaped = scalars[index]
                     index += 1
                     switch escaped {
                     case "\\": value.append("\\")
                     case "\"": value.append("\"")
                     case "n": value.append("\n")
                     case "t": value.append("\t")
-                    default: throw MatcherError(original, .badEscape(escaped))
+                    case "r": value.append("\r")
+                    case "u":
+                        // `\uXXXX`, as ``PromQLString`` writes other control characters.
+                        guard index + 4 <= scalars.count, let code = UInt32(string(scalars[index..<index + 4]), radix: 16),
+                            let unicode = Unicode.Scalar(code)
+                        else { throw MatcherError(original, .badEscape(Character(escaped))) }
+                        index += 4
+                        value.append(unicode)
+                    default: throw MatcherError(original, .badEscape(Character(escaped)))
                     }
                 default:
-                    value.append(character)
+                    value.append(scalar)
                 }
             }
             throw MatcherError(original, .unterminatedQuote)
         }
         let start = index
-        while !atEnd, !(stopAtComma && characters[index] == ",") {
-            if characters[index] == "\"" { throw MatcherError(original, .quoteInUnquotedValue) }
+        while !atEnd, !(stopAtComma && scalars[index] == ",") {
+            if scalars[index] == "\"" { throw MatcherError(original, .quoteInUnquotedValue) }
             index += 1
         }
-        return String(trimmed(Substring(String(characters[start..<index]))))
+        return String(trimmed(Substring(string(scalars[start..<index]))))
     }
+}
+
+/// The text of a run of scalars.
+private func string(_ scalars: ArraySlice<Unicode.Scalar>) -> String {
+    var view = String.UnicodeScalarView()
+    view.append(contentsOf: scalars)
+    return String(view)
 }
 
 /// `text` without leading and trailing whitespace.

@@ -21,7 +21,7 @@ public struct Labels: Hashable, Sendable, Comparable, CustomStringConvertible, C
 
     /// PromQL selector form, e.g. `{instance="10.0.0.1:9100", job="node"}`; `{}` for the empty set.
     public var description: String {
-        "{" + pairs.map { "\($0.name)=\"\(escapeLabelValue($0.value))\"" }.joined(separator: ", ") + "}"
+        "{" + pairs.map { "\($0.name)=\(PromQLString.quote($0.value))" }.joined(separator: ", ") + "}"
     }
 
     /// Two label sets are equal when they hold the same names with the same values.
@@ -56,19 +56,6 @@ public struct Labels: Hashable, Sendable, Comparable, CustomStringConvertible, C
     public func encode(to encoder: any Encoder) throws {
         try dictionary.encode(to: encoder)
     }
-}
-
-private func escapeLabelValue(_ value: String) -> String {
-    var out = ""
-    for character in value {
-        switch character {
-        case "\\": out += "\\\\"
-        case "\"": out += "\\\""
-        case "\n": out += "\\n"
-        default: out.append(character)
-        }
-    }
-    return out
 }
 
 /// One sample: a Unix timestamp in seconds and a value (which may be NaN or ±Inf).

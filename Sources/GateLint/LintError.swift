@@ -1,4 +1,5 @@
-/// A path that could not be linted: it is missing or unreadable, or a file is not well-formed YAML.
+/// A path that could not be linted: it is missing or unreadable, or a file is not well-formed YAML or exceeds the
+/// bounds lint reads (size, aliases expanded, nesting).
 ///
 /// The description names the file and, for syntax errors, the line and column:
 /// `deploy/base/service.yaml:7:9: YAML syntax error: mapping values are not allowed in this context`.
@@ -7,6 +8,7 @@ public struct LintError: Error, Sendable, Equatable, CustomStringConvertible {
     private enum Base: String, Sendable, Hashable {
         case unreadable = "unreadable"
         case syntax = "yaml_syntax"
+        case limit = "yaml_limit"
     }
 
     private let base: Base
@@ -37,7 +39,12 @@ public struct LintError: Error, Sendable, Equatable, CustomStringConvertible {
         LintError(.syntax, file: file, line: line, column: column, message: message)
     }
 
-    /// A short snake_case kind (`unreadable`, `yaml_syntax`), usable as a metric label.
+    /// The file is larger, or its aliases expand further or nest deeper, than lint reads.
+    static func limit(_ file: String, line: Int?, _ message: String) -> LintError {
+        LintError(.limit, file: file, line: line, message: message)
+    }
+
+    /// A short snake_case kind (`unreadable`, `yaml_syntax`, `yaml_limit`), usable as a metric label.
     public var label: String { base.rawValue }
 
     /// `file:line:column: message`, leaving out the parts that are not known.
@@ -45,7 +52,7 @@ public struct LintError: Error, Sendable, Equatable, CustomStringConvertible {
         switch base {
         case .unreadable:
             return message
-        case .syntax:
+        case .syntax, .limit:
             var location = file
             if let line {
                 location += ":\(line)"

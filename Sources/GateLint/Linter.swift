@@ -1,4 +1,5 @@
 import Foundation
+import GateYAML
 import Yams
 
 /// The version-pinning policy behind `upgrade-gate lint`: never `latest`, never a floating tag without a digest.
@@ -62,6 +63,13 @@ public enum Linter {
 
     private static func scan(yaml: String, file: String) -> (findings: [LintFinding], error: LintError?) {
         var walker = ImageWalker(file: file)
+        // Before Yams builds a tree, and never excused as a Helm template: an alias bomb costs nothing to compose but
+        // everything to walk.
+        do {
+            try YAMLBudget.lint.check(yaml)
+        } catch {
+            return ([], .limit(file, line: error.line, error.description))
+        }
         do {
             let parser = try Parser(yaml: yaml)
             while let root = try parser.nextRoot() {
@@ -153,6 +161,10 @@ public enum Linter {
     }
 
     private static func read(_ file: String) throws(LintError) -> String {
+        let limit = YAMLBudget.lint.maxBytes
+        if let size = (try? FileManager.default.attributesOfItem(atPath: file))?[.size] as? Int, size > limit {
+            throw .limit(file, line: nil, "the file is \(size) bytes, more than the \(limit) lint reads")
+        }
         guard FileManager.default.isReadableFile(atPath: file), let data = FileManager.default.contents(atPath: file) else {
             throw .unreadable(file, "permission denied, or not a regular file")
         }

@@ -280,7 +280,24 @@ struct BadFixture: Sendable, CustomTestStringConvertible {
             line: 5,
             column: 14,
             kind: .invalidValue,
-            message: "invalid matcher 'severity=~\"(critical|warning\"': the regular expression \"(critical|warning\" does not compile"
+            message: "invalid matcher 'severity=~\"(critical|warning\"': the regular expression \"(critical|warning\" is not valid RE2: "
+                + "missing ): (critical|warning"
+        ),
+        BadFixture(
+            file: "config-bad-matcher-backreference.yaml",
+            path: "alertmanager.ignore[0]",
+            line: 5,
+            column: 12,
+            kind: .invalidValue,
+            message: #"invalid matcher 'alertname=~"(a+)\\1"': the regular expression "(a+)\1" is not valid RE2: invalid escape sequence: \1"#
+        ),
+        BadFixture(
+            file: "config-alias-bomb.yaml",
+            path: "",
+            line: 10,
+            column: nil,
+            kind: .yamlLimit,
+            message: "YAML aliases expand to more than 100000 nodes (an alias bomb?); expand anchors by hand or simplify the document"
         ),
         BadFixture(
             file: "config-bad-percent.yaml",

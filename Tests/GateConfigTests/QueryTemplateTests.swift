@@ -57,13 +57,24 @@ import Testing
         (#"a"b"#, #"a\"b"#),
         (#"back\slash"#, #"back\\slash"#),
         (#"x\"} or vector(1) or up{a=""#, #"x\\\"} or vector(1) or up{a=\""#),
-        ("two\nlines", #"two\nlines"#),
+        // Per Unicode scalar: a quote glued to a combining mark or after U+0600 is one Swift Character, still escaped.
+        ("\"\u{301}} or vector(1) #", "\\\"\u{301}} or vector(1) #"),
+        ("\u{600}\"} or prometheus_build_info #", "\u{600}\\\"} or prometheus_build_info #"),
     ]
 
     @Test(arguments: escapes)
     func labelValuesAreEscapedForPromQLStringLiterals(value: String, escaped: String) throws {
         let check = CheckConfig(name: "c", queryTemplate: #"up{namespace="{{namespace}}"}"#, min: 1)
         #expect(try check.spec(labels: ["namespace": value]).query == #"up{namespace=""# + escaped + #""}"#)
+    }
+
+    @Test(arguments: ["two\nlines", "nul\u{0}", "tab\t", "del\u{7F}", "c1\u{85}"])
+    func valuesWithControlCharactersAreRefusedNamingCheckAndLabel(value: String) {
+        let error = #expect(throws: TemplateError.self) { try check.spec(labels: ["namespace": value, "job": "j"]) }
+        #expect(error?.label == "control_character")
+        #expect(error?.refusedLabel == "namespace")
+        #expect(error?.missingLabels == [])
+        #expect(error?.description.hasPrefix(#"check "critical-targets-up": the value of label "namespace" holds the control character U+"#) == true)
     }
 
     @Test func aMalformedTemplateBuiltInCodeIsReportedBySpec() {

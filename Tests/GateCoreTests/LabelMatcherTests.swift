@@ -166,9 +166,9 @@ private let budgetBurn = labels([
         #expect(error?.input == text)
     }
 
-    @Test func aBadRegexErrorNamesThePattern() {
+    @Test func aBadRegexErrorNamesThePatternAndRE2sReason() {
         let error = #expect(throws: MatcherError.self) { try LabelMatcher(parsing: #"severity=~"crit[""#) }
-        #expect(error?.description == #"the regular expression "crit[" does not compile"#)
+        #expect(error?.description == #"the regular expression "crit[" is not valid RE2: missing ]: ["#)
     }
 
     @Test func parsingOneMatcherRejectsASecond() {
@@ -210,5 +210,133 @@ private let budgetBurn = labels([
     @Test(arguments: names)
     func labelNamesFollowPrometheusSyntax(name: String, valid: Bool) {
         #expect(Labels.isValidName(name) == valid)
+    }
+}
+
+/// RE2 semantics, as Alertmanager (Go's `regexp`) has them: what matches, and what is refused.
+@Suite struct RE2Semantics {
+    static let matching: [MatcherCase] = [
+        // Anchored at both ends, the alternation as a whole.
+        MatcherCase(#"x=~"a|b""#, labels(["x": "ab"]), false),
+        MatcherCase(#"x=~"a|ab""#, labels(["x": "ab"]), true),
+        MatcherCase(#"x=~"b""#, labels(["x": "abc"]), false),
+        // `.` does not match a newline unless (?s) says so; `[^a]` does (Go's ClassNL).
+        MatcherCase(#"x=~"a.b""#, labels(["x": "a\nb"]), false),
+        MatcherCase(#"x=~"(?s)a.b""#, labels(["x": "a\nb"]), true),
+        MatcherCase(#"x=~".*""#, labels(["x": "line\nline"]), false),
+        MatcherCase(#"x=~"(?s).*""#, labels(["x": "line\nline"]), true),
+        MatcherCase(#"x=~"a[^z]b""#, labels(["x": "a\nb"]), true),
+        // `$` is the end of the text, also under (?m) the whole text must match.
+        MatcherCase(#"x=~"(?m)a$""#, labels(["x": "a\nb"]), false),
+        MatcherCase(#"x=~"(?m)a$\nb""#, labels(["x": "a\nb"]), true),
+        // Perl and POSIX classes are ASCII, Unicode classes are Unicode: as in Go.
+        MatcherCase(#"x=~"\\w+""#, labels(["x": "etcd_3"]), true),
+        MatcherCase(#"x=~"\\w+""#, labels(["x": "é"]), false),
+        MatcherCase(#"x=~"\\pL+""#, labels(["x": "é"]), true),
+        MatcherCase(#"x=~"\\p{Greek}+""#, labels(["x": "αβγ"]), true),
+        MatcherCase(#"x=~"[[:alpha:]]+""#, labels(["x": "abc"]), true),
+        MatcherCase(#"x=~"[[:alpha:]]+""#, labels(["x": "é"]), false),
+        MatcherCase(#"x=~"\\d{3}""#, labels(["x": "123"]), true),
+        MatcherCase(#"x=~"\\d{3}""#, labels(["x": "١٢٣"]), false),
+        // Matching is by Unicode scalar: a precomposed é is one, e + combining acute is two.
+        MatcherCase(#"x=~".""#, labels(["x": "\u{E9}"]), true),
+        MatcherCase(#"x=~".""#, labels(["x": "e\u{301}"]), false),
+        MatcherCase(#"x=~"..""#, labels(["x": "e\u{301}"]), true),
+        // Flags, non-greedy repeats, counted repeats, named groups in Go's (?P<name>) form, quoting.
+        MatcherCase(#"x=~"(?i)CRIT.*""#, labels(["x": "critical"]), true),
+        MatcherCase(#"x=~"a+?b""#, labels(["x": "aab"]), true),
+        MatcherCase(#"x=~"a{2,3}""#, labels(["x": "aaaa"]), false),
+        MatcherCase(#"x=~"(?P<tier>web|api)-\\d+""#, labels(["x": "api-7"]), true),
+        MatcherCase(#"x=~"\\Q1+1\\E""#, labels(["x": "1+1"]), true),
+        MatcherCase(#"x=~"\\Q\\C\\E""#, labels(["x": #"\C"#]), true),
+        // A character class may hold a quote glued to a combining mark; it is still a quote.
+        MatcherCase("x=~\"[\\\"\u{301}]+\"", labels(["x": "\"\u{301}\""]), true),
+    ]
+
+    @Test(arguments: matching)
+    func patternsMatchAsInAlertmanager(_ row: MatcherCase) throws {
+        #expect(try LabelMatcher(parsing: row.matcher).matches(row.labels) == row.matches)
+    }
+
+    static let refused: [(pattern: String, reason: String)] = [
+        (#"(a)\1"#, "invalid escape sequence: \\1"),
+        ("(?=a)a", "invalid perl operator: (?="),
+        ("(?!a)b", "invalid perl operator: (?!"),
+        ("(?<=a)b", "invalid perl operator: (?<"),
+        ("(?<name>a)", "invalid perl operator: (?<"),
+        ("a*+", "bad repetition operator: *+"),
+        ("a{1001}", "invalid repetition size: {1001}"),
+        ("((a{100}){100}){100}", "invalid repetition size: {100}"),
+        ("a)|(b", "unexpected ): a)|(b"),
+        ("[z-a]", "invalid character class range: z-a"),
+        (#"\C"#, "invalid escape sequence: \\C (one byte; Go's regexp does not accept it)"),
+        (#"a\Q\E\C"#, "invalid escape sequence: \\C (one byte; Go's regexp does not accept it)"),
+    ]
+
+    @Test(arguments: refused)
+    func constructsALinearEngineCannotRunAreRefusedWithRE2sReason(pattern: String, reason: String) {
+        let matcher = LabelMatcher(name: "x", op: .regexMatch, value: pattern)
+        #expect(!matcher.compiles)
+        #expect(matcher.compileError == reason)
+        let error = #expect(throws: MatcherError.self) { try LabelMatcher.parseList("x=~" + PromQLString.quote(pattern)) }
+        #expect(error?.label == "bad_regex")
+        #expect(error?.description.hasSuffix(reason) == true)
+    }
+
+    @Test func aPatternTooLargeForTheMemoryBudgetIsRefused() {
+        // A thousand Unicode letter classes: each compiles to many UTF-8 byte ranges, together past 2 MiB.
+        let matcher = LabelMatcher(name: "x", op: .regexMatch, value: #"[\pL\pN]{1000}"#)
+        #expect(matcher.compileError == "pattern too large - compile failed", "\(matcher.compileError ?? "compiled")")
+        #expect(LabelMatcher(name: "x", op: .regexMatch, value: #"[\pL\pN]{20}"#).compiles)
+    }
+
+    @Test(arguments: ["(a*)*b", "(.*.*)*x", "((a+)+)+b", "(a|aa)*c", "(x+x+)+y", "(.*a){20}"])
+    func catastrophicPatternsFinishOnAHundredKilobytes(pattern: String) {
+        // A backtracking engine would not finish these in the age of the universe; RE2 answers in about a
+        // millisecond (Benchmarks/regex.sh measures it). The test finishing at all is the point.
+        let matcher = LabelMatcher(name: "x", op: .regexMatch, value: pattern)
+        let letter = pattern.contains("x+") ? "x" : pattern.hasPrefix("(.*a)") ? "b" : "a"
+        #expect(!matcher.matches(labels(["x": String(repeating: letter, count: 100_000)])))
+        #expect(LabelMatcher(name: "x", op: .regexNoMatch, value: pattern).matches(labels(["x": String(repeating: letter, count: 100_000)])))
+    }
+}
+
+/// The one escaper for double-quoted PromQL and matcher literals.
+@Suite struct PromQLStringEscaping {
+    static let escapes: [(value: String, escaped: String)] = [
+        ("plain", "plain"),
+        (#"a"b"#, #"a\"b"#),
+        (#"back\slash"#, #"back\\slash"#),
+        // A quote glued to a combining mark, or preceded by a prepend scalar, is one Swift Character but still a quote.
+        ("\"\u{301}", "\\\"\u{301}"),
+        ("\u{600}\"} or prometheus_build_info #", "\u{600}\\\"} or prometheus_build_info #"),
+        ("e\u{301}\\", "e\u{301}\\\\"),
+        ("two\nlines", #"two\nlines"#),
+        ("tab\tcr\r", #"tab\tcr\r"#),
+        ("bell\u{7}nul\u{0}del\u{7F}c1\u{85}", #"bell\u0007nul\u0000del\u007fc1\u0085"#),
+        ("\u{2028}\u{FEFF}\u{200D}", "\u{2028}\u{FEFF}\u{200D}"),
+    ]
+
+    @Test(arguments: escapes)
+    func escapingWorksPerUnicodeScalar(value: String, escaped: String) {
+        #expect(PromQLString.escape(value).unicodeScalars.elementsEqual(escaped.unicodeScalars))
+        #expect(PromQLString.quote(value).unicodeScalars.elementsEqual(("\"" + escaped + "\"").unicodeScalars))
+    }
+
+    @Test(arguments: escapes)
+    func theMatcherParserReadsBackExactlyTheValue(value: String, escaped: String) throws {
+        let matcher = try LabelMatcher(parsing: "x=" + PromQLString.quote(value))
+        #expect(matcher.value.unicodeScalars.elementsEqual(value.unicodeScalars))
+        #expect(try LabelMatcher(parsing: matcher.description) == matcher)
+    }
+
+    @Test func controlCharactersAreFoundAndNamed() {
+        #expect(PromQLString.firstControlCharacter(in: "fine \u{600}\u{301}\u{2028}") == nil)
+        #expect(PromQLString.firstControlCharacter(in: "a\nb").map(PromQLString.name(of:)) == "U+000A")
+        #expect(PromQLString.firstControlCharacter(in: "\u{85}").map(PromQLString.name(of:)) == "U+0085")
+    }
+
+    @Test func selectorsQuoteLabelValuesWithTheSameEscaper() {
+        #expect(labels(["job": "\u{600}\""]).description == "{job=\"\u{600}\\\"\"}")
     }
 }

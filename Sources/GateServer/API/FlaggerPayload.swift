@@ -55,5 +55,22 @@ func decodeFlaggerPayload(_ body: JSONValue) throws(APIError) -> FlaggerPayload 
     if let window = metadata["window"] ?? metadata["gate"], !isDNS1123Label(window) {
         throw .badRequest("metadata.window \"\(window)\" is not a valid window name (DNS-1123 label)", field: "metadata.window")
     }
+    // The namespace, the canary's name and `label.*` metadata fill `{{label}}` placeholders in queries.
+    guard isDNS1123Label(namespace) else {
+        throw .badRequest("namespace is not a valid Kubernetes namespace name (DNS-1123 label)", field: "namespace")
+    }
+    guard isDNS1123Subdomain(name) else {
+        throw .badRequest("name is not a valid Kubernetes object name (DNS-1123 subdomain)", field: "name")
+    }
+    var labels: [String: String] = [:]
+    for (key, value) in metadata where key.hasPrefix("label.") { labels[String(key.dropFirst(6))] = value }
+    try rejectControlCharacters(in: labels, fieldPrefix: "metadata.label.")
+    if let matchers = metadata["matchers"] {
+        do {
+            _ = try LabelMatcher.parseList(matchers)
+        } catch {
+            throw .badRequest("metadata.matchers: \(error)", field: "metadata.matchers")
+        }
+    }
     return FlaggerPayload(name: name, namespace: namespace, phase: phase, checksum: checksum, metadata: metadata)
 }

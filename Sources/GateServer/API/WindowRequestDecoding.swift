@@ -26,6 +26,7 @@ func decodeWindowRequest(_ body: JSONValue, config: GateConfig) throws(APIError)
     for name in request.labels.keys.sorted() where !Labels.isValidName(name) {
         throw .badRequest("labels.\(name): label names match [a-zA-Z_][a-zA-Z0-9_]*", field: "labels.\(name)")
     }
+    try rejectControlCharacters(in: request.labels, fieldPrefix: "labels.")
     request.matchers = try reader.stringArray("matchers") ?? []
     for (index, matcher) in request.matchers.enumerated() {
         do {
@@ -96,4 +97,16 @@ private func duration(_ reader: inout JSONObjectReader, _ key: String) throws(AP
 /// True for a DNS-1123 subdomain (Kubernetes object names): labels joined by dots, ≤ 253 chars.
 func isDNS1123Subdomain(_ name: String) -> Bool {
     name.utf8.count <= 253 && name.split(separator: ".", omittingEmptySubsequences: false).allSatisfy { isDNS1123Label(String($0)) }
+}
+
+/// Refuses label values with control characters: they fill `{{label}}` placeholders in queries, where a value is
+/// always data (escaped per Unicode scalar), and no label value a user means holds a newline or a NUL.
+func rejectControlCharacters(in labels: [String: String], fieldPrefix: String) throws(APIError) {
+    for (name, value) in labels.sorted(by: { $0.key < $1.key }) {
+        if let control = PromQLString.firstControlCharacter(in: value) {
+            throw .badRequest(
+                "\(fieldPrefix)\(name) holds the control character \(PromQLString.name(of: control)); label values may not hold control characters",
+                field: "\(fieldPrefix)\(name)")
+        }
+    }
 }

@@ -81,9 +81,9 @@ import Testing
         try await DaemonTests.Stack.run(extra: "flagger:\n  requireToken: true", checks: Self.canaryChecks) { stack in
             let payload = try fixtureText("flagger/flagger-webhook-confirm-rollout.json")
             let refused = try await stack.gate.call("POST", "/api/v1/flagger/confirm-rollout", body: payload, token: .some(nil))
-            #expect(refused.status == 401 && refused.body.contains("metadata.token"), "\(refused)")
+            #expect(refused.status == 403 && refused.body.contains("metadata.token"), "\(refused)")
             let wrong = payload.replacingOccurrences(of: #""cluster": "prod-eu-1""#, with: #""cluster": "prod-eu-1", "token": "nope""#)
-            #expect(try await stack.gate.call("POST", "/api/v1/flagger/confirm-rollout", body: wrong).status == 401)
+            #expect(try await stack.gate.call("POST", "/api/v1/flagger/confirm-rollout", body: wrong).status == 403)
             let otherScope = try await stack.gate.call("POST", "/api/v1/flagger/confirm-rollout", body: payload, token: .some(stack.gate.scopedTokens["windows"]))
             #expect(otherScope.status == 403 && otherScope.body.contains("flagger scope"), "\(otherScope)")
             #expect(try await stack.gate.call("GET", "/api/v1/windows/k8s-upgrade-window").status == 404, "a refused hook opens nothing")

@@ -69,9 +69,10 @@ private func decide(_ decision: AuthDecision, request: Request, api: APIContext,
 }
 
 extension APIError {
-    /// 401 on a Flagger hook: `metadata.token` is missing or matches no configured token.
+    /// 403 on a Flagger hook: `metadata.token` is missing or matches no configured token. Hooks answer 403 rather
+    /// than 401 because Flagger knows no authentication challenge: a refusal is a decision it records as the reason.
     static let unauthorizedHook = APIError(
-        .unauthorized, code: "unauthorized", message: "metadata.token is missing or wrong: Flagger hooks need a token with the flagger scope",
+        .forbidden, code: "unauthorized", message: "metadata.token is missing or wrong: Flagger hooks need a token with the flagger scope",
         field: "metadata.token")
 
     /// 403: the token is valid but lacks the scope this call needs.

@@ -55,7 +55,7 @@ func addRoutes(to router: Router<BasicRequestContext>, api: APIContext) {
 
     // Preflight: the manifests an upgrade will apply, judged before it starts (windows scope, like opening a window).
     router.post("/api/v1/preflight") { request, _ in
-        let body = try await authorizedBody(request, api: api)
+        let (body, _) = try await authorizedBody(request, scope: .windows, api: api)
         return try await preflightResponse(body, request: request, api: api)
     }
 

@@ -82,13 +82,28 @@ let package = Package(
             path: "Tests/FakeKubernetes",
             resources: [.copy("CRDs")]
         ),
+        // Test support: fakes for the engine's ports (metrics, Velero, store), a manual clock, shared helpers.
+        .target(
+            name: "GateTestKit",
+            dependencies: ["GateCore", "GateSources", "GateStore"],
+            path: "Tests/GateTestKit"
+        ),
         .testTarget(name: "GateCoreTests", dependencies: ["GateCore"]),
         .testTarget(name: "GateHTTPTests", dependencies: ["GateHTTP", .product(name: "NIOPosix", package: "swift-nio")]),
         .testTarget(name: "GateSourcesTests", dependencies: ["GateSources", "FakeKubernetes"], resources: [.copy("Fixtures")]),
         .testTarget(name: "GateConfigTests", dependencies: ["GateConfig"], resources: [.copy("Fixtures")]),
         .testTarget(name: "GateLintTests", dependencies: ["GateLint"]),
         .testTarget(name: "GateStoreTests", dependencies: ["GateStore"]),
-        .testTarget(name: "GateServerTests", dependencies: ["GateServer", "GateConfig", "GateSources", .product(name: "Logging", package: "swift-log")], resources: [.copy("Fixtures")]),
+        .testTarget(
+            name: "GateServerTests",
+            dependencies: [
+                "GateServer", "GateConfig", "GateCore", "GateSources", "GateStore", "GateTestKit",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HummingbirdTesting", package: "hummingbird"),
+            ],
+            resources: [.copy("Fixtures")]
+        ),
         .testTarget(
             name: "IntegrationTests",
             dependencies: [

@@ -231,6 +231,8 @@ struct Window: AsyncParsableCommand {
         @Option(name: .customLong("check"), help: "Run only this check (repeatable).") var checks: [String] = []
         @Option(help: "Soak override, e.g. 30m.") var soak: String?
         @Option(help: "Duration override, e.g. 4h.") var duration: String?
+        @Flag(help: "Return once the pre-upgrade backup is Completed; exit 1 if it failed.") var wait = false
+        @Option(help: "How long --wait waits, in seconds.") var waitTimeout: Int = 1800
 
         func validate() throws { _ = try parseKeyValues(labels, option: "--label") }
 
@@ -239,6 +241,20 @@ struct Window: AsyncParsableCommand {
                 name: name, component: component, fromVersion: fromVersion, toVersion: toVersion, namespaces: namespaces,
                 labels: try parseKeyValues(labels, option: "--label"), checks: checks, soak: soak, duration: duration)
             try await Window.perform(.open(request), connection)
+            guard wait else { return }
+            let outcome: WindowClient.BackupWait
+            do {
+                outcome = try await WindowClient.waitForBackup(name: name, url: connection.url, timeout: .seconds(waitTimeout))
+            } catch {
+                FileHandle.standardError.write(Data("\(error)\n".utf8))
+                throw ExitCode(1)
+            }
+            switch outcome {
+            case .ready(let message): print(message)
+            case .failed(let message):
+                FileHandle.standardError.write(Data("\(message)\n".utf8))
+                throw ExitCode(1)
+            }
         }
     }
 

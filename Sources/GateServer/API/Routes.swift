@@ -36,7 +36,7 @@ func addRoutes(to router: Router<BasicRequestContext>, api: APIContext) {
     router.post("/api/v1/windows") { request, context in
         let body = try await authorizedBody(request, api: api)
         let windowRequest = try decodeWindowRequest(try JSONValue.parseBody(body.readableBytesView), config: api.config)
-        let window = try await api.engine.open(windowRequest, by: caller(request))
+        let window = try await api.engine.open(windowRequest, by: .pipeline(caller(request)))
         return jsonResponse(.created, await api.engine.detailJSON(window))
     }
 
@@ -94,24 +94,24 @@ func addRoutes(to router: Router<BasicRequestContext>, api: APIContext) {
         let name = try context.parameters.require("name")
         let body = try await authorizedBody(request, api: api)
         let reason = try optionalReason(body) ?? "closed through the API"
-        let window = try await api.engine.close(name, reason: reason, by: caller(request))
+        let window = try await api.engine.close(name, reason: reason, by: .pipeline(caller(request)))
         return jsonResponse(.ok, await api.engine.detailJSON(window))
     }
 
     router.post("/api/v1/windows/:name/reset") { request, context in
         let name = try context.parameters.require("name")
         let body = try await authorizedBody(request, api: api)
-        let window = try await api.engine.reset(name, by: caller(request), note: try optionalReason(body))
+        let window = try await api.engine.reset(name, by: .pipeline(caller(request)), note: try optionalReason(body))
         return jsonResponse(.ok, await api.engine.detailJSON(window))
     }
 
     router.post("/api/v1/windows/:name/restore") { request, context in
         let name = try context.parameters.require("name")
         _ = try await authorizedBody(request, api: api)
-        let restore = try await api.engine.requestManualRestore(name, by: caller(request))
+        let restore = try await api.engine.requestManualRestore(name, by: .pipeline(caller(request)))
         return jsonResponse(
             .accepted,
-            encodeJSON(["restore": ["name": restore.name, "phase": restore.phase, "mode": restore.mode, "lastError": restore.lastError ?? ""]]))
+            encodeJSON(["restore": ["name": restore.name, "phase": restore.phase.rawValue, "mode": restore.mode.rawValue, "lastError": restore.lastError ?? ""]]))
     }
 
     router.get("/api/v1/windows/:name/events") { request, context in

@@ -42,9 +42,14 @@ public struct Evaluator<Source: MetricsSource>: Sendable {
     public func captureBaselines(
         _ checks: [CheckSpec], end: Double, lookback: Double, step: Double, aggregate: BaselineAggregate
     ) async -> [String: BaselineCapture] {
-        let captures = await boundedMap(checks) { check -> BaselineCapture in
+        let captures = await boundedMap(checks, limit: maxConcurrentQueries) { check -> BaselineCapture in
             do throws(PrometheusError) {
                 let answer = try await source.range(check.query, start: end - lookback, end: end, step: step)
+                guard answer.warnings.isEmpty else {
+                    // A partial baseline would make every series it lacks look new: not a baseline to pin.
+                    return BaselineCapture(
+                        check: check.name, series: [], error: "partial answer from Prometheus (warnings: \(answer.warnings.prefix(3).joined(separator: "; ")))")
+                }
                 guard let series = answer.result.rangeSeries else {
                     let error = PrometheusError.unexpectedType(query: check.query, got: answer.result.typeName, want: "range vector")
                     return BaselineCapture(check: check.name, series: [], error: String(describing: error))
@@ -64,7 +69,7 @@ public struct Evaluator<Source: MetricsSource>: Sendable {
     /// - Important: a failed query, or a check whose baseline could not be captured, is judged on
     ///   `.unavailable` evidence: inconclusive, never pass.
     public func evaluate(_ checks: [CheckSpec], at time: Double, baselines: [String: BaselineCapture]) async -> [CheckOutcome] {
-        await boundedMap(checks) { check -> CheckOutcome in
+        await boundedMap(checks, limit: maxConcurrentQueries) { check -> CheckOutcome in
             let baseline = baselines[check.name]
             if let error = baseline?.error {
                 return judge(check, evidence: .unavailable("no baseline: \(error)"), baseline: [])
@@ -72,7 +77,11 @@ public struct Evaluator<Source: MetricsSource>: Sendable {
             let evidence: Evidence
             do throws(PrometheusError) {
                 let answer = try await source.instant(check.query, at: time)
-                if let series = answer.result.instantSeries {
+                if !answer.warnings.isEmpty {
+                    // A partial answer lacks series it should hold; judging it would turn them into missing
+                    // (failing) series. Missing evidence is inconclusive.
+                    evidence = .unavailable("partial answer from Prometheus (warnings: \(answer.warnings.prefix(3).joined(separator: "; ")))")
+                } else if let series = answer.result.instantSeries {
                     evidence = .series(series)
                 } else {
                     evidence = .unavailable(
@@ -83,30 +92,6 @@ public struct Evaluator<Source: MetricsSource>: Sendable {
                 evidence = .unavailable(error.description)
             }
             return judge(check, evidence: evidence, baseline: baseline?.series ?? [])
-        }
-    }
-
-    /// Maps `items` concurrently with at most `maxConcurrentQueries` in flight, keeping order.
-    private func boundedMap<Item: Sendable, Output: Sendable>(
-        _ items: [Item], _ transform: @escaping @Sendable (Item) async -> Output
-    ) async -> [Output] {
-        await withTaskGroup(of: (Int, Output).self) { group in
-            var results = [Output?](repeating: nil, count: items.count)
-            var next = 0
-            for _ in 0..<min(maxConcurrentQueries, items.count) {
-                let index = next
-                group.addTask { (index, await transform(items[index])) }
-                next += 1
-            }
-            while let (index, output) = await group.next() {
-                results[index] = output
-                if next < items.count {
-                    let index = next
-                    group.addTask { (index, await transform(items[index])) }
-                    next += 1
-                }
-            }
-            return results.map { $0! }
         }
     }
 }

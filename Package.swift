@@ -90,7 +90,7 @@ let package = Package(
         ),
         .testTarget(name: "GateCoreTests", dependencies: ["GateCore"]),
         .testTarget(name: "GateHTTPTests", dependencies: ["GateHTTP", .product(name: "NIOPosix", package: "swift-nio")]),
-        .testTarget(name: "GateSourcesTests", dependencies: ["GateSources", "FakeKubernetes"], resources: [.copy("Fixtures")]),
+        .testTarget(name: "GateSourcesTests", dependencies: ["GateSources", "FakeKubernetes", "GateTestKit"], resources: [.copy("Fixtures")]),
         .testTarget(name: "GateConfigTests", dependencies: ["GateConfig"], resources: [.copy("Fixtures")]),
         .testTarget(name: "GateLintTests", dependencies: ["GateLint"]),
         .testTarget(name: "GateStoreTests", dependencies: ["GateStore"]),
@@ -107,7 +107,7 @@ let package = Package(
         .testTarget(
             name: "IntegrationTests",
             dependencies: [
-                "GateServer", "GateSources", "GateHTTP", "GateCore", "GateConfig", "GateLint", "UpgradeGate", "FakeKubernetes",
+                "GateServer", "GateSources", "GateHTTP", "GateCore", "GateConfig", "GateLint", "UpgradeGate", "FakeKubernetes", "GateTestKit",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Yams", package: "Yams"),

@@ -124,19 +124,6 @@ func findExecutable(_ name: String) -> String? {
     return nil
 }
 
-/// Polls `condition` every 50 ms until it holds or `timeout` passes.
-func eventually(
-    timeout: Duration = .seconds(20), _ what: @autoclosure () -> String = "condition",
-    _ condition: () async throws -> Bool
-) async throws {
-    let deadline = ContinuousClock.now + timeout
-    while ContinuousClock.now < deadline {
-        if (try? await condition()) == true { return }
-        try await Task.sleep(for: .milliseconds(50))
-    }
-    throw HarnessError(description: "timed out after \(timeout) waiting for \(what())")
-}
-
 /// Runs `body` and then `teardown`, also when `body` throws: every started service is stopped.
 func withTeardown(_ body: () async throws -> Void, teardown: () async -> Void) async throws {
     do {

@@ -48,7 +48,7 @@ let compareBadFixtures: [BadFixture] = [
                   minSamples: 20
                 critical: true
             """
-        let check = try GateConfigLoader.parse(yaml: yaml).checks[0]
+        let check = try GateConfigLoader.parse(yaml: withAuth(yaml)).checks[0]
         #expect(
             check.compare
                 == CompareSpec(test: .mannWhitney, window: 600, step: 15, confidence: 0.98, allowedIncrease: .percent(10), allowedDecrease: nil, minSamples: 20))
@@ -65,7 +65,7 @@ let compareBadFixtures: [BadFixture] = [
                 query: demo_queue_depth
                 compare: {window: 20m, allowedDecrease: "0.5"}
             """
-        let compare = try #require(try GateConfigLoader.parse(yaml: yaml).checks[0].compare)
+        let compare = try #require(try GateConfigLoader.parse(yaml: withAuth(yaml)).checks[0].compare)
         #expect(compare.step == 30)
         #expect(compare.confidence == 0.95)
         #expect(compare.minSamples == 20)
@@ -89,6 +89,6 @@ let compareBadFixtures: [BadFixture] = [
 
     @Test func compareAloneIsARule() throws {
         let yaml = "prometheus: {url: http://p:9090}\nchecks:\n  - {name: c, query: q, compare: {window: 10m, allowedIncrease: 5%}}\n"
-        #expect(try GateConfigLoader.parse(yaml: yaml).checks.count == 1)
+        #expect(try GateConfigLoader.parse(yaml: withAuth(yaml)).checks.count == 1)
     }
 }

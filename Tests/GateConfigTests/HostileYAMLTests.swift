@@ -86,7 +86,7 @@ import Testing
         for index in 1..<100 {
             yaml += "  - {<<: *rules, name: check-\(index), query: 'rate(errors_total{job=\"j\(index)\"}[5m])'}\n"
         }
-        let config = try GateConfigLoader.parse(yaml: yaml)
+        let config = try GateConfigLoader.parse(yaml: withAuth(yaml))
         #expect(config.checks.count == 100)
         #expect(config.checks.allSatisfy { $0.floor == 0.001 })
     }

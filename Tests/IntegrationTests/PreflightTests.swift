@@ -157,6 +157,8 @@ let certManagerUpgrade = """
                 kubernetes:
                   apiServer: \(fake.url)
                   tokenFile: \(account.tokenFile)
+                listen: 127.0.0.1:0
+                auth: {disabled: true}
                 """)
         }
 

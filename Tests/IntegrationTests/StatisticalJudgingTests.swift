@@ -162,6 +162,8 @@ import Testing
             let configPath = try stack.gate.directory.write(
                 "check.yaml",
                 """
+                listen: 127.0.0.1:0
+                auth: {disabled: true}
                 prometheus:
                   url: \(stack.prometheus.url)
                 evaluation:

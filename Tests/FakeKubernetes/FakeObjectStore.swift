@@ -508,7 +508,7 @@ public final class FakeObjectStore: Sendable {
 
     // MARK: - Status bodies
 
-    static let pageNotFound = FakeKubernetesServer.Reply(status: 404, text: "404 page not found\n")
+    static var pageNotFound: FakeKubernetesServer.Reply { .init(status: 404, text: "404 page not found\n") }
 
     static func failure(_ code: Int, _ reason: String, _ message: String, details: FakeJSON? = nil) -> FakeKubernetesServer.Reply {
         .init(status: code, json: FakeKubernetesServer.status(code: code, reason: reason, message: message, details: details))
@@ -640,8 +640,8 @@ struct Selector: Sendable {
 
     init(labels labelText: String?, fields fieldText: String?) throws(SelectorError) {
         for term in Self.terms(labelText) {
-            if let (key, op, value) = Self.split(term) {
-                labels.append((key, op, value))
+            if let parts = Self.split(term) {
+                labels.append((parts.0, parts.1, parts.2))
             } else if term.hasPrefix("!") {
                 labels.append((String(term.dropFirst()), "absent", ""))
             } else if !term.isEmpty {
@@ -649,8 +649,8 @@ struct Selector: Sendable {
             }
         }
         for term in Self.terms(fieldText) {
-            guard let (path, op, value) = Self.split(term) else { throw SelectorError(message: "invalid field selector: '\(term)'") }
-            fields.append((path, op, value))
+            guard let parts = Self.split(term) else { throw SelectorError(message: "invalid field selector: '\(term)'") }
+            fields.append((parts.0, parts.1, parts.2))
         }
     }
 

@@ -34,7 +34,7 @@ import Testing
         ("lease: {retryPeriod: 10s}", "ha.lease.retryPeriod", 4, "retryPeriod (10s) must be shorter than renewDeadline (10s)"),
         ("lease: {duration: 1500ms}", "ha.lease.duration", 4, "the lease duration must be a whole number of seconds"),
         ("namespace: Upgrade_Gate", "ha.namespace", 4, "DNS"),
-        ("lease: {nmae: x}", "ha.lease.nmae", 4, "nmae"),
+        ("lease: {nmae: x}", "ha.lease.nmae", 4, "unknown key"),
     ])
     func badSettingsNameTheirKeyAndLine(setting: String, path: String, line: Int, message: String) throws {
         let errors = parseErrors(Self.prometheus + "\nha:\n  \(setting)\n")

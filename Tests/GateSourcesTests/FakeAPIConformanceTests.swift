@@ -181,7 +181,9 @@ import Testing
             let rejected = try await api.call("PUT", Self.windows + "/ingress-nginx-4-11-3/status", body: badStatus)
             #expect(rejected.status == 422)
             #expect(rejected.json?.value(at: "details.causes")?.arrayValue?.first?["field"] == "status.verdict")
-            #expect(try await api.call("PUT", Self.windows + "/missing/status", body: badStatus).status == 404, "/status never creates")
+            var missing = main
+            missing["metadata"]?["name"] = "missing"
+            #expect(try await api.call("PUT", Self.windows + "/missing/status", body: missing).status == 404, "/status never creates")
         }
     }
 
@@ -300,6 +302,7 @@ import Testing
             let list = try await api.call(
                 "GET", Self.windows + "?watch=1&sendInitialEvents=true&resourceVersionMatch=NotOlderThan&allowWatchBookmarks=true&timeoutSeconds=1")
             let events = list.lines.compactMap { try? FakeJSON.parse(Array($0.utf8)) }
+            print("WATCHLIST", list.lines.count, events.map { String($0.text.prefix(60)) })
             #expect(events.prefix(3).map { $0["type"]?.stringValue ?? "" } == ["ADDED", "ADDED", "BOOKMARK"])
             let bookmark = try #require(events[safe: 2])
             let fixture = try haFixture("watch-stream-upgradewindows.jsonl", line: 3)

@@ -431,7 +431,7 @@ public final class LeaseElector: Sendable {
                 let stamp = microTime(Date())
                 let record = LeaseRecord(
                     holderIdentity: "", leaseDurationSeconds: 1, acquireTime: stamp, renewTime: stamp, leaseTransitions: over.record.leaseTransitions)
-                do {
+                do throws(KubernetesError) {
                     _ = try await store.write(record, namespace: config.namespace, name: config.name, over: over)
                     return
                 } catch where error == .conflict {

@@ -171,7 +171,7 @@ import Yams
         if type == nil, node["x-kubernetes-preserve-unknown-fields"]?.bool != true { problems.append("\(here): no type") }
         if node["properties"] != nil, node["additionalProperties"] != nil { problems.append("\(here): properties and additionalProperties") }
         switch type {
-        case "string" where !path.hasSuffix(".apiVersion") && !path.hasSuffix(".kind"):
+        case "string" where path != "apiVersion" && path != "kind":
             if node["maxLength"] == nil, node["enum"] == nil, node["format"]?.string != "date-time" { problems.append("\(here): unbounded string") }
         case "array":
             if node["maxItems"] == nil { problems.append("\(here): unbounded list") }

@@ -1,6 +1,6 @@
 # The README's commands. Each installs the Debian packages it needs if they are missing.
 SHELL := /bin/bash
-APT_PACKAGES := prometheus prometheus-alertmanager etcd-server libcurl4-openssl-dev libsqlite3-dev libre2-dev openssl python3
+APT_PACKAGES := prometheus prometheus-alertmanager etcd-server libcurl4-openssl-dev libsqlite3-dev libre2-dev openssl python3 lua5.4
 SUDO := $(shell [ "$$(id -u)" -eq 0 ] || echo sudo)
 SWIFT_TEST_FLAGS ?=
 

@@ -38,6 +38,8 @@ public struct GateConfig: Sendable, Equatable {
     public var limits: LimitsConfig
     /// How long closed windows, events and alert groups are kept (see ``RetentionConfig`` for the defaults).
     public var retention: RetentionConfig
+    /// High availability (leader election, windows as Kubernetes objects); `nil` (the default) is one replica with SQLite.
+    public var ha: HAConfig? = nil
 
     /// Creates a configuration; everything but `prometheus` has its documented default.
     public init(
@@ -629,5 +631,42 @@ extension GateConfig {
             warnings.append("auth.disabled is on: every state-changing call is accepted without a token (loopback listen only)")
         }
         return warnings
+    }
+}
+
+/// The `ha` section: several replicas sharing state through the Kubernetes API, one leader elected with a Lease.
+public struct HAConfig: Sendable, Equatable {
+    /// Where the Lease and the UpgradeWindow objects live. Default `upgrade-gate`.
+    public var namespace: String
+    /// The leader-election Lease.
+    public var lease: LeaseConfig
+    /// The line of the `ha` key in the file, for messages about the section as a whole.
+    public var line: Int?
+
+    /// Creates HA settings with the defaults.
+    public init(namespace: String = "upgrade-gate", lease: LeaseConfig = LeaseConfig(), line: Int? = nil) {
+        self.namespace = namespace
+        self.lease = lease
+        self.line = line
+    }
+}
+
+/// `ha.lease`: the Lease's name and client-go's leader-election timings, in seconds.
+public struct LeaseConfig: Sendable, Equatable {
+    /// The Lease's name. Default `upgrade-gate`.
+    public var name: String
+    /// How long followers wait for an unrenewed lease before taking over; whole seconds. Default 15.
+    public var duration: Double
+    /// How long the leader keeps leading without a successful renewal; below `duration`. Default 10.
+    public var renewDeadline: Double
+    /// How often the leader renews and followers retry; below `renewDeadline`. Default 2.
+    public var retryPeriod: Double
+
+    /// Creates Lease settings; the defaults are client-go's (15 s / 10 s / 2 s).
+    public init(name: String = "upgrade-gate", duration: Double = 15, renewDeadline: Double = 10, retryPeriod: Double = 2) {
+        self.name = name
+        self.duration = duration
+        self.renewDeadline = renewDeadline
+        self.retryPeriod = retryPeriod
     }
 }

@@ -112,7 +112,7 @@ extension ConfigWalker {
     func gateConfig(_ root: Node) -> GateConfig? {
         let keys = [
             "listen", "state", "prometheus", "alertmanager", "auth", "evaluation", "baseline", "windows", "checks",
-            "kubernetes", "velero", "flagger", "limits", "retention",
+            "kubernetes", "velero", "flagger", "limits", "retention", "ha",
         ]
         guard let map = MappingReader(self, root, path: "", ownerMark: root.mark, keys: keys) else { return nil }
         var config = GateConfig(prometheus: PrometheusConfig(url: ""))
@@ -157,6 +157,7 @@ extension ConfigWalker {
         let limitKeys = ["maxBodyBytes", "maxHookBodyBytes", "maxOpenWindows", "idleTimeout", "maxConnections", "maxEventMessageBytes"]
         config.limits = map.section("limits", keys: limitKeys).map(limits) ?? config.limits
         config.retention = map.section("retention", keys: ["closedWindows", "eventsPerWindow", "alertGroups"]).map(retention) ?? config.retention
+        config.ha = map.section("ha", keys: ["namespace", "lease"]).map { ha($0, line: map.keyMark("ha")?.line) }
         return config
     }
 
@@ -489,6 +490,36 @@ extension ConfigWalker {
         config.closedWindows = map.read("closedWindows", duration(.positive)) ?? config.closedWindows
         config.eventsPerWindow = map.read("eventsPerWindow", integer(atLeast: 1)) ?? config.eventsPerWindow
         config.alertGroups = map.read("alertGroups", duration(.positive)) ?? config.alertGroups
+        return config
+    }
+
+    private func ha(_ map: MappingReader, line: Int?) -> HAConfig {
+        var config = HAConfig(line: line)
+        config.namespace = map.read("namespace", dnsLabel) ?? config.namespace
+        guard let section = map.section("lease", keys: ["name", "duration", "renewDeadline", "retryPeriod"]) else { return config }
+        config.lease.name = section.read("name", dnsLabel) ?? config.lease.name
+        config.lease.duration = section.read("duration", duration(.positive)) ?? config.lease.duration
+        config.lease.renewDeadline = section.read("renewDeadline", duration(.positive)) ?? config.lease.renewDeadline
+        config.lease.retryPeriod = section.read("retryPeriod", duration(.positive)) ?? config.lease.retryPeriod
+        let lease = config.lease
+        // The Lease records its duration in whole seconds, and followers wait exactly that long.
+        if section.has("duration"), lease.duration.rounded() != lease.duration || lease.duration < 1 {
+            report(
+                .invalidValue, section.child("duration"), at: section.value("duration")?.mark,
+                "the lease duration must be a whole number of seconds, at least 1s (the Lease records whole seconds)")
+        } else if lease.renewDeadline >= lease.duration {
+            // The leader must stop acting before any follower may take over: that gap is what fences it.
+            let key = section.has("renewDeadline") ? "renewDeadline" : "duration"
+            report(
+                .conflict, section.child(key), at: section.value(key)?.mark,
+                "renewDeadline (\(formatPrometheusDuration(lease.renewDeadline))) must be shorter than duration (\(formatPrometheusDuration(lease.duration)))")
+        }
+        if lease.retryPeriod >= lease.renewDeadline {
+            let key = section.has("retryPeriod") ? "retryPeriod" : "renewDeadline"
+            report(
+                .conflict, section.child(key), at: section.value(key)?.mark,
+                "retryPeriod (\(formatPrometheusDuration(lease.retryPeriod))) must be shorter than renewDeadline (\(formatPrometheusDuration(lease.renewDeadline))): the leader needs several renewal attempts before it gives up")
+        }
         return config
     }
 }

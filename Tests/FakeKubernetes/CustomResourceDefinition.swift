@@ -13,6 +13,8 @@ public struct CustomResourceDefinition: Sendable {
     public let plural: String
     /// The version's `schema.openAPIV3Schema`.
     public let schema: OpenAPISchema
+    /// Whether the version declares `subresources: {status: {}}`.
+    public let hasStatusSubresource: Bool
 
     /// `group/version`, the `apiVersion` objects must carry.
     public var apiVersion: String { "\(group)/\(version)" }
@@ -44,6 +46,7 @@ public struct CustomResourceDefinition: Sendable {
         self.kind = kind
         self.plural = plural
         self.schema = OpenAPISchema(schema)
+        self.hasStatusSubresource = served.value(at: "subresources.status") != nil
     }
 
     /// Loads a CRD file.
@@ -59,6 +62,16 @@ public struct CustomResourceDefinition: Sendable {
             }
             return try CustomResourceDefinition(contentsOf: url.path)
         }
+    }
+
+    /// The repository's own CRDs (`deploy/crds/`), read from the source tree so the fake validates against what ships.
+    public static func upgradeGate() throws -> [CustomResourceDefinition] {
+        let directory = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+            .appendingPathComponent("deploy/crds")
+        let files = try FileManager.default.contentsOfDirectory(atPath: directory.path)
+            .filter { $0.hasSuffix(".yaml") && $0 != "kustomization.yaml" }.sorted()
+        guard !files.isEmpty else { throw LoadError(description: "\(directory.path) holds no CRD") }
+        return try files.map { try CustomResourceDefinition(contentsOf: directory.appendingPathComponent($0).path) }
     }
 
     /// The paths of the bundled Velero CRD files, so tests can compare them with the shared contracts.

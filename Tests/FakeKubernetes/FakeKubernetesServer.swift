@@ -141,21 +141,25 @@ public final class FakeKubernetesServer: Sendable {
         }
     }
 
-    private struct Reply {
+    struct Reply {
         var status: Int
         var json: FakeJSON?
         var text: String?
         var headers: [(String, String)] = []
+        var watch: FakeWatchStream? = nil
     }
 
     private let state: Mutex<State>
     private let stopped = Atomic<Bool>(false)
     private let definitions: [CustomResourceDefinition]
     private let clock = ContinuousClock()
+    /// Leases, Events and UpgradeWindows (from deploy/crds), kept as a real API server keeps objects.
+    public let objects: FakeObjectStore
 
-    private init(token: String, definitions: [CustomResourceDefinition], phaseStep: Duration) {
+    private init(token: String, definitions: [CustomResourceDefinition], phaseStep: Duration, objects: FakeObjectStore) {
         self.state = Mutex(State(token: token, phaseStep: phaseStep))
         self.definitions = definitions
+        self.objects = objects
     }
 
     deinit {
@@ -174,7 +178,8 @@ public final class FakeKubernetesServer: Sendable {
         crds: [CustomResourceDefinition]? = nil,
         phaseStep: Duration = .milliseconds(100)
     ) async throws -> FakeKubernetesServer {
-        let server = FakeKubernetesServer(token: token, definitions: try crds ?? CustomResourceDefinition.bundledVelero(), phaseStep: phaseStep)
+        let server = FakeKubernetesServer(
+            token: token, definitions: try crds ?? CustomResourceDefinition.bundledVelero(), phaseStep: phaseStep, objects: try FakeObjectStore.standard())
         let (portStream, portContinuation) = AsyncStream.makeStream(of: Int.self)
         let responder = CallbackResponder<BasicRequestContext> { [weak server] request, _ in
             guard let server else { return Response(status: .serviceUnavailable) }
@@ -216,6 +221,7 @@ public final class FakeKubernetesServer: Sendable {
     /// Stops serving; stalled requests are released at once.
     public func stop() async {
         stopped.store(true, ordering: .relaxed)
+        objects.close()
         let (task, group) = state.withLock { ($0.task, $0.group) }
         await group?.triggerGracefulShutdown()
         _ = try? await task?.value
@@ -404,9 +410,10 @@ public final class FakeKubernetesServer: Sendable {
             return (state.requests.count - 1, Self.takeStall(&state.stalls, path: path))
         }
         if let stall, !stall.afterHandling { await pause(stall.duration) }
-        let reply = handle(method: method, path: path, query: query, authorization: authorization, body: body)
+        let reply = handle(method: method, path: path, query: query, authorization: authorization, body: body, contentType: request.headers[.contentType])
         if let stall, stall.afterHandling { await pause(stall.duration) }
         state.withLock { $0.requests[index].status = reply.status }
+        if let watch = reply.watch { return watch.response() }
 
         var headers = HTTPFields()
         let bytes: [UInt8]
@@ -439,7 +446,7 @@ public final class FakeKubernetesServer: Sendable {
         }
     }
 
-    private func handle(method: String, path: String, query: [String: String], authorization: String?, body: [UInt8]) -> Reply {
+    private func handle(method: String, path: String, query: [String: String], authorization: String?, body: [UInt8], contentType: String? = nil) -> Reply {
         let now = clock.now
         return state.withLock { state -> Reply in
             settle(&state, now: now)
@@ -449,6 +456,11 @@ public final class FakeKubernetesServer: Sendable {
                 state.faults[index].remaining -= 1
                 return Self.injected(state.faults[index])
             }
+            if authorization == "Bearer \(state.token)",
+                let reply = objects.reply(
+                    method: method, path: path, query: query, contentType: contentType, body: body, forbidden: state.forbidden,
+                    resourceVersion: &state.resourceVersion)
+            { return reply }
             guard authorization == "Bearer \(state.token)" else {
                 return Reply(status: 401, json: Self.status(code: 401, reason: "Unauthorized", message: "Unauthorized"))
             }

@@ -40,6 +40,8 @@ public final class OpenAPISchema: Sendable {
     let minimum: Double?
     let maximum: Double?
     let preservesUnknownFields: Bool
+    let maxProperties: Int?
+    let defaultValue: FakeJSON?
 
     /// Reads a schema from its JSON form (converted from the CRD YAML).
     public init(_ json: FakeJSON) {
@@ -69,6 +71,31 @@ public final class OpenAPISchema: Sendable {
         minimum = json["minimum"]?.numberValue
         maximum = json["maximum"]?.numberValue
         preservesUnknownFields = json["x-kubernetes-preserve-unknown-fields"]?.boolValue ?? false
+        maxProperties = json["maxProperties"]?.numberValue.map { Int($0) }
+        defaultValue = json["default"]
+    }
+
+    /// `value` with the schema's `default`s filled in where a property is absent from an object that is present.
+    public func applyingDefaults(to value: FakeJSON) -> FakeJSON {
+        switch value {
+        case .object(var members):
+            for (name, schema) in properties {
+                if let member = members[name] {
+                    members[name] = schema.applyingDefaults(to: member)
+                } else if let defaultValue = schema.defaultValue {
+                    members[name] = defaultValue
+                }
+            }
+            if let additionalProperties {
+                for (name, member) in members where properties[name] == nil { members[name] = additionalProperties.applyingDefaults(to: member) }
+            }
+            return .object(members)
+        case .array(let elements):
+            guard let items else { return value }
+            return .array(elements.map(items.applyingDefaults))
+        default:
+            return value
+        }
     }
 
     /// The schema of property `name`, if declared.
@@ -147,6 +174,10 @@ public final class OpenAPISchema: Sendable {
         unknown: inout [String],
         skipping: Set<String>
     ) {
+        if let maxProperties, members.count > maxProperties {
+            causes.append(
+                FieldCause(reason: "FieldValueTooMany", message: "Too many: \(members.count): must have at most \(maxProperties) items", field: path))
+        }
         for name in required where members[name] == nil {
             causes.append(FieldCause(reason: "FieldValueRequired", message: "Required value", field: join(path, name)))
         }

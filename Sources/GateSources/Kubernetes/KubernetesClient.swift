@@ -161,14 +161,16 @@ public final class KubernetesClient: Sendable {
     }
 
     /// `/api/v1` for the core group, `/apis/GROUP/VERSION` for others, then the namespace and the plural.
-    private func baseURL(group: String, version: String, namespace: String?, plural: String) -> String {
+    func baseURL(group: String, version: String, namespace: String?, plural: String) -> String {
         var url = connection.apiServer + (group.isEmpty ? "/api/\(pathSegment(version))" : "/apis/\(pathSegment(group))/\(pathSegment(version))")
         if let namespace { url += "/namespaces/" + pathSegment(namespace) }
         return url + "/" + pathSegment(plural)
     }
 
     /// Sends one call with retries and returns the decoded 2xx body.
-    private func send(_ call: KubernetesCall, method: String, url: String, body: [UInt8]?) async throws(KubernetesError) -> JSONValue {
+    func send(
+        _ call: KubernetesCall, method: String, url: String, body: [UInt8]?, contentType: String = "application/json"
+    ) async throws(KubernetesError) -> JSONValue {
         let clock = ContinuousClock()
         let deadline = clock.now.advanced(by: options.deadline)
         var backoff = options.initialBackoff
@@ -181,7 +183,7 @@ public final class KubernetesClient: Sendable {
             let timeout = max(min(options.requestTimeout, clock.now.duration(to: deadline)), .milliseconds(50))
             let failure: KubernetesError
             var retryAfter: Duration? = nil
-            switch await attempt(call, method: method, url: url, body: body, timeout: timeout, attempts: attempts) {
+            switch await attempt(call, method: method, url: url, body: body, contentType: contentType, timeout: timeout, attempts: attempts) {
             case .success(let json):
                 return json
             case .unauthorized where !refreshedAfter401:
@@ -224,9 +226,11 @@ public final class KubernetesClient: Sendable {
     }
 
     /// One request and the classification of its answer.
-    private func attempt(_ call: KubernetesCall, method: String, url: String, body: [UInt8]?, timeout: Duration, attempts: Int) async -> Outcome {
+    private func attempt(
+        _ call: KubernetesCall, method: String, url: String, body: [UInt8]?, contentType: String, timeout: Duration, attempts: Int
+    ) async -> Outcome {
         var headers: [(name: String, value: String)] = [(name: "Accept", value: "application/json"), (name: "User-Agent", value: "upgrade-gate")]
-        if body != nil { headers.append((name: "Content-Type", value: "application/json")) }
+        if body != nil { headers.append((name: "Content-Type", value: contentType)) }
         let response: HTTPResponse
         do {
             response = try await http.execute(HTTPRequest(method: method, url: url, headers: headers, body: body, timeout: timeout))
@@ -298,7 +302,7 @@ private func bodySnippet(_ response: HTTPResponse) -> String {
 }
 
 /// Percent-encodes a path segment (names are DNS-1123 and pass unchanged).
-private func pathSegment(_ text: String) -> String {
+func pathSegment(_ text: String) -> String {
     percentEncode(text, keeping: "-._~")
 }
 

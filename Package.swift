@@ -124,13 +124,22 @@ let package = Package(
         .testTarget(name: "GateSourcesTests", dependencies: ["GateSources", "GateHTTP", "FakeKubernetes"], resources: [.copy("Fixtures")]),
         .testTarget(name: "GateConfigTests", dependencies: ["GateConfig"], resources: [.copy("Fixtures")]),
         .testTarget(name: "GateLintTests", dependencies: ["GateLint"]),
-        .testTarget(name: "GatePreflightTests", dependencies: ["GatePreflight", .product(name: "Yams", package: "Yams")], resources: [.copy("Fixtures")]),
+        .testTarget(
+            name: "GatePreflightTests",
+            dependencies: ["GatePreflight", .product(name: "Yams", package: "Yams")],
+            resources: [.copy("Fixtures")]
+        ),
         .testTarget(name: "GateStoreTests", dependencies: ["GateStore"]),
-        .testTarget(name: "GateServerTests", dependencies: ["GateServer", "GateConfig", "GateSources", .product(name: "Logging", package: "swift-log")], resources: [.copy("Fixtures")]),
+        .testTarget(
+            name: "GateServerTests",
+            dependencies: ["GateServer", "GateConfig", "GateSources", .product(name: "Logging", package: "swift-log")],
+            resources: [.copy("Fixtures")]
+        ),
         .testTarget(
             name: "IntegrationTests",
             dependencies: [
-                "GateServer", "GateSources", "GateHTTP", "GateCore", "GateConfig", "GateLint", "GatePreflight", "GateStore", "UpgradeGate", "FakeKubernetes",
+                "GateServer", "GateSources", "GateHTTP", "GateCore", "GateConfig", "GateLint", "GatePreflight", "GateStore", "UpgradeGate",
+                "FakeKubernetes",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Yams", package: "Yams"),

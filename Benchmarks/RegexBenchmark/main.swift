@@ -80,8 +80,13 @@ if let engine = option("--engine") {
 
 // The RE2 table: per pattern and size, the median of 9 runs, and time per kB to show linear growth.
 print("RE2 (the gate's engine): median of 9 matches of a non-matching run of one letter, per value size")
-print("pattern".padding(toLength: 12, withPad: " ", startingAt: 0), "1 kB".padding(toLength: 12, withPad: " ", startingAt: 0),
-      "10 kB".padding(toLength: 12, withPad: " ", startingAt: 0), "100 kB".padding(toLength: 12, withPad: " ", startingAt: 0), "per kB at 100 kB")
+print(
+    "pattern".padding(toLength: 12, withPad: " ", startingAt: 0),
+    "1 kB".padding(toLength: 12, withPad: " ", startingAt: 0),
+    "10 kB".padding(toLength: 12, withPad: " ", startingAt: 0),
+    "100 kB".padding(toLength: 12, withPad: " ", startingAt: 0),
+    "per kB at 100 kB"
+)
 for known in cases {
     var cells: [String] = []
     var last = 0.0

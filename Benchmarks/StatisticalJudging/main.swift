@@ -118,7 +118,13 @@ for _ in 0..<3 {
 }
 let judged = median(runMedians)
 print(String(format: "median of run medians: wall %.3f ms, CPU %.3f ms per evaluation (target ≤ 5 ms)", judged, median(cpuMedians)))
-print(String(format: "peer, sorting all 360,000 differences per series: median %.1f ms per evaluation (%.0f× slower)", median(peer), median(peer) / judged))
+print(
+    String(
+        format: "peer, sorting all 360,000 differences per series: median %.1f ms per evaluation (%.0f× slower)",
+        median(peer),
+        median(peer) / judged
+    )
+)
 if median(cpuMedians) > 5 {
     print("TARGET MISSED")
     exit(1)

@@ -31,12 +31,18 @@ extension ConfigWalker {
         let decreaseInvalid = map.has("allowedDecrease") && decrease == nil
         if !map.has("allowedIncrease"), !map.has("allowedDecrease") {
             report(
-                .missingKey, map.path, at: map.mark,
-                "compare needs allowedIncrease or allowedDecrease (e.g. allowedIncrease: 10%), else it could never fail")
+                .missingKey,
+                map.path,
+                at: map.mark,
+                "compare needs allowedIncrease or allowedDecrease (e.g. allowedIncrease: 10%), else it could never fail"
+            )
         } else if !increaseInvalid, !decreaseInvalid, (increase ?? nil) == nil, (decrease ?? nil) == nil {
             report(
-                .conflict, map.path, at: map.mark,
-                "allowedIncrease and allowedDecrease are both none, so the comparison could never fail; allow a finite change in one direction")
+                .conflict,
+                map.path,
+                at: map.mark,
+                "allowedIncrease and allowedDecrease are both none, so the comparison could never fail; allow a finite change in one direction"
+            )
         }
         guard let window else { return nil }
         var spec = CompareSpec(test: test, window: window, step: step)
@@ -52,19 +58,28 @@ extension ConfigWalker {
         let stepMark = map.has("step") ? map.value("step")?.mark : map.value("window")?.mark
         if recentPoints > maxPointsPerSeries {
             report(
-                .invalidValue, stepPath, at: stepMark,
+                .invalidValue,
+                stepPath,
+                at: stepMark,
                 "window \(formatDuration(window)) at step \(formatDuration(step)) is \(recentPoints) points per series, above "
-                    + "Prometheus's limit of \(maxPointsPerSeries); use a longer step or a shorter window")
+                    + "Prometheus's limit of \(maxPointsPerSeries); use a longer step or a shorter window"
+            )
         } else if baselinePoints > maxPointsPerSeries {
             report(
-                .invalidValue, stepPath, at: stepMark,
+                .invalidValue,
+                stepPath,
+                at: stepMark,
                 "baseline.lookback \(formatDuration(sampling.lookback)) at step \(formatDuration(step)) is \(baselinePoints) points "
-                    + "per series, above Prometheus's limit of \(maxPointsPerSeries); use a longer step")
+                    + "per series, above Prometheus's limit of \(maxPointsPerSeries); use a longer step"
+            )
         } else if recentPoints < spec.minSamples {
             report(
-                .conflict, map.child("window"), at: map.value("window")?.mark,
+                .conflict,
+                map.child("window"),
+                at: map.value("window")?.mark,
                 "window \(formatDuration(window)) at step \(formatDuration(step)) gives at most \(recentPoints) samples, fewer than "
-                    + "minSamples \(spec.minSamples): every comparison would be inconclusive")
+                    + "minSamples \(spec.minSamples): every comparison would be inconclusive"
+            )
         }
         return spec
     }

@@ -34,7 +34,10 @@ public enum GateConfigLoader {
         do {
             try YAMLBudget.configuration.check(yaml)
         } catch {
-            throw ConfigErrors(source: source, errors: [ConfigError(path: "", line: error.line, column: nil, message: error.description, kind: .yamlLimit)])
+            throw ConfigErrors(
+                source: source,
+                errors: [ConfigError(path: "", line: error.line, column: nil, message: error.description, kind: .yamlLimit)]
+            )
         }
         let root: Node?
         do {
@@ -126,9 +129,10 @@ extension ConfigWalker {
         // Fail closed: without an auth section the gate would have to choose between refusing everything and
         // accepting anyone, so it refuses to start and says how to choose.
         if let section = map.requiredSection(
-            "auth", keys: ["tokens", "tokenFile", "disabled"],
-            "auth (tokens: one per caller with its scopes, or tokenFile: one token with every scope; disabled: true only on a loopback listen)")
-        {
+            "auth",
+            keys: ["tokens", "tokenFile", "disabled"],
+            "auth (tokens: one per caller with its scopes, or tokenFile: one token with every scope; disabled: true only on a loopback listen)"
+        ) {
             config.auth = auth(section, listen: config.listen, listenMark: map.value("listen")?.mark)
         }
         config.evaluation = map.section("evaluation", keys: ["interval", "warmup", "failAfter"]).map(evaluation) ?? config.evaluation
@@ -233,11 +237,18 @@ extension ConfigWalker {
         }
         if config.disabled {
             if let key = given.first {
-                report(.conflict, map.child(key), at: map.keyMark(key), "auth.disabled: true accepts every call, so \(key) would never be used; remove one")
+                report(
+                    .conflict,
+                    map.child(key),
+                    at: map.keyMark(key),
+                    "auth.disabled: true accepts every call, so \(key) would never be used; remove one"
+                )
             }
             if !listen.isLoopback {
                 report(
-                    .conflict, map.child("disabled"), at: map.value("disabled")?.mark,
+                    .conflict,
+                    map.child("disabled"),
+                    at: map.value("disabled")?.mark,
                     "auth.disabled: true is only allowed when listen is a loopback address (127.0.0.1, [::1], localhost), "
                         + "but listen is \(listen); anyone who can reach the gate could switch it off"
                 )
@@ -246,8 +257,11 @@ extension ConfigWalker {
         }
         if given.isEmpty {
             report(
-                .missingKey, map.child("tokens"), at: map.mark,
-                "missing required key: tokens (one {name, file, scopes} per caller) or tokenFile (one token with every scope)")
+                .missingKey,
+                map.child("tokens"),
+                at: map.mark,
+                "missing required key: tokens (one {name, file, scopes} per caller) or tokenFile (one token with every scope)"
+            )
             return config
         }
         if let file = map.read("tokenFile", filePath) {
@@ -277,7 +291,12 @@ extension ConfigWalker {
             }
             guard let name, let file, let scopes else { continue }
             if let first = names[name] {
-                report(.duplicate, map.child("name"), at: map.value("name")?.mark, "duplicate token name \"\(name)\"; \(path)[\(first)] already uses it")
+                report(
+                    .duplicate,
+                    map.child("name"),
+                    at: map.value("name")?.mark,
+                    "duplicate token name \"\(name)\"; \(path)[\(first)] already uses it"
+                )
                 continue
             }
             names[name] = index
@@ -289,7 +308,12 @@ extension ConfigWalker {
     private func scopeList(_ node: Node, _ path: String) -> Set<TokenScope>? {
         guard let scopes = list(node, path, what: "scopes", choice(TokenScope.self)) else { return nil }
         guard !scopes.isEmpty else {
-            report(.invalidValue, path, at: node.mark, "a token needs at least one scope: \(TokenScope.allCases.map(\.rawValue).joined(separator: ", "))")
+            report(
+                .invalidValue,
+                path,
+                at: node.mark,
+                "a token needs at least one scope: \(TokenScope.allCases.map(\.rawValue).joined(separator: ", "))"
+            )
             return nil
         }
         return Set(scopes)
@@ -505,20 +529,29 @@ extension ConfigWalker {
         // The Lease records its duration in whole seconds, and followers wait exactly that long.
         if section.has("duration"), lease.duration.rounded() != lease.duration || lease.duration < 1 {
             report(
-                .invalidValue, section.child("duration"), at: section.value("duration")?.mark,
-                "the lease duration must be a whole number of seconds, at least 1s (the Lease records whole seconds)")
+                .invalidValue,
+                section.child("duration"),
+                at: section.value("duration")?.mark,
+                "the lease duration must be a whole number of seconds, at least 1s (the Lease records whole seconds)"
+            )
         } else if lease.renewDeadline >= lease.duration {
             // The leader must stop acting before any follower may take over: that gap is what fences it.
             let key = section.has("renewDeadline") ? "renewDeadline" : "duration"
             report(
-                .conflict, section.child(key), at: section.value(key)?.mark,
-                "renewDeadline (\(formatPrometheusDuration(lease.renewDeadline))) must be shorter than duration (\(formatPrometheusDuration(lease.duration)))")
+                .conflict,
+                section.child(key),
+                at: section.value(key)?.mark,
+                "renewDeadline (\(formatPrometheusDuration(lease.renewDeadline))) must be shorter than duration (\(formatPrometheusDuration(lease.duration)))"
+            )
         }
         if lease.retryPeriod >= lease.renewDeadline {
             let key = section.has("retryPeriod") ? "retryPeriod" : "renewDeadline"
             report(
-                .conflict, section.child(key), at: section.value(key)?.mark,
-                "retryPeriod (\(formatPrometheusDuration(lease.retryPeriod))) must be shorter than renewDeadline (\(formatPrometheusDuration(lease.renewDeadline))): the leader needs several renewal attempts before it gives up")
+                .conflict,
+                section.child(key),
+                at: section.value(key)?.mark,
+                "retryPeriod (\(formatPrometheusDuration(lease.retryPeriod))) must be shorter than renewDeadline (\(formatPrometheusDuration(lease.renewDeadline))): the leader needs several renewal attempts before it gives up"
+            )
         }
         return config
     }

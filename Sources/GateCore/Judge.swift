@@ -203,7 +203,12 @@ public func judge(_ check: CheckSpec, evidence: Evidence, baseline: [BaselineSer
     let outcomes = base.series.map { outcome -> SeriesOutcome in
         guard present.contains(outcome.labels), let before = baselineByLabels[outcome.labels] else { return outcome }
         let judgement = judgeComparison(
-            check: check.name, spec: spec, labels: outcome.labels, recent: recentByLabels[outcome.labels] ?? [], baseline: before)
+            check: check.name,
+            spec: spec,
+            labels: outcome.labels,
+            recent: recentByLabels[outcome.labels] ?? [],
+            baseline: before
+        )
         var merged = outcome
         merged.comparison = judgement.numbers
         if judgement.result.severity < outcome.result.severity {

@@ -249,7 +249,8 @@ private struct MatcherScanner {
         skipSpaces()
         guard !atEnd else { throw MatcherError(original, .empty) }
         let nameStart = index
-        while !atEnd, scalars[index].isASCII, scalars[index].properties.isAlphabetic || ("0"..."9").contains(scalars[index]) || scalars[index] == "_" {
+        while !atEnd, scalars[index].isASCII, scalars[index].properties.isAlphabetic || ("0"..."9").contains(scalars[index]) || scalars[index] == "_"
+        {
             index += 1
         }
         let name = string(scalars[nameStart..<index])

@@ -177,9 +177,17 @@ public struct CheckSpec: Sendable, Equatable, Codable {
 
     /// Creates a check; rules left `nil` do not apply.
     public init(
-        name: String, query: String, min: Double? = nil, max: Double? = nil, maxIncrease: Delta? = nil,
-        maxDecrease: Delta? = nil, floor: Double? = nil, counter: Bool = false,
-        missingSeries: MissingSeriesPolicy = .fail, noData: NoDataPolicy = .inconclusive, critical: Bool = true,
+        name: String,
+        query: String,
+        min: Double? = nil,
+        max: Double? = nil,
+        maxIncrease: Delta? = nil,
+        maxDecrease: Delta? = nil,
+        floor: Double? = nil,
+        counter: Bool = false,
+        missingSeries: MissingSeriesPolicy = .fail,
+        noData: NoDataPolicy = .inconclusive,
+        critical: Bool = true,
         compare: CompareSpec? = nil
     ) {
         self.name = name

@@ -25,8 +25,16 @@ public struct WindowRequest: Sendable, Equatable, Codable {
 
     /// Creates a request.
     public init(
-        name: String, component: String? = nil, fromVersion: String? = nil, toVersion: String? = nil, namespaces: [String] = [],
-        labels: [String: String] = [:], matchers: [String] = [], checks: [String]? = nil, soak: Double? = nil, duration: Double? = nil,
+        name: String,
+        component: String? = nil,
+        fromVersion: String? = nil,
+        toVersion: String? = nil,
+        namespaces: [String] = [],
+        labels: [String: String] = [:],
+        matchers: [String] = [],
+        checks: [String]? = nil,
+        soak: Double? = nil,
+        duration: Double? = nil,
         backup: BackupRequest? = nil
     ) {
         self.name = name
@@ -89,9 +97,18 @@ public struct WindowRecord: Sendable, Equatable, Codable {
 
     /// Creates a record.
     public init(
-        id: String, request: WindowRequest, checks: [CheckSpec], openedAt: Double, soak: Double, duration: Double,
-        closedAt: Double? = nil, closeReason: String? = nil, memory: GateMemory = GateMemory(), backup: BackupState? = nil,
-        restore: RestoreState? = nil, imagesAtOpen: [RecordedImage] = []
+        id: String,
+        request: WindowRequest,
+        checks: [CheckSpec],
+        openedAt: Double,
+        soak: Double,
+        duration: Double,
+        closedAt: Double? = nil,
+        closeReason: String? = nil,
+        memory: GateMemory = GateMemory(),
+        backup: BackupState? = nil,
+        restore: RestoreState? = nil,
+        imagesAtOpen: [RecordedImage] = []
     ) {
         self.id = id
         self.request = request
@@ -212,7 +229,12 @@ public struct EvaluationRecord: Sendable, Equatable, Codable {
 
     /// Creates a record.
     public init(
-        at: Double, duration: Double, verdict: Verdict, statuses: [String: CheckStatus], reasons: [String], soakRemaining: Double,
+        at: Double,
+        duration: Double,
+        verdict: Verdict,
+        statuses: [String: CheckStatus],
+        reasons: [String],
+        soakRemaining: Double,
         outcomes: [CheckOutcome]
     ) {
         self.at = at

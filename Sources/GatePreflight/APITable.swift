@@ -113,9 +113,15 @@ public struct APITable: Sendable {
                 return parsed
             }
             let row = APIRemoval(
-                component: try text("component") ?? "", apiVersion: try text("apiVersion") ?? "", kind: try text("kind") ?? "",
-                deprecatedIn: try version("deprecatedIn"), removedIn: try version("removedIn"), replacement: try text("replacement") ?? "",
-                source: try text("source") ?? "", line: line)
+                component: try text("component") ?? "",
+                apiVersion: try text("apiVersion") ?? "",
+                kind: try text("kind") ?? "",
+                deprecatedIn: try version("deprecatedIn"),
+                removedIn: try version("removedIn"),
+                replacement: try text("replacement") ?? "",
+                source: try text("source") ?? "",
+                line: line
+            )
             guard row.deprecatedIn != nil || row.removedIn != nil else {
                 throw LoadError(description: "line \(line): the row has neither deprecatedIn nor removedIn")
             }
@@ -126,7 +132,8 @@ public struct APITable: Sendable {
             if let previous = rows.last, !Self.ordered(previous, row) {
                 throw LoadError(
                     description: "line \(line): \(row.key) is out of order after \(previous.key) "
-                        + "(sort by component, removedIn with rows without one last, apiVersion, kind)")
+                        + "(sort by component, removedIn with rows without one last, apiVersion, kind)"
+                )
             }
             rows.append(row)
         }

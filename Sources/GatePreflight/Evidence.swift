@@ -62,8 +62,11 @@ public struct ClusterEvidence: Sendable, Equatable {
 
     /// Creates evidence.
     public init(
-        serverVersion: ReleaseVersion? = nil, crds: [String: LiveCRD] = [:], clusterProblem: String? = nil,
-        deprecatedRequests: [DeprecatedRequest]? = nil, prometheusProblem: String? = nil
+        serverVersion: ReleaseVersion? = nil,
+        crds: [String: LiveCRD] = [:],
+        clusterProblem: String? = nil,
+        deprecatedRequests: [DeprecatedRequest]? = nil,
+        prometheusProblem: String? = nil
     ) {
         self.serverVersion = serverVersion
         self.crds = crds

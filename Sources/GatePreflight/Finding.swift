@@ -25,10 +25,13 @@ public struct Severity: Sendable, Hashable, Codable, Comparable, CustomStringCon
         }
     }
 
+    /// The short text form.
     public var description: String { label }
 
+    /// Orders by severity or version, lowest first.
     public static func < (lhs: Severity, rhs: Severity) -> Bool { lhs.base.rawValue < rhs.base.rawValue }
 
+    /// Decodes the text form this type encodes to.
     public init(from decoder: any Decoder) throws {
         let text = try decoder.singleValueContainer().decode(String.self)
         switch text {
@@ -39,6 +42,7 @@ public struct Severity: Sendable, Hashable, Codable, Comparable, CustomStringCon
         }
     }
 
+    /// Encodes the short text form.
     public func encode(to encoder: any Encoder) throws {
         var container = encoder.singleValueContainer()
         try container.encode(label)
@@ -80,8 +84,10 @@ public struct PreflightRule: Sendable, Hashable, Codable, CustomStringConvertibl
 
     /// A short snake_case name.
     public var label: String { base.rawValue }
+    /// The short text form.
     public var description: String { base.rawValue }
 
+    /// Decodes the text form this type encodes to.
     public init(from decoder: any Decoder) throws {
         let text = try decoder.singleValueContainer().decode(String.self)
         guard let base = Base(rawValue: text) else {
@@ -90,6 +96,7 @@ public struct PreflightRule: Sendable, Hashable, Codable, CustomStringConvertibl
         self.base = base
     }
 
+    /// Encodes the short text form.
     public func encode(to encoder: any Encoder) throws {
         var container = encoder.singleValueContainer()
         try container.encode(label)
@@ -128,6 +135,7 @@ public struct FindingObject: Sendable, Hashable, Codable {
     }
 
     /// `Kind namespace/name (file#document, line L)`.
+    /// The short text form.
     public var description: String {
         let base = name ?? "(unnamed)"
         let qualified = namespace.map { "\($0)/\(base)" } ?? base

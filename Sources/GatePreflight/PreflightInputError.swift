@@ -53,7 +53,13 @@ public struct PreflightInputError: Error, Sendable, Equatable, CustomStringConve
     /// A field preflight reads has the wrong YAML type.
     static func wrongType(_ file: String, document: Int, line: Int?, field: String, expected: String, found: String) -> PreflightInputError {
         PreflightInputError(
-            .wrongType, file: file, document: document, line: line, field: field, message: "\(field) must be \(expected), not \(found)")
+            .wrongType,
+            file: file,
+            document: document,
+            line: line,
+            field: field,
+            message: "\(field) must be \(expected), not \(found)"
+        )
     }
 
     /// A document that is not a Kubernetes object (no `apiVersion` and `kind`).

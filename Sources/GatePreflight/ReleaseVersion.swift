@@ -36,15 +36,18 @@ public struct ReleaseVersion: Sendable, Hashable, Comparable, CustomStringConver
     }
 
     /// `1.32` when the patch is 0, else `1.32.4`.
+    /// The short text form.
     public var description: String { patch == 0 ? "\(major).\(minor)" : "\(major).\(minor).\(patch)" }
 
     /// The same release line without the patch: removals apply to a whole minor release.
     public var minorRelease: ReleaseVersion { ReleaseVersion(major, minor) }
 
+    /// Orders by severity or version, lowest first.
     public static func < (lhs: ReleaseVersion, rhs: ReleaseVersion) -> Bool {
         (lhs.major, lhs.minor, lhs.patch) < (rhs.major, rhs.minor, rhs.patch)
     }
 
+    /// Decodes the text form this type encodes to.
     public init(from decoder: any Decoder) throws {
         let text = try decoder.singleValueContainer().decode(String.self)
         guard let version = ReleaseVersion(parsing: text) else {
@@ -53,6 +56,7 @@ public struct ReleaseVersion: Sendable, Hashable, Comparable, CustomStringConver
         self = version
     }
 
+    /// Encodes the short text form.
     public func encode(to encoder: any Encoder) throws {
         var container = encoder.singleValueContainer()
         try container.encode(description)

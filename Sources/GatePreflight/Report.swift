@@ -33,8 +33,10 @@ public struct PreflightReport: Sendable, Codable, Equatable {
     /// Builds a report; the verdict follows from the findings.
     public init(targets: PreflightTargets, tools: [String: ReleaseVersion], documents: Int, objects: Int, findings: [PreflightFinding]) {
         let summary = Summary(
-            fail: findings.count { $0.severity == .fail }, inconclusive: findings.count { $0.severity == .inconclusive },
-            warn: findings.count { $0.severity == .warn })
+            fail: findings.count { $0.severity == .fail },
+            inconclusive: findings.count { $0.severity == .inconclusive },
+            warn: findings.count { $0.severity == .warn }
+        )
         verdict = summary.fail > 0 ? "fail" : summary.inconclusive > 0 ? "inconclusive" : "pass"
         kubernetesVersion = targets.kubernetes.description
         kubernetesVersionSource = targets.kubernetesSource
@@ -67,14 +69,19 @@ public struct PreflightReport: Sendable, Codable, Equatable {
         var lines: [String] = []
         let tools = toolVersions.sorted { $0.key < $1.key }.map { "\($0.key) \($0.value)" }
         let against = (["Kubernetes \(kubernetesVersion) (\(kubernetesVersionSource.rawValue))"] + tools).joined(separator: ", ")
-        lines.append("preflight: \(objects) object\(objects == 1 ? "" : "s") in \(documents) document\(documents == 1 ? "" : "s"), against \(against)")
+        lines.append(
+            "preflight: \(objects) object\(objects == 1 ? "" : "s") in \(documents) document\(documents == 1 ? "" : "s"), against \(against)"
+        )
         for finding in findings {
             let subject = finding.object.map { "\($0.description): " } ?? ""
-            lines.append("\(finding.severity.label.uppercased().padding(toLength: 12, withPad: " ", startingAt: 0))\(finding.rule.label): \(subject)\(finding.message)")
+            lines.append(
+                "\(finding.severity.label.uppercased().padding(toLength: 12, withPad: " ", startingAt: 0))\(finding.rule.label): \(subject)\(finding.message)"
+            )
             lines.append("            fix: \(finding.fix)")
         }
         lines.append(
-            "\(verdict.uppercased()): \(summary.fail) failing, \(summary.inconclusive) inconclusive, \(summary.warn) warning\(summary.warn == 1 ? "" : "s")")
+            "\(verdict.uppercased()): \(summary.fail) failing, \(summary.inconclusive) inconclusive, \(summary.warn) warning\(summary.warn == 1 ? "" : "s")"
+        )
         return lines.joined(separator: "\n") + "\n"
     }
 }

@@ -39,7 +39,8 @@ public func buildApplication(config: GateConfig, options: ServeOptions = .init()
     // `--listen` may move a loopback-only configuration onto the network: check again after the override.
     if config.auth.disabled, !config.listen.isLoopback {
         throw StartupError(
-            description: "auth.disabled: true is only allowed on a loopback listen address, but the daemon would listen on \(config.listen)")
+            description: "auth.disabled: true is only allowed on a loopback listen address, but the daemon would listen on \(config.listen)"
+        )
     }
     let authenticator = TokenAuthenticator(config.auth, logger: logger)
     do {
@@ -82,7 +83,10 @@ public func buildApplication(config: GateConfig, options: ServeOptions = .init()
     if config.velero != nil {
         do {
             let connection = try KubernetesConnection.resolve(
-                apiServer: config.kubernetes?.apiServer, tokenFile: config.kubernetes?.tokenFile, caFile: config.kubernetes?.caFile)
+                apiServer: config.kubernetes?.apiServer,
+                tokenFile: config.kubernetes?.tokenFile,
+                caFile: config.kubernetes?.caFile
+            )
             kubernetes = KubernetesClient(connection: connection)
         } catch {
             throw StartupError(description: "the velero section needs the Kubernetes API: \(error)")
@@ -92,8 +96,16 @@ public func buildApplication(config: GateConfig, options: ServeOptions = .init()
     }
     let velero: (any VeleroPort)? = kubernetes.map { VeleroClient(kubernetes: $0, namespace: config.velero?.namespace ?? "velero") }
     let engine = GateEngine(
-        config: config, store: store, source: source, alertSource: alertSource, velero: velero, board: board, metrics: metrics,
-        logger: logger, now: now)
+        config: config,
+        store: store,
+        source: source,
+        alertSource: alertSource,
+        velero: velero,
+        board: board,
+        metrics: metrics,
+        logger: logger,
+        now: now
+    )
     do {
         try await engine.resume()
     } catch {
@@ -105,22 +117,35 @@ public func buildApplication(config: GateConfig, options: ServeOptions = .init()
     addRoutes(
         to: router,
         api: APIContext(
-            config: config, engine: engine, board: board, metrics: metrics, authenticator: authenticator, now: now, store: store,
-            readiness: readiness, logger: logger))
+            config: config,
+            engine: engine,
+            board: board,
+            metrics: metrics,
+            authenticator: authenticator,
+            now: now,
+            store: store,
+            readiness: readiness,
+            logger: logger
+        )
+    )
     let listen = config.listen
     let statePath = config.state
     let idleTimeout = TimeAmount.milliseconds(Int64(config.limits.idleTimeout * 1000))
     var app = Application(
         router: router,
         server: .http1(
-            configuration: .init(additionalChannelHandlers: [RequestDeadlineHandler(limit: idleTimeout)], idleTimeout: idleTimeout)),
+            configuration: .init(additionalChannelHandlers: [RequestDeadlineHandler(limit: idleTimeout)], idleTimeout: idleTimeout)
+        ),
         configuration: .init(
-            address: .hostname(listen.host, port: listen.port), serverName: "upgrade-gate",
-            availableConnectionsDelegate: MaximumAvailableConnections(config.limits.maxConnections, logger: logger)),
+            address: .hostname(listen.host, port: listen.port),
+            serverName: "upgrade-gate",
+            availableConnectionsDelegate: MaximumAvailableConnections(config.limits.maxConnections, logger: logger)
+        ),
         onServerRunning: { channel in
             logger.notice(
                 "upgrade-gate \(upgradeGateVersion) ready on \(channel.localAddress?.description ?? listen.description)",
-                metadata: ["gate.listen": .string(listen.description), "gate.state": .string(statePath)])
+                metadata: ["gate.listen": .string(listen.description), "gate.state": .string(statePath)]
+            )
         },
         logger: logger
     )
@@ -132,13 +157,19 @@ public func buildApplication(config: GateConfig, options: ServeOptions = .init()
             await kubernetes?.shutdown()
             // Released last: the lock outlives every writer.
             withExtendedLifetime(stateLock) {}
-        })
+        }
+    )
     app.addServices(EvaluationService(engine: engine, interval: .milliseconds(Int64(config.evaluation.interval * 1000))))
     app.addServices(TokenRefreshService(authenticator: authenticator))
     app.addServices(
         StoreMaintenanceService(
-            store: store, retention: config.retention, readiness: readiness, logger: logger,
-            headroomBytes: max(config.limits.maxBodyBytes, config.limits.maxHookBodyBytes)))
+            store: store,
+            retention: config.retention,
+            readiness: readiness,
+            logger: logger,
+            headroomBytes: max(config.limits.maxBodyBytes, config.limits.maxHookBodyBytes)
+        )
+    )
     return app
 }
 
@@ -148,8 +179,10 @@ public func buildApplication(config: GateConfig, options: ServeOptions = .init()
 /// without filling a disk: the tests of a full store use it.
 func storeOptions(_ config: GateConfig) -> GateStore.Options {
     GateStore.Options(
-        maxEventMessageBytes: config.limits.maxEventMessageBytes, eventsPerWindow: config.retention.eventsPerWindow,
-        maxPageCount: ProcessInfo.processInfo.environment["UPGRADE_GATE_STORE_MAX_PAGES"].flatMap { Int($0) })
+        maxEventMessageBytes: config.limits.maxEventMessageBytes,
+        eventsPerWindow: config.retention.eventsPerWindow,
+        maxPageCount: ProcessInfo.processInfo.environment["UPGRADE_GATE_STORE_MAX_PAGES"].flatMap { Int($0) }
+    )
 }
 
 /// Runs a closure when the service group shuts down (releases clients after the loop stopped).

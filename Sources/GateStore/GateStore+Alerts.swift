@@ -31,7 +31,8 @@ extension GateStore {
                 sql: """
                     INSERT INTO alert_group (groupKey, receivedAt, payload) VALUES (?, ?, ?)
                     ON CONFLICT(groupKey) DO UPDATE SET receivedAt = excluded.receivedAt, payload = excluded.payload
-                    """)
+                    """
+            )
             for group in groups {
                 try statement.execute(arguments: [group.groupKey, group.receivedAt, Data(group.payload)])
             }

@@ -117,7 +117,10 @@ extension GateStore {
             try db.execute(sql: #"DELETE FROM "window" WHERE closedAt IS NOT NULL AND closedAt < ?"#, arguments: [closedBefore])
             report.closedWindows = db.changesCount
             let crowded = try String.fetchAll(
-                db, sql: "SELECT windowID FROM event GROUP BY windowID HAVING COUNT(*) > ?", arguments: [keep])
+                db,
+                sql: "SELECT windowID FROM event GROUP BY windowID HAVING COUNT(*) > ?",
+                arguments: [keep]
+            )
             for windowID in crowded {
                 report.events += try dropOldEvents(db, windowID: windowID, keep: keep)
             }
@@ -148,12 +151,17 @@ extension GateStore {
                 if let available = availableBytes(besides: path), available < Int64(headroomBytes) {
                     return StoreHealth(writable: false, reason: "the state store's file system has \(available) bytes free")
                 }
-                try db.execute(sql: "INSERT INTO store_probe (id, at) VALUES (1, ?) ON CONFLICT(id) DO UPDATE SET at = excluded.at",
-                    arguments: [Date().timeIntervalSince1970])
+                try db.execute(
+                    sql: "INSERT INTO store_probe (id, at) VALUES (1, ?) ON CONFLICT(id) DO UPDATE SET at = excluded.at",
+                    arguments: [Date().timeIntervalSince1970]
+                )
                 return StoreHealth(writable: true)
             }
         } catch {
-            return StoreHealth(writable: false, reason: "the state store cannot be written: \(StoreError.wrapping(error, path: path, operation: "probing"))")
+            return StoreHealth(
+                writable: false,
+                reason: "the state store cannot be written: \(StoreError.wrapping(error, path: path, operation: "probing"))"
+            )
         }
     }
 }

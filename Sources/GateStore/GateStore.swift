@@ -355,7 +355,8 @@ public final class GateStore: Sendable {
     ///   before the first suspension: an actor that changes its state and then persists it can rely on
     ///   its writes landing in its own order, so a stale whole-record write can never overtake a newer one.
     nonisolated(nonsending) func write<T: Sendable>(
-        _ operation: String, _ body: @escaping @Sendable (Database) throws -> T
+        _ operation: String,
+        _ body: @escaping @Sendable (Database) throws -> T
     ) async throws(StoreError) -> T {
         let result: Result<T, any Error> = await withCheckedContinuation { continuation in
             pool.asyncWrite(body) { _, result in continuation.resume(returning: result) }

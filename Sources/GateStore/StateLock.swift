@@ -33,9 +33,11 @@ public final class StateLock: Sendable {
             if reason == EWOULDBLOCK {
                 let who = holder.map { "process \($0)" } ?? "another process"
                 throw StateLockError(
-                    description: "the state \(statePath) is in use by another upgrade-gate (pid \(holder.map(String.init) ?? "unknown"), \(who) holds \(path)); "
+                    description:
+                        "the state \(statePath) is in use by another upgrade-gate (pid \(holder.map(String.init) ?? "unknown"), \(who) holds \(path)); "
                         + "only one daemon may write a state file: stop it, or give this one its own --state",
-                    holderPID: holder)
+                    holderPID: holder
+                )
             }
             throw StateLockError(description: "the state lock \(path) cannot be taken: \(String(cString: strerror(reason)))")
         }

@@ -141,7 +141,8 @@ private struct Scan {
                 if let anchor = Self.string(event.data.scalar.anchor) { anchors[anchor] = Anchored(nodes: 1, height: 0) }
             case YAML_SEQUENCE_START_EVENT, YAML_MAPPING_START_EVENT:
                 let anchor = Self.string(
-                    event.type == YAML_SEQUENCE_START_EVENT ? event.data.sequence_start.anchor : event.data.mapping_start.anchor)
+                    event.type == YAML_SEQUENCE_START_EVENT ? event.data.sequence_start.anchor : event.data.mapping_start.anchor
+                )
                 total += 1
                 if total > budget.maxNodes { return YAMLBudgetError(.tooManyNodes(limit: budget.maxNodes, aliased: sawAlias), line: line) }
                 if stack.count + 1 > budget.maxDepth { return YAMLBudgetError(.tooDeep(limit: budget.maxDepth, aliased: false), line: line) }

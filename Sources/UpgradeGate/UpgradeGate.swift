@@ -97,7 +97,12 @@ struct Check: AsyncParsableCommand {
         let report: CheckReport
         do {
             report = try await runOneShotCheck(
-                config: config, labels: try parsedLabels(), baselineAt: baselineEnd, now: now, window: window.flatMap(parsePrometheusDuration))
+                config: config,
+                labels: try parsedLabels(),
+                baselineAt: baselineEnd,
+                now: now,
+                window: window.flatMap(parsePrometheusDuration)
+            )
         } catch {
             FileHandle.standardError.write(Data("\(error)\n".utf8))
             throw ExitCode(usageExitCode)
@@ -110,7 +115,10 @@ struct Check: AsyncParsableCommand {
 /// `upgrade-gate config …`
 struct ConfigCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "config", abstract: "Work with configuration files.", subcommands: [Validate.self])
+        commandName: "config",
+        abstract: "Work with configuration files.",
+        subcommands: [Validate.self]
+    )
 
     /// `upgrade-gate config validate FILE`: every error with key path and line; exit 64 on any.
     struct Validate: AsyncParsableCommand {
@@ -129,7 +137,8 @@ struct ConfigCommand: AsyncParsableCommand {
 /// `upgrade-gate serve`: the daemon.
 struct Serve: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Run the gate daemon: upgrade windows, evaluation loop, gate API, Alertmanager and Flagger webhooks.")
+        abstract: "Run the gate daemon: upgrade windows, evaluation loop, gate API, Alertmanager and Flagger webhooks."
+    )
 
     @Option(help: "The configuration file.")
     var config: String
@@ -165,7 +174,11 @@ struct Serve: AsyncParsableCommand {
             // Refused rather than ignored: replicas started for HA would each run a single-replica gate of their own.
             let line = ha.line.map { " (line \($0))" } ?? ""
             FileHandle.standardError.write(
-                Data("\(self.config): ha\(line): HA mode is not available in this version yet; remove the ha section (docs/high-availability.md)\n".utf8))
+                Data(
+                    "\(self.config): ha\(line): HA mode is not available in this version yet; remove the ha section (docs/high-availability.md)\n"
+                        .utf8
+                )
+            )
             throw ExitCode(usageExitCode)
         }
         let options = ServeOptions(listen: try listen.map { try ListenAddress(parsing: $0) }, state: state)
@@ -216,7 +229,9 @@ func parseKeyValues(_ items: [String], option: String) throws -> [String: String
 /// `upgrade-gate window open|close|reset NAME`: the HTTP API from a pipeline step.
 struct Window: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Open, close or reset an upgrade window through the daemon's API.", subcommands: [Open.self, Close.self, Reset.self])
+        abstract: "Open, close or reset an upgrade window through the daemon's API.",
+        subcommands: [Open.self, Close.self, Reset.self]
+    )
 
     struct Connection: ParsableArguments {
         @Option(help: "The daemon's URL.")
@@ -275,8 +290,16 @@ struct Window: AsyncParsableCommand {
                 }
             }
             let request = WindowClient.OpenRequest(
-                name: name, component: component, fromVersion: fromVersion, toVersion: toVersion, namespaces: namespaces,
-                labels: try parseKeyValues(labels, option: "--label"), checks: checks, soak: soak, duration: duration)
+                name: name,
+                component: component,
+                fromVersion: fromVersion,
+                toVersion: toVersion,
+                namespaces: namespaces,
+                labels: try parseKeyValues(labels, option: "--label"),
+                checks: checks,
+                soak: soak,
+                duration: duration
+            )
             try await Window.perform(.open(request), connection)
         }
     }
@@ -302,7 +325,8 @@ struct Window: AsyncParsableCommand {
 struct Lint: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Flag container images without a pinned tag or digest, `latest`, and mutable tags; exit 1 on findings.",
-        discussion: "Reads Kubernetes manifests, Helm values files, kustomizations and Dockerfiles (files or directories, recursively).")
+        discussion: "Reads Kubernetes manifests, Helm values files, kustomizations and Dockerfiles (files or directories, recursively)."
+    )
 
     @Argument(help: "Files or directories to check.")
     var paths: [String]

@@ -43,7 +43,15 @@ public struct FakeInstalledCRD: Sendable, Equatable {
     public var name: String { "\(plural).\(group)" }
 
     /// Creates an installed CRD.
-    public init(group: String, kind: String, plural: String, scope: String = "Namespaced", versions: [Version], storedVersions: [String], objects: Int = 0) {
+    public init(
+        group: String,
+        kind: String,
+        plural: String,
+        scope: String = "Namespaced",
+        versions: [Version],
+        storedVersions: [String],
+        objects: Int = 0
+    ) {
         self.group = group
         self.kind = kind
         self.plural = plural
@@ -62,7 +70,8 @@ public struct FakeInstalledCRD: Sendable, Equatable {
                 "group": .string(group), "scope": .string(scope),
                 "names": ["kind": .string(kind), "plural": .string(plural), "listKind": .string("\(kind)List")],
                 "versions": .array(
-                    versions.map { ["name": .string($0.name), "served": .bool($0.served), "storage": .bool($0.storage)] }),
+                    versions.map { ["name": .string($0.name), "served": .bool($0.served), "storage": .bool($0.storage)] }
+                ),
             ],
             "status": [
                 "storedVersions": .array(storedVersions.map(FakeJSON.string)),

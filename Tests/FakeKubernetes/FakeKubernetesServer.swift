@@ -179,7 +179,11 @@ public final class FakeKubernetesServer: Sendable {
         phaseStep: Duration = .milliseconds(100)
     ) async throws -> FakeKubernetesServer {
         let server = FakeKubernetesServer(
-            token: token, definitions: try crds ?? CustomResourceDefinition.bundledVelero(), phaseStep: phaseStep, objects: try FakeObjectStore.standard())
+            token: token,
+            definitions: try crds ?? CustomResourceDefinition.bundledVelero(),
+            phaseStep: phaseStep,
+            objects: try FakeObjectStore.standard()
+        )
         let (portStream, portContinuation) = AsyncStream.makeStream(of: Int.self)
         let responder = CallbackResponder<BasicRequestContext> { [weak server] request, _ in
             guard let server else { return Response(status: .serviceUnavailable) }
@@ -198,7 +202,11 @@ public final class FakeKubernetesServer: Sendable {
         // connection is being accepted traps in NIO ("Deinited NIOAsyncWriter without calling finish()").
         let group = ServiceGroup(
             configuration: .init(
-                services: [app], gracefulShutdownSignals: [], logger: Logger(label: "fake-kubernetes", factory: { _ in SwiftLogNoOpLogHandler() })))
+                services: [app],
+                gracefulShutdownSignals: [],
+                logger: Logger(label: "fake-kubernetes", factory: { _ in SwiftLogNoOpLogHandler() })
+            )
+        )
         let task = Task {
             defer { portContinuation.finish() }
             try await group.run()
@@ -410,7 +418,14 @@ public final class FakeKubernetesServer: Sendable {
             return (state.requests.count - 1, Self.takeStall(&state.stalls, path: path))
         }
         if let stall, !stall.afterHandling { await pause(stall.duration) }
-        let reply = handle(method: method, path: path, query: query, authorization: authorization, body: body, contentType: request.headers[.contentType])
+        let reply = handle(
+            method: method,
+            path: path,
+            query: query,
+            authorization: authorization,
+            body: body,
+            contentType: request.headers[.contentType]
+        )
         if let stall, stall.afterHandling { await pause(stall.duration) }
         state.withLock { $0.requests[index].status = reply.status }
         if let watch = reply.watch { return watch.response() }
@@ -446,7 +461,14 @@ public final class FakeKubernetesServer: Sendable {
         }
     }
 
-    private func handle(method: String, path: String, query: [String: String], authorization: String?, body: [UInt8], contentType: String? = nil) -> Reply {
+    private func handle(
+        method: String,
+        path: String,
+        query: [String: String],
+        authorization: String?,
+        body: [UInt8],
+        contentType: String? = nil
+    ) -> Reply {
         let now = clock.now
         return state.withLock { state -> Reply in
             settle(&state, now: now)
@@ -458,9 +480,17 @@ public final class FakeKubernetesServer: Sendable {
             }
             if authorization == "Bearer \(state.token)",
                 let reply = objects.reply(
-                    method: method, path: path, query: query, contentType: contentType, body: body, forbidden: state.forbidden,
-                    resourceVersion: &state.resourceVersion)
-            { return reply }
+                    method: method,
+                    path: path,
+                    query: query,
+                    contentType: contentType,
+                    body: body,
+                    forbidden: state.forbidden,
+                    resourceVersion: &state.resourceVersion
+                )
+            {
+                return reply
+            }
             guard authorization == "Bearer \(state.token)" else {
                 return Reply(status: 401, json: Self.status(code: 401, reason: "Unauthorized", message: "Unauthorized"))
             }
@@ -516,7 +546,8 @@ public final class FakeKubernetesServer: Sendable {
                 json: [
                     "major": .string(parts.first.map(String.init) ?? ""), "minor": .string(parts.count > 1 ? String(parts[1]) : ""),
                     "gitVersion": .string(state.gitVersion), "platform": "linux/amd64",
-                ])
+                ]
+            )
         }
         let crdPath = "/apis/apiextensions.k8s.io/v1/customresourcedefinitions"
         if path == crdPath || path.hasPrefix(crdPath + "/") {
@@ -526,9 +557,13 @@ public final class FakeKubernetesServer: Sendable {
                 return Reply(
                     status: 403,
                     json: status(
-                        code: 403, reason: "Forbidden",
-                        message: "customresourcedefinitions.apiextensions.k8s.io is forbidden: User \"system:serviceaccount:upgrade-gate:upgrade-gate\" "
-                            + "cannot \(verb) resource \"customresourcedefinitions\" in API group \"apiextensions.k8s.io\" at the cluster scope"))
+                        code: 403,
+                        reason: "Forbidden",
+                        message:
+                            "customresourcedefinitions.apiextensions.k8s.io is forbidden: User \"system:serviceaccount:upgrade-gate:upgrade-gate\" "
+                            + "cannot \(verb) resource \"customresourcedefinitions\" in API group \"apiextensions.k8s.io\" at the cluster scope"
+                    )
+                )
             }
             let version = state.resourceVersion
             if let name {
@@ -536,8 +571,12 @@ public final class FakeKubernetesServer: Sendable {
                     return Reply(
                         status: 404,
                         json: status(
-                            code: 404, reason: "NotFound", message: "customresourcedefinitions.apiextensions.k8s.io \"\(name)\" not found",
-                            details: ["name": .string(name), "group": "apiextensions.k8s.io", "kind": "customresourcedefinitions"]))
+                            code: 404,
+                            reason: "NotFound",
+                            message: "customresourcedefinitions.apiextensions.k8s.io \"\(name)\" not found",
+                            details: ["name": .string(name), "group": "apiextensions.k8s.io", "kind": "customresourcedefinitions"]
+                        )
+                    )
                 }
                 return Reply(status: 200, json: crd.json(uid: "uid-crd-\(name)", resourceVersion: version))
             }
@@ -547,7 +586,8 @@ public final class FakeKubernetesServer: Sendable {
                 json: [
                     "apiVersion": "apiextensions.k8s.io/v1", "kind": "CustomResourceDefinitionList",
                     "metadata": ["resourceVersion": .string(String(version))], "items": .array(items),
-                ])
+                ]
+            )
         }
         // A list of an installed CRD's resources across all namespaces: /apis/GROUP/VERSION/PLURAL.
         let parts = path.split(separator: "/").map(String.init)
@@ -568,7 +608,8 @@ public final class FakeKubernetesServer: Sendable {
             json: [
                 "apiVersion": .string("\(crd.group)/\(parts[2])"), "kind": .string("\(crd.kind)List"), "metadata": .object(metadata),
                 "items": .array((offset..<max(end, offset)).map { crd.item($0, version: parts[2]) }),
-            ])
+            ]
+        )
     }
 
     private func get(_ state: inout State, route: Route) -> Reply {

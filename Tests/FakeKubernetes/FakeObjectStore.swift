@@ -27,20 +27,43 @@ public struct FakeResource: Sendable {
 
     /// `coordination.k8s.io/v1` Leases, validated as the API server does (`leaseDurationSeconds` > 0, transitions ≥ 0).
     public static let leases = FakeResource(
-        group: "coordination.k8s.io", version: "v1", plural: "leases", kind: "Lease", isCustom: false, hasStatusSubresource: false,
-        createsOnUpdate: true, schema: nil, validator: validateLease)
+        group: "coordination.k8s.io",
+        version: "v1",
+        plural: "leases",
+        kind: "Lease",
+        isCustom: false,
+        hasStatusSubresource: false,
+        createsOnUpdate: true,
+        schema: nil,
+        validator: validateLease
+    )
 
     /// core/v1 Events (the legacy API `kubectl describe` reads).
     public static let events = FakeResource(
-        group: "", version: "v1", plural: "events", kind: "Event", isCustom: false, hasStatusSubresource: false, createsOnUpdate: false,
-        schema: nil, validator: validateEvent)
+        group: "",
+        version: "v1",
+        plural: "events",
+        kind: "Event",
+        isCustom: false,
+        hasStatusSubresource: false,
+        createsOnUpdate: false,
+        schema: nil,
+        validator: validateEvent
+    )
 
     /// A custom resource from its CRD: validated against its `openAPIV3Schema`, defaults applied.
     public static func custom(_ definition: CustomResourceDefinition) -> FakeResource {
         FakeResource(
-            group: definition.group, version: definition.version, plural: definition.plural, kind: definition.kind, isCustom: true,
-            hasStatusSubresource: definition.hasStatusSubresource, createsOnUpdate: false, schema: definition.schema,
-            validator: { _ in [] })
+            group: definition.group,
+            version: definition.version,
+            plural: definition.plural,
+            kind: definition.kind,
+            isCustom: true,
+            hasStatusSubresource: definition.hasStatusSubresource,
+            createsOnUpdate: false,
+            schema: definition.schema,
+            validator: { _ in [] }
+        )
     }
 }
 
@@ -175,10 +198,12 @@ public final class FakeObjectStore: Sendable {
         if forbidden.contains("\(verb) \(plural)") {
             let scope = route.namespace.map { " in the namespace \"\($0)\"" } ?? " at the cluster scope"
             return Self.failure(
-                403, "Forbidden",
+                403,
+                "Forbidden",
                 "\(route.resource.resource) is forbidden: User \"system:serviceaccount:upgrade-gate:upgrade-gate\" cannot \(verb) resource "
                     + "\"\(plural)\" in API group \"\(route.resource.group)\"\(scope)",
-                details: ["group": .string(route.resource.group), "kind": .string(route.resource.plural)])
+                details: ["group": .string(route.resource.group), "kind": .string(route.resource.plural)]
+            )
         }
         let (reply, slow) = state.withLock { state -> (FakeKubernetesServer.Reply, [AsyncStream<[UInt8]>.Continuation]) in
             state.latest = max(state.latest, counter)
@@ -234,7 +259,10 @@ public final class FakeObjectStore: Sendable {
         }
         if query["resourceVersionMatch"] != nil, query["resourceVersion"] == nil {
             return Self.failure(
-                422, "Invalid", "ListOptions.meta.k8s.io \"\" is invalid: resourceVersionMatch: Forbidden: resourceVersionMatch is forbidden unless resourceVersion is provided")
+                422,
+                "Invalid",
+                "ListOptions.meta.k8s.io \"\" is invalid: resourceVersionMatch: Forbidden: resourceVersionMatch is forbidden unless resourceVersion is provided"
+            )
         }
         if query["resourceVersionMatch"] == "Exact", let requested = query["resourceVersion"].flatMap(Int.init), requested <= state.compactedThrough {
             return Self.failure(410, "Expired", "The resourceVersion for the provided list is too old.")
@@ -269,7 +297,8 @@ public final class FakeObjectStore: Sendable {
             json: [
                 "apiVersion": .string(route.resource.apiVersion), "kind": .string("\(route.resource.kind)List"), "metadata": .object(metadata),
                 "items": .array(items),
-            ])
+            ]
+        )
     }
 
     // MARK: - Writes
@@ -311,7 +340,10 @@ public final class FakeObjectStore: Sendable {
         let bodyName = object["metadata"]?["name"]?.stringValue ?? ""
         if bodyName != name {
             return Self.failure(
-                400, "BadRequest", "the name of the object (\(bodyName)) does not match the name on the URL (\(name))")
+                400,
+                "BadRequest",
+                "the name of the object (\(bodyName)) does not match the name on the URL (\(name))"
+            )
         }
         let key = "\(namespace)/\(name)"
         guard let stored = writer.state.objects[resource.resource]?[key] else {
@@ -346,7 +378,10 @@ public final class FakeObjectStore: Sendable {
                 ? "application/json-patch+json, application/merge-patch+json, application/apply-patch+yaml"
                 : "application/json-patch+json, application/merge-patch+json, application/strategic-merge-patch+json, application/apply-patch+yaml"
             return Self.failure(
-                415, "UnsupportedMediaType", "the body of the request was in an unknown format - accepted media types include: \(accepted)")
+                415,
+                "UnsupportedMediaType",
+                "the body of the request was in an unknown format - accepted media types include: \(accepted)"
+            )
         }
         guard let patch = try? FakeJSON.parse(body), case .object = patch else { return Self.undecodable(resource) }
         let key = "\(namespace)/\(name)"
@@ -381,7 +416,9 @@ public final class FakeObjectStore: Sendable {
         if !resource.group.isEmpty { details["group"] = .string(resource.group) }
         if let uid = stored["metadata"]?["uid"] { details["uid"] = uid }
         return .init(
-            status: 200, json: ["kind": "Status", "apiVersion": "v1", "metadata": [:], "status": "Success", "details": .object(details)])
+            status: 200,
+            json: ["kind": "Status", "apiVersion": "v1", "metadata": [:], "status": "Success", "details": .object(details)]
+        )
     }
 
     /// Applies the status-subresource rules, generation and validation to a PUT or PATCH result, and stores it.
@@ -440,8 +477,10 @@ public final class FakeObjectStore: Sendable {
             for field in ["acquireTime", "renewTime"] {
                 if let text = object["spec"]?[field]?.stringValue, !isMicroTime(text) {
                     return Self.failure(
-                        400, "BadRequest",
-                        "parsing time \"\(text)\" as \"2006-01-02T15:04:05.000000Z07:00\": cannot parse \"\(text.dropFirst(19))\" as \".000000\"")
+                        400,
+                        "BadRequest",
+                        "parsing time \"\(text)\" as \"2006-01-02T15:04:05.000000Z07:00\": cannot parse \"\(text.dropFirst(19))\" as \".000000\""
+                    )
                 }
             }
         }
@@ -458,9 +497,11 @@ public final class FakeObjectStore: Sendable {
             switch query["fieldValidation"] {
             case "Strict":
                 return Self.failure(
-                    400, "BadRequest",
+                    400,
+                    "BadRequest",
                     "\(resource.kind) in version \"\(resource.version)\" cannot be handled as a \(resource.kind): strict decoding error: "
-                        + unknown.map { "unknown field \"\($0)\"" }.joined(separator: ", "))
+                        + unknown.map { "unknown field \"\($0)\"" }.joined(separator: ", ")
+                )
             case "Ignore", "Warn":
                 for field in unknown { object = removingPath(field, from: object) }
             default:
@@ -530,10 +571,12 @@ public final class FakeObjectStore: Sendable {
 
     static func conflict(_ resource: FakeResource, _ name: String) -> FakeKubernetesServer.Reply {
         failure(
-            409, "Conflict",
+            409,
+            "Conflict",
             "Operation cannot be fulfilled on \(resource.resource) \"\(name)\": the object has been modified; please apply your changes to the "
                 + "latest version and try again",
-            details: objectDetails(resource, name))
+            details: objectDetails(resource, name)
+        )
     }
 
     static func missingResourceVersion(_ resource: FakeResource, _ name: String) -> FakeKubernetesServer.Reply {
@@ -554,8 +597,10 @@ public final class FakeObjectStore: Sendable {
         let apiVersion = object["apiVersion"]?.stringValue ?? ""
         guard apiVersion == resource.apiVersion, kind == resource.kind else {
             return failure(
-                400, "BadRequest",
-                "the API version in the data (\(apiVersion)) and kind (\(kind)) do not match the expected \(resource.apiVersion) \(resource.kind)")
+                400,
+                "BadRequest",
+                "the API version in the data (\(apiVersion)) and kind (\(kind)) do not match the expected \(resource.apiVersion) \(resource.kind)"
+            )
         }
         return nil
     }
@@ -684,7 +729,10 @@ struct Selector: Sendable {
     private static func split(_ term: String) -> (String, String, String)? {
         for op in ["!=", "==", "="] {
             if let range = term.range(of: op) {
-                return (String(term[..<range.lowerBound]), op == "==" ? "=" : op, String(term[range.upperBound...]).replacingOccurrences(of: "\\", with: ""))
+                return (
+                    String(term[..<range.lowerBound]), op == "==" ? "=" : op,
+                    String(term[range.upperBound...]).replacingOccurrences(of: "\\", with: "")
+                )
             }
         }
         return nil
@@ -699,18 +747,34 @@ private func validateLease(_ object: FakeJSON) -> [FieldCause] {
     let spec = object["spec"]
     if let duration = spec?["leaseDurationSeconds"]?.numberValue, duration <= 0 {
         causes.append(
-            FieldCause(reason: "FieldValueInvalid", message: "Invalid value: \(FakeJSON.number(duration).text): must be greater than 0", field: "spec.leaseDurationSeconds"))
+            FieldCause(
+                reason: "FieldValueInvalid",
+                message: "Invalid value: \(FakeJSON.number(duration).text): must be greater than 0",
+                field: "spec.leaseDurationSeconds"
+            )
+        )
     }
     if let transitions = spec?["leaseTransitions"]?.numberValue, transitions < 0 {
         causes.append(
             FieldCause(
-                reason: "FieldValueInvalid", message: "Invalid value: \(FakeJSON.number(transitions).text): must be greater than or equal to 0",
-                field: "spec.leaseTransitions"))
+                reason: "FieldValueInvalid",
+                message: "Invalid value: \(FakeJSON.number(transitions).text): must be greater than or equal to 0",
+                field: "spec.leaseTransitions"
+            )
+        )
     }
     if spec?["preferredHolder"] != nil, spec?["strategy"] == nil {
-        causes.append(FieldCause(reason: "FieldValueForbidden", message: "Forbidden: preferredHolder can only be set when strategy is set", field: "spec.preferredHolder"))
+        causes.append(
+            FieldCause(
+                reason: "FieldValueForbidden",
+                message: "Forbidden: preferredHolder can only be set when strategy is set",
+                field: "spec.preferredHolder"
+            )
+        )
     }
-    let known: Set<String> = ["holderIdentity", "leaseDurationSeconds", "acquireTime", "renewTime", "leaseTransitions", "strategy", "preferredHolder"]
+    let known: Set<String> = [
+        "holderIdentity", "leaseDurationSeconds", "acquireTime", "renewTime", "leaseTransitions", "strategy", "preferredHolder",
+    ]
     for key in (spec?.objectValue ?? [:]).keys.sorted() where !known.contains(key) {
         causes.append(FieldCause(reason: "FieldValueInvalid", message: "unknown field \"spec.\(key)\"", field: "spec.\(key)"))
     }
@@ -734,7 +798,12 @@ private func validateEvent(_ object: FakeJSON) -> [FieldCause] {
         }
     } else if involved.isEmpty ? namespace != "default" : involved != namespace {
         causes.append(
-            FieldCause(reason: "FieldValueInvalid", message: "Invalid value: \"\(involved)\": does not match event.namespace", field: "involvedObject.namespace"))
+            FieldCause(
+                reason: "FieldValueInvalid",
+                message: "Invalid value: \"\(involved)\": does not match event.namespace",
+                field: "involvedObject.namespace"
+            )
+        )
     }
     if let message = object["message"]?.stringValue, hasEventTime, message.count > 1024 {
         causes.append(FieldCause(reason: "FieldValueTooLong", message: "Too long: may not be longer than 1024", field: "message"))

@@ -17,7 +17,8 @@ struct FakeWatchStream: Sendable {
         headers[.contentType] = "application/json"
         let stream = self
         return Response(
-            status: .ok, headers: headers,
+            status: .ok,
+            headers: headers,
             body: ResponseBody { writer in
                 // Structured: the timer child (bookmarks, timeout) ends with the stream, and the stream ends with it.
                 try await withThrowingTaskGroup(of: Void.self) { group in
@@ -44,7 +45,8 @@ struct FakeWatchStream: Sendable {
                     group.cancelAll()
                 }
                 try await writer.finish(nil)
-            })
+            }
+        )
     }
 
     func bookmarkLine(annotations: [String: FakeJSON]? = nil) -> [UInt8] {
@@ -52,7 +54,8 @@ struct FakeWatchStream: Sendable {
         if let annotations { metadata["annotations"] = .object(annotations) }
         return FakeWatch.line(
             type: "BOOKMARK",
-            object: ["apiVersion": .string(bookmarkKind.apiVersion), "kind": .string(bookmarkKind.kind), "metadata": .object(metadata)])
+            object: ["apiVersion": .string(bookmarkKind.apiVersion), "kind": .string(bookmarkKind.kind), "metadata": .object(metadata)]
+        )
     }
 }
 
@@ -80,7 +83,8 @@ extension FakeObjectStore {
         let sendInitialEvents = isTrue(query["sendInitialEvents"])
         if sendInitialEvents, query["resourceVersionMatch"] != "NotOlderThan" {
             return Self.failure(
-                422, "Invalid",
+                422,
+                "Invalid",
                 "ListOptions.meta.k8s.io \"\" is invalid: resourceVersionMatch: Forbidden: sendInitialEvents requires setting resourceVersionMatch to NotOlderThan",
                 details: [
                     "group": "meta.k8s.io", "kind": "ListOptions",
@@ -90,14 +94,20 @@ extension FakeObjectStore {
                             "message": "Forbidden: sendInitialEvents requires setting resourceVersionMatch to NotOlderThan",
                         ]
                     ],
-                ])
+                ]
+            )
         }
         let tuning = settings.withLock { $0 }
         let (lines, continuation) = AsyncStream.makeStream(of: [UInt8].self, bufferingPolicy: .bufferingOldest(max(tuning.watchBuffer, 1)))
         let timeout = query["timeoutSeconds"].flatMap(Int.init).map { Duration.seconds(max($0, 0)) } ?? .seconds(1800)
         let stream = FakeWatchStream(
-            lines: lines, continuation: continuation, bookmarkKind: (resource.apiVersion, resource.kind), bookmarks: isTrue(query["allowWatchBookmarks"]),
-            timeout: timeout, store: self)
+            lines: lines,
+            continuation: continuation,
+            bookmarkKind: (resource.apiVersion, resource.kind),
+            bookmarks: isTrue(query["allowWatchBookmarks"]),
+            timeout: timeout,
+            store: self
+        )
         if state.closed {
             continuation.finish()
             return FakeKubernetesServer.Reply(status: 200, watch: stream)
@@ -113,7 +123,13 @@ extension FakeObjectStore {
                 continuation.yield(
                     FakeWatch.line(
                         type: "ERROR",
-                        object: FakeKubernetesServer.status(code: 410, reason: "Expired", message: "too old resource version: \(requested) (\(oldest))")))
+                        object: FakeKubernetesServer.status(
+                            code: 410,
+                            reason: "Expired",
+                            message: "too old resource version: \(requested) (\(oldest))"
+                        )
+                    )
+                )
                 continuation.finish()
                 return FakeKubernetesServer.Reply(status: 200, watch: stream)
             }
@@ -134,7 +150,9 @@ extension FakeObjectStore {
                 continuation.yield(
                     FakeWatch.line(
                         type: "BOOKMARK",
-                        object: ["apiVersion": .string(resource.apiVersion), "kind": .string(resource.kind), "metadata": .object(metadata)]))
+                        object: ["apiVersion": .string(resource.apiVersion), "kind": .string(resource.kind), "metadata": .object(metadata)]
+                    )
+                )
             }
         }
         let id = state.nextWatcher

@@ -176,7 +176,8 @@ public final class OpenAPISchema: Sendable {
     ) {
         if let maxProperties, members.count > maxProperties {
             causes.append(
-                FieldCause(reason: "FieldValueTooMany", message: "Too many: \(members.count): must have at most \(maxProperties) items", field: path))
+                FieldCause(reason: "FieldValueTooMany", message: "Too many: \(members.count): must have at most \(maxProperties) items", field: path)
+            )
         }
         for name in required where members[name] == nil {
             causes.append(FieldCause(reason: "FieldValueRequired", message: "Required value", field: join(path, name)))

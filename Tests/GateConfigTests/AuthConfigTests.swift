@@ -30,11 +30,14 @@ import Testing
                   tokens:
                     - {name: pipelines, file: /s/pipelines, scopes: [windows]}
                     - {name: ops, file: /s/ops, scopes: [windows, alerts, flagger]}
-                """)
-        #expect(config.auth.tokens == [
-            TokenConfig(name: "pipelines", file: "/s/pipelines", scopes: [.windows]),
-            TokenConfig(name: "ops", file: "/s/ops", scopes: [.windows, .alerts, .flagger]),
-        ])
+                """
+        )
+        #expect(
+            config.auth.tokens == [
+                TokenConfig(name: "pipelines", file: "/s/pipelines", scopes: [.windows]),
+                TokenConfig(name: "ops", file: "/s/ops", scopes: [.windows, .alerts, .flagger]),
+            ]
+        )
     }
 
     @Test func tokenFileIsOneTokenWithEveryScope() throws {
@@ -85,11 +88,14 @@ import Testing
                 auth: {tokenFile: /s/t}
                 limits: {maxHookBodyBytes: 1024, idleTimeout: 5s, maxConnections: 10, maxEventMessageBytes: 256}
                 retention: {closedWindows: 1d, eventsPerWindow: 5, alertGroups: 1h}
-                """)
+                """
+        )
         #expect(config.limits.maxHookBodyBytes == 1024 && config.limits.idleTimeout == 5 && config.limits.maxConnections == 10)
         #expect(config.limits.maxEventMessageBytes == 256)
         #expect(config.retention == RetentionConfig(closedWindows: 86_400, eventsPerWindow: 5, alertGroups: 3600))
-        let bad = errors(Self.base + "auth: {tokenFile: /s/t}\nlimits: {idleTimeout: 0s, maxEventMessageBytes: 10}\nretention: {eventsPerWindow: 0}\n")
+        let bad = errors(
+            Self.base + "auth: {tokenFile: /s/t}\nlimits: {idleTimeout: 0s, maxEventMessageBytes: 10}\nretention: {eventsPerWindow: 0}\n"
+        )
         #expect(bad.map(\.path) == ["limits.idleTimeout", "limits.maxEventMessageBytes", "retention.eventsPerWindow"])
     }
 
@@ -99,7 +105,8 @@ import Testing
                 prometheus: {url: http://prometheus:9090, bearerTokenFile: /s/p, tls: {insecureSkipVerify: true}}
                 kubernetes: {apiServer: http://127.0.0.1:6443}
                 auth: {tokenFile: /s/t}
-                """)
+                """
+        )
         let warnings = config.securityWarnings
         #expect(warnings.count == 3, "\(warnings)")
         #expect(warnings.contains { $0.contains("insecureSkipVerify") })

@@ -6,29 +6,69 @@ import Testing
 /// `compare` fixtures that must be refused, one problem each (part of `InvalidConfigs.fixtures`).
 let compareBadFixtures: [BadFixture] = [
     BadFixture(
-        file: "config-compare-without-window.yaml", path: "checks[0].compare.window", line: 7, column: 5, kind: .missingKey,
-        message: "missing required key: how much recent data to compare, e.g. 10m"),
+        file: "config-compare-without-window.yaml",
+        path: "checks[0].compare.window",
+        line: 7,
+        column: 5,
+        kind: .missingKey,
+        message: "missing required key: how much recent data to compare, e.g. 10m"
+    ),
     BadFixture(
-        file: "config-compare-bad-confidence.yaml", path: "checks[0].compare.confidence", line: 9, column: 19, kind: .invalidValue,
-        message: "must be between 0 and 1 (e.g. 0.95), got 98"),
+        file: "config-compare-bad-confidence.yaml",
+        path: "checks[0].compare.confidence",
+        line: 9,
+        column: 19,
+        kind: .invalidValue,
+        message: "must be between 0 and 1 (e.g. 0.95), got 98"
+    ),
     BadFixture(
-        file: "config-compare-too-many-points.yaml", path: "checks[0].compare.step", line: 9, column: 13, kind: .invalidValue,
-        message: "window 4h at step 1s is 14401 points per series, above Prometheus's limit of 11000; use a longer step or a shorter window"),
+        file: "config-compare-too-many-points.yaml",
+        path: "checks[0].compare.step",
+        line: 9,
+        column: 13,
+        kind: .invalidValue,
+        message: "window 4h at step 1s is 14401 points per series, above Prometheus's limit of 11000; use a longer step or a shorter window"
+    ),
     BadFixture(
-        file: "config-compare-both-none.yaml", path: "checks[0].compare", line: 7, column: 5, kind: .conflict,
-        message: "allowedIncrease and allowedDecrease are both none, so the comparison could never fail; allow a finite change in one direction"),
+        file: "config-compare-both-none.yaml",
+        path: "checks[0].compare",
+        line: 7,
+        column: 5,
+        kind: .conflict,
+        message: "allowedIncrease and allowedDecrease are both none, so the comparison could never fail; allow a finite change in one direction"
+    ),
     BadFixture(
-        file: "config-compare-without-allowance.yaml", path: "checks[0].compare", line: 7, column: 5, kind: .missingKey,
-        message: "compare needs allowedIncrease or allowedDecrease (e.g. allowedIncrease: 10%), else it could never fail"),
+        file: "config-compare-without-allowance.yaml",
+        path: "checks[0].compare",
+        line: 7,
+        column: 5,
+        kind: .missingKey,
+        message: "compare needs allowedIncrease or allowedDecrease (e.g. allowedIncrease: 10%), else it could never fail"
+    ),
     BadFixture(
-        file: "config-compare-on-counter.yaml", path: "checks[0].compare", line: 8, column: 5, kind: .conflict,
-        message: "compare judges the samples themselves, and a counter's samples only grow; compare a rate() query instead of counter: true"),
+        file: "config-compare-on-counter.yaml",
+        path: "checks[0].compare",
+        line: 8,
+        column: 5,
+        kind: .conflict,
+        message: "compare judges the samples themselves, and a counter's samples only grow; compare a rate() query instead of counter: true"
+    ),
     BadFixture(
-        file: "config-compare-unknown-test.yaml", path: "checks[0].compare.test", line: 8, column: 13, kind: .invalidValue,
-        message: "expected one of mannWhitney; got \"tTest\""),
+        file: "config-compare-unknown-test.yaml",
+        path: "checks[0].compare.test",
+        line: 8,
+        column: 13,
+        kind: .invalidValue,
+        message: "expected one of mannWhitney; got \"tTest\""
+    ),
     BadFixture(
-        file: "config-compare-window-below-min-samples.yaml", path: "checks[0].compare.window", line: 8, column: 15, kind: .conflict,
-        message: "window 1m at step 15s gives at most 5 samples, fewer than minSamples 20: every comparison would be inconclusive"),
+        file: "config-compare-window-below-min-samples.yaml",
+        path: "checks[0].compare.window",
+        line: 8,
+        column: 15,
+        kind: .conflict,
+        message: "window 1m at step 15s gives at most 5 samples, fewer than minSamples 20: every comparison would be inconclusive"
+    ),
 ]
 
 @Suite struct CompareConfigTests {
@@ -51,7 +91,16 @@ let compareBadFixtures: [BadFixture] = [
         let check = try GateConfigLoader.parse(yaml: withAuth(yaml)).checks[0]
         #expect(
             check.compare
-                == CompareSpec(test: .mannWhitney, window: 600, step: 15, confidence: 0.98, allowedIncrease: .percent(10), allowedDecrease: nil, minSamples: 20))
+                == CompareSpec(
+                    test: .mannWhitney,
+                    window: 600,
+                    step: 15,
+                    confidence: 0.98,
+                    allowedIncrease: .percent(10),
+                    allowedDecrease: nil,
+                    minSamples: 20
+                )
+        )
         // The compare block reaches the check a window judges.
         #expect(try check.spec(labels: [:]).compare == check.compare)
     }

@@ -34,7 +34,8 @@ import Testing
                 TokenConfig(name: "pipelines", file: "/var/run/secrets/upgrade-gate/pipelines", scopes: [.windows]),
                 TokenConfig(name: "alertmanager", file: "/var/run/secrets/upgrade-gate/alertmanager", scopes: [.alerts]),
                 TokenConfig(name: "flagger", file: "/var/run/secrets/upgrade-gate/flagger", scopes: [.flagger]),
-            ])
+            ]
+        )
         #expect(!config.auth.disabled)
         #expect(config.evaluation == EvaluationConfig(interval: 15, warmup: 60, failAfter: 2))
         #expect(config.baseline == BaselineConfig(lookback: 1800, aggregate: .mean))
@@ -71,7 +72,10 @@ import Testing
         )
         #expect(velero.restore == VeleroRestoreConfig(mode: .auto, existingResourcePolicy: .update, restorePVs: false, verify: true))
         #expect(config.flagger == FlaggerConfig(autoOpen: true, requireToken: true))
-        #expect(config.limits == LimitsConfig(maxBodyBytes: 1_048_576, maxHookBodyBytes: 65_536, maxOpenWindows: 50, idleTimeout: 60, maxEventMessageBytes: 4096))
+        #expect(
+            config.limits
+                == LimitsConfig(maxBodyBytes: 1_048_576, maxHookBodyBytes: 65_536, maxOpenWindows: 50, idleTimeout: 60, maxEventMessageBytes: 4096)
+        )
         #expect(config.retention == RetentionConfig(closedWindows: 30 * 86_400, eventsPerWindow: 1000, alertGroups: 7 * 86_400))
     }
 
@@ -217,219 +221,221 @@ struct BadFixture: Sendable, CustomTestStringConvertible {
 
 /// Configurations that must be refused, each error with its path, line and message.
 @Suite struct InvalidConfigs {
-    static let fixtures: [BadFixture] = compareBadFixtures + [
-        BadFixture(
-            file: "config-unknown-top-level-key.yaml",
-            path: "listne",
-            line: 2,
-            column: 1,
-            kind: .unknownKey,
-            message: "unknown key; did you mean \"listen\"?"
-        ),
-        BadFixture(
-            file: "config-unknown-nested-key.yaml",
-            path: "prometheus.tiemout",
-            line: 4,
-            column: 3,
-            kind: .unknownKey,
-            message: "unknown key; did you mean \"timeout\"?"
-        ),
-        BadFixture(
-            file: "config-bad-duration.yaml",
-            path: "evaluation.interval",
-            line: 5,
-            column: 13,
-            kind: .invalidValue,
-            message: "expected a Prometheus duration such as \"30s\", \"5m\" or \"1h30m\" (units y, w, d, h, m, s, ms, largest first), got \"15sec\""
-        ),
-        BadFixture(
-            file: "config-wrong-type.yaml",
-            path: "checks[0].min",
-            line: 7,
-            column: 10,
-            kind: .wrongType,
-            message: "expected a number, got \"one\""
-        ),
-        BadFixture(
-            file: "config-missing-prometheus-url.yaml",
-            path: "prometheus.url",
-            line: 2,
-            column: 1,
-            kind: .missingKey,
-            message: "missing required key: the Prometheus base URL, e.g. http://prometheus:9090"
-        ),
-        BadFixture(
-            file: "config-duplicate-check-name.yaml",
-            path: "checks[1].name",
-            line: 8,
-            column: 11,
-            kind: .duplicate,
-            message: "duplicate check name \"targets-up\"; checks[0] on line 5 already uses it"
-        ),
-        BadFixture(
-            file: "config-check-without-rules.yaml",
-            path: "checks[0]",
-            line: 5,
-            column: 5,
-            kind: .missingKey,
-            message: "a check without a rule can only pass; add at least one of min, max, maxIncrease, maxDecrease, compare"
-        ),
-        BadFixture(
-            file: "config-bad-matcher-regex.yaml",
-            path: "alertmanager.matchers[0]",
-            line: 5,
-            column: 14,
-            kind: .invalidValue,
-            message: "invalid matcher 'severity=~\"(critical|warning\"': the regular expression \"(critical|warning\" is not valid RE2: "
-                + "missing ): (critical|warning"
-        ),
-        BadFixture(
-            file: "config-bad-matcher-backreference.yaml",
-            path: "alertmanager.ignore[0]",
-            line: 5,
-            column: 12,
-            kind: .invalidValue,
-            message: #"invalid matcher 'alertname=~"(a+)\\1"': the regular expression "(a+)\1" is not valid RE2: invalid escape sequence: \1"#
-        ),
-        BadFixture(
-            file: "config-alias-bomb.yaml",
-            path: "",
-            line: 10,
-            column: nil,
-            kind: .yamlLimit,
-            message: "YAML aliases expand to more than 100000 nodes (an alias bomb?); expand anchors by hand or simplify the document"
-        ),
-        BadFixture(
-            file: "config-bad-percent.yaml",
-            path: "checks[0].maxIncrease",
-            line: 7,
-            column: 18,
-            kind: .invalidValue,
-            message: "a percentage cannot be negative (the rule's name gives the direction), got \"-10%\""
-        ),
-        BadFixture(
-            file: "config-min-greater-than-max.yaml",
-            path: "checks[0].min",
-            line: 7,
-            column: 10,
-            kind: .conflict,
-            message: "min (10) is greater than max (5); no value could pass"
-        ),
-        BadFixture(
-            file: "config-bad-restore-mode.yaml",
-            path: "velero.restore.mode",
-            line: 10,
-            column: 11,
-            kind: .invalidValue,
-            message: "expected one of auto, manual, dry-run; got \"automatic\""
-        ),
-        BadFixture(
-            file: "config-bearer-and-basic-auth.yaml",
-            path: "prometheus.basicAuth",
-            line: 5,
-            column: 3,
-            kind: .conflict,
-            message: "bearerTokenFile and basicAuth cannot both be set; keep one"
-        ),
-        BadFixture(
-            file: "config-bad-listen-port.yaml",
-            path: "listen",
-            line: 2,
-            column: 9,
-            kind: .invalidValue,
-            message: "the port must be a number from 0 to 65535; expected \"host:port\", \"[ipv6]:port\" or \":port\", got \"0.0.0.0:80800\""
-        ),
-        BadFixture(
-            file: "config-yaml-syntax-error.yaml",
-            path: "",
-            line: 3,
-            column: 7,
-            kind: .syntax,
-            message: "YAML syntax error: did not find expected ',' or '}' (while parsing a flow mapping at line 2, column 13)"
-        ),
-        BadFixture(
-            file: "config-cert-without-key.yaml",
-            path: "prometheus.tls.certFile",
-            line: 6,
-            column: 5,
-            kind: .conflict,
-            message: "certFile needs keyFile (the client certificate's key)"
-        ),
-        BadFixture(
-            file: "config-bad-url.yaml",
-            path: "prometheus.url",
-            line: 3,
-            column: 8,
-            kind: .invalidValue,
-            message: "expected an http:// or https:// URL with a host, got \"prometheus.monitoring.svc:9090\""
-        ),
-        BadFixture(
-            file: "config-fail-after-zero.yaml",
-            path: "evaluation.failAfter",
-            line: 5,
-            column: 14,
-            kind: .invalidValue,
-            message: "must be at least 1, got 0"
-        ),
-        BadFixture(
-            file: "config-require-token-without-flagger-scope.yaml",
-            path: "flagger.requireToken",
-            line: 8,
-            column: 1,
-            kind: .conflict,
-            message: "Flagger hooks need a token with the flagger scope (requireToken defaults to true), but no auth.tokens entry has it; "
-                + "add one, or set flagger.requireToken: false"
-        ),
-        BadFixture(
-            file: "config-unclosed-placeholder.yaml",
-            path: "checks[0].query",
-            line: 6,
-            column: 12,
-            kind: .invalidValue,
-            message: "\"{{\" is never closed with \"}}\" in the query"
-        ),
-        BadFixture(
-            file: "config-bad-check-name.yaml",
-            path: "checks[0].name",
-            line: 5,
-            column: 11,
-            kind: .invalidValue,
-            message: "must be a DNS-1123 label (lowercase letters, digits and '-', starting and ending with a letter or digit, "
-                + "at most 63 characters), got \"Targets_Up\""
-        ),
-        BadFixture(
-            file: "config-floor-without-relative-rule.yaml",
-            path: "checks[0].floor",
-            line: 8,
-            column: 5,
-            kind: .conflict,
-            message: "floor only exempts values from maxIncrease and maxDecrease; add one of them or remove floor"
-        ),
-        BadFixture(
-            file: "config-bad-no-data-policy.yaml",
-            path: "checks[0].noData",
-            line: 8,
-            column: 13,
-            kind: .invalidValue,
-            message: "expected one of fail, inconclusive, pass, zero; got \"skip\""
-        ),
-        BadFixture(
-            file: "config-zero-max-body-bytes.yaml",
-            path: "limits.maxBodyBytes",
-            line: 8,
-            column: 24,
-            kind: .invalidValue,
-            message: "must be at least 1, got 0"
-        ),
-        BadFixture(
-            file: "config-checks-not-a-list.yaml",
-            path: "checks",
-            line: 5,
-            column: 3,
-            kind: .wrongType,
-            message: "expected a list of checks, got a mapping"
-        ),
-    ]
+    static let fixtures: [BadFixture] =
+        compareBadFixtures + [
+            BadFixture(
+                file: "config-unknown-top-level-key.yaml",
+                path: "listne",
+                line: 2,
+                column: 1,
+                kind: .unknownKey,
+                message: "unknown key; did you mean \"listen\"?"
+            ),
+            BadFixture(
+                file: "config-unknown-nested-key.yaml",
+                path: "prometheus.tiemout",
+                line: 4,
+                column: 3,
+                kind: .unknownKey,
+                message: "unknown key; did you mean \"timeout\"?"
+            ),
+            BadFixture(
+                file: "config-bad-duration.yaml",
+                path: "evaluation.interval",
+                line: 5,
+                column: 13,
+                kind: .invalidValue,
+                message:
+                    "expected a Prometheus duration such as \"30s\", \"5m\" or \"1h30m\" (units y, w, d, h, m, s, ms, largest first), got \"15sec\""
+            ),
+            BadFixture(
+                file: "config-wrong-type.yaml",
+                path: "checks[0].min",
+                line: 7,
+                column: 10,
+                kind: .wrongType,
+                message: "expected a number, got \"one\""
+            ),
+            BadFixture(
+                file: "config-missing-prometheus-url.yaml",
+                path: "prometheus.url",
+                line: 2,
+                column: 1,
+                kind: .missingKey,
+                message: "missing required key: the Prometheus base URL, e.g. http://prometheus:9090"
+            ),
+            BadFixture(
+                file: "config-duplicate-check-name.yaml",
+                path: "checks[1].name",
+                line: 8,
+                column: 11,
+                kind: .duplicate,
+                message: "duplicate check name \"targets-up\"; checks[0] on line 5 already uses it"
+            ),
+            BadFixture(
+                file: "config-check-without-rules.yaml",
+                path: "checks[0]",
+                line: 5,
+                column: 5,
+                kind: .missingKey,
+                message: "a check without a rule can only pass; add at least one of min, max, maxIncrease, maxDecrease, compare"
+            ),
+            BadFixture(
+                file: "config-bad-matcher-regex.yaml",
+                path: "alertmanager.matchers[0]",
+                line: 5,
+                column: 14,
+                kind: .invalidValue,
+                message: "invalid matcher 'severity=~\"(critical|warning\"': the regular expression \"(critical|warning\" is not valid RE2: "
+                    + "missing ): (critical|warning"
+            ),
+            BadFixture(
+                file: "config-bad-matcher-backreference.yaml",
+                path: "alertmanager.ignore[0]",
+                line: 5,
+                column: 12,
+                kind: .invalidValue,
+                message: #"invalid matcher 'alertname=~"(a+)\\1"': the regular expression "(a+)\1" is not valid RE2: invalid escape sequence: \1"#
+            ),
+            BadFixture(
+                file: "config-alias-bomb.yaml",
+                path: "",
+                line: 10,
+                column: nil,
+                kind: .yamlLimit,
+                message: "YAML aliases expand to more than 100000 nodes (an alias bomb?); expand anchors by hand or simplify the document"
+            ),
+            BadFixture(
+                file: "config-bad-percent.yaml",
+                path: "checks[0].maxIncrease",
+                line: 7,
+                column: 18,
+                kind: .invalidValue,
+                message: "a percentage cannot be negative (the rule's name gives the direction), got \"-10%\""
+            ),
+            BadFixture(
+                file: "config-min-greater-than-max.yaml",
+                path: "checks[0].min",
+                line: 7,
+                column: 10,
+                kind: .conflict,
+                message: "min (10) is greater than max (5); no value could pass"
+            ),
+            BadFixture(
+                file: "config-bad-restore-mode.yaml",
+                path: "velero.restore.mode",
+                line: 10,
+                column: 11,
+                kind: .invalidValue,
+                message: "expected one of auto, manual, dry-run; got \"automatic\""
+            ),
+            BadFixture(
+                file: "config-bearer-and-basic-auth.yaml",
+                path: "prometheus.basicAuth",
+                line: 5,
+                column: 3,
+                kind: .conflict,
+                message: "bearerTokenFile and basicAuth cannot both be set; keep one"
+            ),
+            BadFixture(
+                file: "config-bad-listen-port.yaml",
+                path: "listen",
+                line: 2,
+                column: 9,
+                kind: .invalidValue,
+                message: "the port must be a number from 0 to 65535; expected \"host:port\", \"[ipv6]:port\" or \":port\", got \"0.0.0.0:80800\""
+            ),
+            BadFixture(
+                file: "config-yaml-syntax-error.yaml",
+                path: "",
+                line: 3,
+                column: 7,
+                kind: .syntax,
+                message: "YAML syntax error: did not find expected ',' or '}' (while parsing a flow mapping at line 2, column 13)"
+            ),
+            BadFixture(
+                file: "config-cert-without-key.yaml",
+                path: "prometheus.tls.certFile",
+                line: 6,
+                column: 5,
+                kind: .conflict,
+                message: "certFile needs keyFile (the client certificate's key)"
+            ),
+            BadFixture(
+                file: "config-bad-url.yaml",
+                path: "prometheus.url",
+                line: 3,
+                column: 8,
+                kind: .invalidValue,
+                message: "expected an http:// or https:// URL with a host, got \"prometheus.monitoring.svc:9090\""
+            ),
+            BadFixture(
+                file: "config-fail-after-zero.yaml",
+                path: "evaluation.failAfter",
+                line: 5,
+                column: 14,
+                kind: .invalidValue,
+                message: "must be at least 1, got 0"
+            ),
+            BadFixture(
+                file: "config-require-token-without-flagger-scope.yaml",
+                path: "flagger.requireToken",
+                line: 8,
+                column: 1,
+                kind: .conflict,
+                message: "Flagger hooks need a token with the flagger scope (requireToken defaults to true), but no auth.tokens entry has it; "
+                    + "add one, or set flagger.requireToken: false"
+            ),
+            BadFixture(
+                file: "config-unclosed-placeholder.yaml",
+                path: "checks[0].query",
+                line: 6,
+                column: 12,
+                kind: .invalidValue,
+                message: "\"{{\" is never closed with \"}}\" in the query"
+            ),
+            BadFixture(
+                file: "config-bad-check-name.yaml",
+                path: "checks[0].name",
+                line: 5,
+                column: 11,
+                kind: .invalidValue,
+                message: "must be a DNS-1123 label (lowercase letters, digits and '-', starting and ending with a letter or digit, "
+                    + "at most 63 characters), got \"Targets_Up\""
+            ),
+            BadFixture(
+                file: "config-floor-without-relative-rule.yaml",
+                path: "checks[0].floor",
+                line: 8,
+                column: 5,
+                kind: .conflict,
+                message: "floor only exempts values from maxIncrease and maxDecrease; add one of them or remove floor"
+            ),
+            BadFixture(
+                file: "config-bad-no-data-policy.yaml",
+                path: "checks[0].noData",
+                line: 8,
+                column: 13,
+                kind: .invalidValue,
+                message: "expected one of fail, inconclusive, pass, zero; got \"skip\""
+            ),
+            BadFixture(
+                file: "config-zero-max-body-bytes.yaml",
+                path: "limits.maxBodyBytes",
+                line: 8,
+                column: 24,
+                kind: .invalidValue,
+                message: "must be at least 1, got 0"
+            ),
+            BadFixture(
+                file: "config-checks-not-a-list.yaml",
+                path: "checks",
+                line: 5,
+                column: 3,
+                kind: .wrongType,
+                message: "expected a list of checks, got a mapping"
+            ),
+        ]
 
     @Test(arguments: fixtures)
     func eachBadFixtureReportsExactlyItsOneProblem(_ fixture: BadFixture) throws {

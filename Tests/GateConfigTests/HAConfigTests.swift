@@ -18,11 +18,12 @@ import Testing
     }
 
     @Test func everyKeyIsRead() throws {
-        let yaml = Self.prometheus + """
-            ha:
-              namespace: gates
-              lease: {name: gate-leader, duration: 30s, renewDeadline: 20s, retryPeriod: 500ms}
-            """
+        let yaml =
+            Self.prometheus + """
+                ha:
+                  namespace: gates
+                  lease: {name: gate-leader, duration: 30s, renewDeadline: 20s, retryPeriod: 500ms}
+                """
         let ha = try #require(try GateConfigLoader.parse(yaml: yaml).ha)
         #expect(ha.namespace == "gates")
         #expect(ha.lease == LeaseConfig(name: "gate-leader", duration: 30, renewDeadline: 20, retryPeriod: 0.5))

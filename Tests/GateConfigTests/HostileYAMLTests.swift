@@ -37,7 +37,8 @@ import Testing
     }
 
     @Test func deepNestingIsRefusedBeforeARecursiveWalkCouldOverflowTheStack() {
-        let deep = "prometheus: {url: http://prometheus:9090}\nx-deep: " + String(repeating: "[", count: 100) + String(repeating: "]", count: 100) + "\n"
+        let deep =
+            "prometheus: {url: http://prometheus:9090}\nx-deep: " + String(repeating: "[", count: 100) + String(repeating: "]", count: 100) + "\n"
         let errors = parseErrors(deep)
         #expect(errors.map(\.kind) == [.yamlLimit])
         #expect(errors.first?.line == 2)
@@ -46,7 +47,9 @@ import Testing
 
     @Test func nestingPastLibyamlsOwnLimitIsASyntaxErrorAtItsLine() {
         // libyaml stops at 1,000 levels while it scans ahead, before any event reaches the budget.
-        let deep = "prometheus: {url: http://prometheus:9090}\nx-deep: " + String(repeating: "[", count: 100_000) + String(repeating: "]", count: 100_000) + "\n"
+        let deep =
+            "prometheus: {url: http://prometheus:9090}\nx-deep: " + String(repeating: "[", count: 100_000) + String(repeating: "]", count: 100_000)
+            + "\n"
         let errors = parseErrors(deep)
         #expect(errors.map(\.kind) == [.syntax])
         #expect(errors.first?.line == 2)

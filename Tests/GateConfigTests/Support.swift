@@ -31,7 +31,8 @@ func withAuth(_ yaml: String) -> String {
     // Only a top-level mapping can take another key; a list or a scalar document is left as it is.
     let first = yaml.split(separator: "\n").first { !$0.hasPrefix("#") && !$0.trimmingCharacters(in: .whitespaces).isEmpty }
     let isMapping = first.map { !$0.hasPrefix("-") && !$0.hasPrefix("[") && $0.contains(":") } ?? true
-    return yaml.hasPrefix("auth") || yaml.contains("\nauth") || !isMapping ? yaml : yaml + "\nauth: {tokenFile: /var/run/secrets/upgrade-gate/token}\n"
+    return yaml.hasPrefix("auth") || yaml.contains("\nauth") || !isMapping
+        ? yaml : yaml + "\nauth: {tokenFile: /var/run/secrets/upgrade-gate/token}\n"
 }
 
 /// Parses YAML text (with `auth` added when it has none) that must be invalid and returns its errors.

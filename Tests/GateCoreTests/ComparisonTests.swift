@@ -58,8 +58,13 @@ struct MannWhitneyTests {
     }
 
     @Test func largeSamplesUseTheNormalApproximation() throws {
-        let result = try #require(compareSamples(recent: noisy(21, center: 10, spread: 2, seed: 1), baseline: noisy(30, center: 10, spread: 2, seed: 2),
-                                                 confidence: 0.95))
+        let result = try #require(
+            compareSamples(
+                recent: noisy(21, center: 10, spread: 2, seed: 1),
+                baseline: noisy(30, center: 10, spread: 2, seed: 2),
+                confidence: 0.95
+            )
+        )
         #expect(result.test.method == .asymptotic)
     }
 
@@ -101,40 +106,107 @@ struct ComparisonRuleTests {
     static let tenPercent = CompareSpec(window: 600, step: 15, confidence: 0.98, allowedIncrease: .percent(10), minSamples: 20)
 
     static let rows: [Row] = [
-        Row(name: "a 30% rise fails high", spec: tenPercent, recent: noisy(40, center: 0.041 * 1.3, spread: 0.01, seed: 12), baseline: baseline,
-            result: .broken, rule: "compare allowedIncrease 10%"),
-        Row(name: "noise with the same spread passes", spec: tenPercent, recent: noisy(40, center: 0.041, spread: 0.01, seed: 13),
-            baseline: baseline, result: .pass),
-        Row(name: "a significant 5% rise is within the 10% allowance", spec: tenPercent,
-            recent: noisy(400, center: 0.041 * 1.05, spread: 0.002, seed: 14), baseline: noisy(400, center: 0.041, spread: 0.002, seed: 15),
-            result: .pass),
-        Row(name: "a fall never fails with allowedDecrease none", spec: tenPercent, recent: noisy(40, center: 0.02, spread: 0.01, seed: 16),
-            baseline: baseline, result: .pass),
-        Row(name: "a fall fails low with allowedDecrease",
+        Row(
+            name: "a 30% rise fails high",
+            spec: tenPercent,
+            recent: noisy(40, center: 0.041 * 1.3, spread: 0.01, seed: 12),
+            baseline: baseline,
+            result: .broken,
+            rule: "compare allowedIncrease 10%"
+        ),
+        Row(
+            name: "noise with the same spread passes",
+            spec: tenPercent,
+            recent: noisy(40, center: 0.041, spread: 0.01, seed: 13),
+            baseline: baseline,
+            result: .pass
+        ),
+        Row(
+            name: "a significant 5% rise is within the 10% allowance",
+            spec: tenPercent,
+            recent: noisy(400, center: 0.041 * 1.05, spread: 0.002, seed: 14),
+            baseline: noisy(400, center: 0.041, spread: 0.002, seed: 15),
+            result: .pass
+        ),
+        Row(
+            name: "a fall never fails with allowedDecrease none",
+            spec: tenPercent,
+            recent: noisy(40, center: 0.02, spread: 0.01, seed: 16),
+            baseline: baseline,
+            result: .pass
+        ),
+        Row(
+            name: "a fall fails low with allowedDecrease",
             spec: CompareSpec(window: 600, step: 15, confidence: 0.98, allowedIncrease: .percent(10), allowedDecrease: .percent(20)),
-            recent: noisy(40, center: 0.02, spread: 0.01, seed: 16), baseline: baseline, result: .broken, rule: "compare allowedDecrease 20%"),
-        Row(name: "an absolute allowance compares the change of the mean",
+            recent: noisy(40, center: 0.02, spread: 0.01, seed: 16),
+            baseline: baseline,
+            result: .broken,
+            rule: "compare allowedDecrease 20%"
+        ),
+        Row(
+            name: "an absolute allowance compares the change of the mean",
             spec: CompareSpec(window: 600, step: 15, confidence: 0.98, allowedIncrease: .absolute(0.02)),
-            recent: noisy(40, center: 0.041 * 1.3, spread: 0.01, seed: 12), baseline: baseline, result: .pass),
+            recent: noisy(40, center: 0.041 * 1.3, spread: 0.01, seed: 12),
+            baseline: baseline,
+            result: .pass
+        ),
         // A few outliers raise the mean far beyond the allowance, but the interval does not clear zero.
-        Row(name: "outliers alone cannot fail by averaging", spec: tenPercent,
-            recent: noisy(37, center: 0.041, spread: 0.01, seed: 17) + [5, 5, 5], baseline: baseline, result: .pass),
-        Row(name: "too few recent samples is inconclusive", spec: tenPercent, recent: noisy(19, center: 1, spread: 0.01, seed: 18),
-            baseline: baseline, result: .inconclusive, rule: "compare minSamples 20"),
-        Row(name: "too few baseline samples is inconclusive", spec: tenPercent, recent: noisy(40, center: 1, spread: 0.01, seed: 18),
-            baseline: Array(baseline.prefix(10)), result: .inconclusive, rule: "compare minSamples 20"),
-        Row(name: "all ties is inconclusive, never pass", spec: tenPercent, recent: Array(repeating: 0, count: 40),
-            baseline: Array(repeating: 0, count: 40), result: .inconclusive, rule: "compare mannWhitney"),
-        Row(name: "NaN samples do not count towards minSamples", spec: tenPercent,
-            recent: Array(repeating: .nan, count: 30) + noisy(10, center: 1, spread: 0.1, seed: 19), baseline: baseline, result: .inconclusive,
-            rule: "compare minSamples 20"),
-        Row(name: "samples too few for the confidence are inconclusive",
+        Row(
+            name: "outliers alone cannot fail by averaging",
+            spec: tenPercent,
+            recent: noisy(37, center: 0.041, spread: 0.01, seed: 17) + [5, 5, 5],
+            baseline: baseline,
+            result: .pass
+        ),
+        Row(
+            name: "too few recent samples is inconclusive",
+            spec: tenPercent,
+            recent: noisy(19, center: 1, spread: 0.01, seed: 18),
+            baseline: baseline,
+            result: .inconclusive,
+            rule: "compare minSamples 20"
+        ),
+        Row(
+            name: "too few baseline samples is inconclusive",
+            spec: tenPercent,
+            recent: noisy(40, center: 1, spread: 0.01, seed: 18),
+            baseline: Array(baseline.prefix(10)),
+            result: .inconclusive,
+            rule: "compare minSamples 20"
+        ),
+        Row(
+            name: "all ties is inconclusive, never pass",
+            spec: tenPercent,
+            recent: Array(repeating: 0, count: 40),
+            baseline: Array(repeating: 0, count: 40),
+            result: .inconclusive,
+            rule: "compare mannWhitney"
+        ),
+        Row(
+            name: "NaN samples do not count towards minSamples",
+            spec: tenPercent,
+            recent: Array(repeating: .nan, count: 30) + noisy(10, center: 1, spread: 0.1, seed: 19),
+            baseline: baseline,
+            result: .inconclusive,
+            rule: "compare minSamples 20"
+        ),
+        Row(
+            name: "samples too few for the confidence are inconclusive",
             spec: CompareSpec(window: 60, step: 15, confidence: 0.999, allowedIncrease: .percent(10), minSamples: 3),
-            recent: [10, 11, 12], baseline: [1, 2, 3], result: .inconclusive, rule: "compare confidence 0.999"),
+            recent: [10, 11, 12],
+            baseline: [1, 2, 3],
+            result: .inconclusive,
+            rule: "compare confidence 0.999"
+        ),
         // Shift from a zero baseline: percent effect is infinite, so a confirmed rise fails.
-        Row(name: "a confirmed rise from a zero mean fails a percent allowance", spec: tenPercent,
-            recent: noisy(40, center: 1, spread: 0.5, seed: 20), baseline: Array(repeating: 0, count: 30) + Array(repeating: 0, count: 10),
-            result: .broken, rule: "compare allowedIncrease 10%"),
+        Row(
+            name: "a confirmed rise from a zero mean fails a percent allowance",
+            spec: tenPercent,
+            recent: noisy(40, center: 1, spread: 0.5, seed: 20),
+            baseline: Array(repeating: 0, count: 30) + Array(repeating: 0, count: 10),
+            result: .broken,
+            rule: "compare allowedIncrease 10%"
+        ),
     ]
 
     @Test(arguments: rows)
@@ -170,7 +242,8 @@ struct ComparisonRuleTests {
         let risen = noisy(40, center: 0.06, spread: 0.01, seed: 22)
         let evidence = ComparisonEvidence(
             recent: .series([RangeSeries(labels: labels, samples: risen.enumerated().map { Sample(time: Double($0.offset), value: $0.element) })]),
-            baseline: .series([RangeSeries(labels: labels, samples: Self.baseline.map { Sample(time: 0, value: $0) })]))
+            baseline: .series([RangeSeries(labels: labels, samples: Self.baseline.map { Sample(time: 0, value: $0) })])
+        )
         // The compare rule breaks the series though `max` holds.
         let outcome = judge(check, evidence: .series([InstantSeries(labels: labels, value: 0.06)]), baseline: base, comparison: evidence)
         #expect(outcome.result == .broken)
@@ -182,8 +255,12 @@ struct ComparisonRuleTests {
         #expect(both.series.first?.rule == "max 0.05")
         #expect(both.series.first?.comparison != nil)
         // A failed range query leaves the check inconclusive, never pass.
-        let failed = judge(check, evidence: .series([InstantSeries(labels: labels, value: 0.01)]), baseline: base,
-                           comparison: ComparisonEvidence(recent: .unavailable("Prometheus unreachable"), baseline: evidence.baseline))
+        let failed = judge(
+            check,
+            evidence: .series([InstantSeries(labels: labels, value: 0.01)]),
+            baseline: base,
+            comparison: ComparisonEvidence(recent: .unavailable("Prometheus unreachable"), baseline: evidence.baseline)
+        )
         #expect(failed.result == .inconclusive)
         #expect(failed.reasons.contains { $0.contains("compare: Prometheus unreachable") })
         // A new series (not in the baseline range) is judged by absolute rules only.

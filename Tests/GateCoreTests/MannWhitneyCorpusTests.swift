@@ -48,11 +48,17 @@ func checkAgainstReference(_ cases: [ReferenceCase], sourceLocation: SourceLocat
         worst.p = max(worst.p, abs(result.test.pValue - reference.p))
         worst.shift = max(worst.shift, relative(result.shift, reference.shift))
         #expect(result.test.method.rawValue == reference.method, "case \(index)", sourceLocation: sourceLocation)
-        #expect(shiftIntervalRank(reference.recent.count, reference.baseline.count, confidence: reference.confidence) == reference.k,
-                "case \(index): interval rank", sourceLocation: sourceLocation)
+        #expect(
+            shiftIntervalRank(reference.recent.count, reference.baseline.count, confidence: reference.confidence) == reference.k,
+            "case \(index): interval rank",
+            sourceLocation: sourceLocation
+        )
         #expect(abs(result.test.u - reference.u) <= 1e-9, "case \(index): U", sourceLocation: sourceLocation)
-        #expect(abs(result.test.pValue - reference.p) <= 1e-9, "case \(index): p \(result.test.pValue) vs \(reference.p)",
-                sourceLocation: sourceLocation)
+        #expect(
+            abs(result.test.pValue - reference.p) <= 1e-9,
+            "case \(index): p \(result.test.pValue) vs \(reference.p)",
+            sourceLocation: sourceLocation
+        )
         #expect(relative(result.shift, reference.shift) <= 1e-9, "case \(index): shift", sourceLocation: sourceLocation)
         if let lower = reference.lower, let upper = reference.upper {
             worst.bounds = max(worst.bounds, relative(result.lower, lower), relative(result.upper, upper))

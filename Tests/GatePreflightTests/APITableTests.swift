@@ -10,8 +10,13 @@ import Testing
         for (previous, row) in zip(table.rows, table.rows.dropFirst()) {
             let order = (previous.component, previous.removedIn.map { [$0.major, $0.minor] } ?? [Int.max], previous.apiVersion, previous.kind)
             let next = (row.component, row.removedIn.map { [$0.major, $0.minor] } ?? [Int.max], row.apiVersion, row.kind)
-            #expect(order.0 < next.0 || (order.0 == next.0 && (order.1.lexicographicallyPrecedes(next.1)
-                || (order.1 == next.1 && (order.2, order.3) < (next.2, next.3)))), "\(row.key) is out of order")
+            #expect(
+                order.0 < next.0
+                    || (order.0 == next.0
+                        && (order.1.lexicographicallyPrecedes(next.1)
+                            || (order.1 == next.1 && (order.2, order.3) < (next.2, next.3)))),
+                "\(row.key) is out of order"
+            )
         }
     }
 

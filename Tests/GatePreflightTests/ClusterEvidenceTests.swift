@@ -15,7 +15,12 @@ import Testing
         """
 
     @Test func failsWhenTheLiveCRDStillStoresAVersionTheNewCRDDrops() throws {
-        let live = ClusterEvidence.LiveCRD(name: "certificates.cert-manager.io", storedVersions: ["v1alpha2", "v1"], servedVersions: ["v1"], objectCount: 42)
+        let live = ClusterEvidence.LiveCRD(
+            name: "certificates.cert-manager.io",
+            storedVersions: ["v1alpha2", "v1"],
+            servedVersions: ["v1"],
+            objectCount: 42
+        )
         let report = try judge(Self.newCRD, evidence: ClusterEvidence(crds: [live.name: live]))
         let finding = try #require(report.findings(.crdStoredVersion).first)
         #expect(finding.severity == .fail && report.exitCode == 1)
@@ -25,7 +30,10 @@ import Testing
     }
 
     @Test func aVersionStillListedButNoLongerServedIsAccepted() throws {
-        let crd = Self.newCRD.replacingOccurrences(of: "- {name: v1, served: true, storage: true}", with: "- {name: v1alpha2, served: false, storage: false}\n    - {name: v1, served: true, storage: true}")
+        let crd = Self.newCRD.replacingOccurrences(
+            of: "- {name: v1, served: true, storage: true}",
+            with: "- {name: v1alpha2, served: false, storage: false}\n    - {name: v1, served: true, storage: true}"
+        )
         let live = ClusterEvidence.LiveCRD(name: "certificates.cert-manager.io", storedVersions: ["v1alpha2", "v1"])
         let report = try judge(crd, evidence: ClusterEvidence(crds: [live.name: live]))
         #expect(report.findings(.crdStoredVersion).isEmpty)
@@ -50,15 +58,28 @@ import Testing
 
     @Test func aFailingFindingOutweighsAnInconclusiveOne() throws {
         let report = try judge(
-            "apiVersion: batch/v1beta1\nkind: CronJob\nmetadata: {name: x}\n", kubernetes: "1.25", evidence: ClusterEvidence(clusterProblem: "timeout"))
+            "apiVersion: batch/v1beta1\nkind: CronJob\nmetadata: {name: x}\n",
+            kubernetes: "1.25",
+            evidence: ClusterEvidence(clusterProblem: "timeout")
+        )
         #expect(report.verdict == "fail" && report.exitCode == 1 && report.summary.inconclusive == 1)
     }
 }
 
 @Suite struct RemovedAPICallTests {
     static let requests = [
-        ClusterEvidence.DeprecatedRequest(group: "flowcontrol.apiserver.k8s.io", version: "v1beta3", resource: "flowschemas", removedRelease: ReleaseVersion(1, 32)),
-        ClusterEvidence.DeprecatedRequest(group: "flowcontrol.apiserver.k8s.io", version: "v1beta3", resource: "flowschemas", removedRelease: ReleaseVersion(1, 32)),
+        ClusterEvidence.DeprecatedRequest(
+            group: "flowcontrol.apiserver.k8s.io",
+            version: "v1beta3",
+            resource: "flowschemas",
+            removedRelease: ReleaseVersion(1, 32)
+        ),
+        ClusterEvidence.DeprecatedRequest(
+            group: "flowcontrol.apiserver.k8s.io",
+            version: "v1beta3",
+            resource: "flowschemas",
+            removedRelease: ReleaseVersion(1, 32)
+        ),
         ClusterEvidence.DeprecatedRequest(group: "", version: "v1", resource: "endpoints", removedRelease: nil),
         ClusterEvidence.DeprecatedRequest(group: "example.io", version: "v1beta1", resource: "widgets", removedRelease: ReleaseVersion(1, 40)),
     ]

@@ -20,7 +20,8 @@ import Testing
             kind: Deployment
             metadata:
               name: shop
-            """)
+            """
+        )
         #expect(set.objects.map(\.kind) == ["Service", "Deployment"])
         #expect(set.objects.map(\.location.document) == [1, 3])
         #expect(set.objects[0].qualifiedName == "shop/shop" && set.objects[1].location.line == 11)
@@ -31,8 +32,16 @@ import Testing
         defer { try? FileManager.default.removeItem(at: directory) }
         try FileManager.default.createDirectory(at: directory.appendingPathComponent("sub"), withIntermediateDirectories: true)
         try FileManager.default.createDirectory(at: directory.appendingPathComponent(".git"), withIntermediateDirectories: true)
-        try "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: b}\n".write(to: directory.appendingPathComponent("b.yaml"), atomically: true, encoding: .utf8)
-        try "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: a}\n".write(to: directory.appendingPathComponent("sub/a.yml"), atomically: true, encoding: .utf8)
+        try "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: b}\n".write(
+            to: directory.appendingPathComponent("b.yaml"),
+            atomically: true,
+            encoding: .utf8
+        )
+        try "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: a}\n".write(
+            to: directory.appendingPathComponent("sub/a.yml"),
+            atomically: true,
+            encoding: .utf8
+        )
         try "not: [yaml".write(to: directory.appendingPathComponent(".git/config.yaml"), atomically: true, encoding: .utf8)
         try "ignored".write(to: directory.appendingPathComponent("README.md"), atomically: true, encoding: .utf8)
         let set = try ManifestReader().read(paths: [directory.path])
@@ -74,7 +83,9 @@ import Testing
                 metadata:
                   name: b
                     namespace: c
-                """))
+                """
+            )
+        )
         #expect(failure.file == "chart.yaml" && failure.document == 2 && failure.line == 9, "\(failure)")
         #expect(failure.description.hasPrefix("chart.yaml: document 2, line 9: YAML syntax error"))
     }
@@ -86,7 +97,12 @@ import Testing
         }
         let clock = ContinuousClock()
         let start = clock.now
-        let failure = try #require(error("apiVersion: v1\nkind: ConfigMap\nmetadata: {name: bomb}\ndata:\n" + text.split(separator: "\n").map { "  " + $0 }.joined(separator: "\n")))
+        let failure = try #require(
+            error(
+                "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: bomb}\ndata:\n"
+                    + text.split(separator: "\n").map { "  " + $0 }.joined(separator: "\n")
+            )
+        )
         #expect(failure.label == "too_large" && failure.document == 1 && failure.line == 1)
         #expect(failure.message.contains("aliases"))
         // A bound, not a timing target: the refusal must not walk the billion nodes first.
@@ -95,7 +111,9 @@ import Testing
 
     @Test func aHugeDocumentIsRefused() throws {
         let items = (0..<5_000).map { "  k\($0): v" }.joined(separator: "\n")
-        let failure = try #require(error("apiVersion: v1\nkind: ConfigMap\nmetadata: {name: big}\ndata:\n" + items, limits: .init(maxNodesPerDocument: 5_000)))
+        let failure = try #require(
+            error("apiVersion: v1\nkind: ConfigMap\nmetadata: {name: big}\ndata:\n" + items, limits: .init(maxNodesPerDocument: 5_000))
+        )
         #expect(failure.label == "too_large" && failure.document == 1)
         let sized = try #require(error(String(repeating: "# padding\n", count: 200), limits: .init(maxInputBytes: 1_000)))
         #expect(sized.label == "too_large" && sized.message.contains("1000 bytes"))
@@ -113,8 +131,14 @@ import Testing
         ("apiVersion: v1\nkind: {a: b}\n", "kind", 2, "a mapping"),
         ("apiVersion: [v1]\nkind: ConfigMap\n", "apiVersion", 1, "a sequence"),
         ("apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: {x: 1}\n", "metadata.name", 4, "a mapping"),
-        ("apiVersion: apiextensions.k8s.io/v1\nkind: CustomResourceDefinition\nmetadata: {name: a.b}\nspec:\n  group: b\n  versions: v1\n", "spec.versions", 6, "a string"),
-        ("apiVersion: apiextensions.k8s.io/v1\nkind: CustomResourceDefinition\nmetadata: {name: a.b}\nspec:\n  versions:\n    - {name: v1, served: 7}\n", "spec.versions[0].served", 6, "the number 7"),
+        (
+            "apiVersion: apiextensions.k8s.io/v1\nkind: CustomResourceDefinition\nmetadata: {name: a.b}\nspec:\n  group: b\n  versions: v1\n",
+            "spec.versions", 6, "a string"
+        ),
+        (
+            "apiVersion: apiextensions.k8s.io/v1\nkind: CustomResourceDefinition\nmetadata: {name: a.b}\nspec:\n  versions:\n    - {name: v1, served: 7}\n",
+            "spec.versions[0].served", 6, "the number 7"
+        ),
         ("apiVersion: v1\nkind: List\nitems: 5\n", "items", 3, "the number 5"),
     ])
     func aFieldOfTheWrongTypeNamesFieldDocumentAndLine(text: String, field: String, line: Int, found: String) throws {
@@ -155,7 +179,10 @@ import Testing
     }
 
     @Test func theTableNamesKindObjectFileAndDocument() throws {
-        let report = try judge("apiVersion: v1\nkind: Namespace\nmetadata: {name: a}\n---\napiVersion: policy/v1beta1\nkind: PodDisruptionBudget\nmetadata: {name: web, namespace: shop}\n", kubernetes: "1.25")
+        let report = try judge(
+            "apiVersion: v1\nkind: Namespace\nmetadata: {name: a}\n---\napiVersion: policy/v1beta1\nkind: PodDisruptionBudget\nmetadata: {name: web, namespace: shop}\n",
+            kubernetes: "1.25"
+        )
         let table = report.renderTable()
         #expect(table.contains("FAIL        removed_api: PodDisruptionBudget shop/web (test.yaml#2, line 5)"))
         #expect(table.contains("fix: migrate to policy/v1"))

@@ -33,7 +33,9 @@ import Testing
             apiVersion: flowcontrol.apiserver.k8s.io/v1beta3
             kind: FlowSchema
             metadata: {name: gate}
-            """, kubernetes: "1.30")
+            """,
+            kubernetes: "1.30"
+        )
         let warning = try #require(report.findings(.deprecatedAPI).first)
         #expect(warning.severity == .warn && warning.message.contains("removed in 1.32") && warning.fix.contains("flowcontrol.apiserver.k8s.io/v1"))
         #expect(report.exitCode == 0)
@@ -58,7 +60,9 @@ import Testing
             apiVersion: v1
             kind: Service
             metadata: {name: web, namespace: shop}
-            """, kubernetes: "1.33")
+            """,
+            kubernetes: "1.33"
+        )
         #expect(report.findings.isEmpty, "\(report.renderTable())")
         #expect(report.verdict == "pass" && report.objects == 2 && report.documents == 2)
     }
@@ -132,7 +136,8 @@ import Testing
                       image: nginx:latest
                     - name: side
                       image: envoyproxy/envoy:v1.31
-            """)
+            """
+        )
         let images = report.findings(.unpinnedImage)
         #expect(images.count == 3)
         #expect(images.map(\.object?.line) == [9, 12, 14])
@@ -154,7 +159,8 @@ import Testing
                 kind: Pod
                 metadata: {name: bad}
                 spec: {containers: [{name: a, image: redis}]}
-            """)
+            """
+        )
         let image = try #require(report.findings(.unpinnedImage).first)
         #expect(image.object?.item == 1 && image.object?.name == "bad")
         #expect(image.message.hasPrefix("items[1].spec.containers[0].image"))

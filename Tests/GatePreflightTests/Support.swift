@@ -21,11 +21,16 @@ func manifests(_ text: String, file: String = "test.yaml") throws -> ManifestSet
 
 /// Judges `text` against Kubernetes `kubernetes` (and tool releases), with optional cluster evidence.
 func judge(
-    _ text: String, kubernetes: String = "1.31", tools: [String: String] = [:], evidence: ClusterEvidence? = nil
+    _ text: String,
+    kubernetes: String = "1.31",
+    tools: [String: String] = [:],
+    evidence: ClusterEvidence? = nil
 ) throws -> PreflightReport {
     let targets = PreflightTargets(
-        kubernetes: ReleaseVersion(parsing: kubernetes)!, kubernetesSource: .flag,
-        tools: tools.compactMapValues(ReleaseVersion.init(parsing:)))
+        kubernetes: ReleaseVersion(parsing: kubernetes)!,
+        kubernetesSource: .flag,
+        tools: tools.compactMapValues(ReleaseVersion.init(parsing:))
+    )
     return Preflight.evaluate(try manifests(text), targets: targets, evidence: evidence)
 }
 

@@ -16,7 +16,8 @@ import Testing
                 auth: {tokenFile: /var/run/secrets/upgrade-gate/token}
                 checks:
                   - {name: targets-up, query: 'up{job="{{job}}"}', min: 1}
-                """)
+                """
+        )
     }()
 
     static let seeds = [

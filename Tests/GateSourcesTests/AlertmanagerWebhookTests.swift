@@ -43,7 +43,8 @@ func alertmanagerFixture(_ name: String) throws -> [UInt8] {
     }
 
     static let valid = #"{"version":"4","groupKey":"g","receiver":"r","status":"firing","alerts":[ALERT]}"#
-    static let alert = #"{"status":"firing","labels":{"alertname":"A"},"annotations":{},"startsAt":"2026-08-20T10:15:30Z","endsAt":"0001-01-01T00:00:00Z"}"#
+    static let alert =
+        #"{"status":"firing","labels":{"alertname":"A"},"annotations":{},"startsAt":"2026-08-20T10:15:30Z","endsAt":"0001-01-01T00:00:00Z"}"#
 
     @Test(arguments: [
         Malformed(body: "", field: nil),
@@ -53,10 +54,25 @@ func alertmanagerFixture(_ name: String) throws -> [UInt8] {
         Malformed(body: #"{"version":"4","receiver":"r","alerts":[]}"#, field: "groupKey"),
         Malformed(body: #"{"version":"4","groupKey":"g","receiver":"r"}"#, field: "alerts"),
         Malformed(body: #"{"version":"4","groupKey":"g","receiver":"r","alerts":{}}"#, field: "alerts"),
-        Malformed(body: valid.replacingOccurrences(of: "ALERT", with: alert.replacingOccurrences(of: #""status":"firing""#, with: #""status":"burning""#)), field: "alerts[0].status"),
-        Malformed(body: valid.replacingOccurrences(of: "ALERT", with: alert.replacingOccurrences(of: "2026-08-20T10:15:30Z", with: "yesterday")), field: "alerts[0].startsAt"),
-        Malformed(body: valid.replacingOccurrences(of: "ALERT", with: alert + "," + alert.replacingOccurrences(of: #"{"alertname":"A"}"#, with: #"{"alertname":1}"#)), field: "alerts[1].labels.alertname"),
-        Malformed(body: valid.replacingOccurrences(of: "ALERT", with: alert.replacingOccurrences(of: #","startsAt":"2026-08-20T10:15:30Z""#, with: "")), field: "alerts[0].startsAt"),
+        Malformed(
+            body: valid.replacingOccurrences(of: "ALERT", with: alert.replacingOccurrences(of: #""status":"firing""#, with: #""status":"burning""#)),
+            field: "alerts[0].status"
+        ),
+        Malformed(
+            body: valid.replacingOccurrences(of: "ALERT", with: alert.replacingOccurrences(of: "2026-08-20T10:15:30Z", with: "yesterday")),
+            field: "alerts[0].startsAt"
+        ),
+        Malformed(
+            body: valid.replacingOccurrences(
+                of: "ALERT",
+                with: alert + "," + alert.replacingOccurrences(of: #"{"alertname":"A"}"#, with: #"{"alertname":1}"#)
+            ),
+            field: "alerts[1].labels.alertname"
+        ),
+        Malformed(
+            body: valid.replacingOccurrences(of: "ALERT", with: alert.replacingOccurrences(of: #","startsAt":"2026-08-20T10:15:30Z""#, with: "")),
+            field: "alerts[0].startsAt"
+        ),
     ])
     func malformedPayloadsNameTheField(_ malformed: Malformed) {
         do {

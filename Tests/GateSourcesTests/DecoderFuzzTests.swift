@@ -18,7 +18,9 @@ struct SplitMix64: RandomNumberGenerator {
 /// Mutates `input`: flips, inserts, deletes or duplicates bytes, and splices in JSON tokens.
 func mutate(_ input: [UInt8], using rng: inout SplitMix64) -> [UInt8] {
     var bytes = input
-    let tokens: [[UInt8]] = ["null", "true", "[]", "{}", "\"", "-1e999", "\"\\u0000\"", "9999999999999999999999", ",", ":", "\"NaN\""].map { Array($0.utf8) }
+    let tokens: [[UInt8]] = ["null", "true", "[]", "{}", "\"", "-1e999", "\"\\u0000\"", "9999999999999999999999", ",", ":", "\"NaN\""].map {
+        Array($0.utf8)
+    }
     for _ in 0..<Int.random(in: 1...8, using: &rng) {
         guard !bytes.isEmpty else { break }
         let at = Int.random(in: 0..<bytes.count, using: &rng)

@@ -74,7 +74,11 @@ import Testing
             #expect(created.status == 201)
             let patch: FakeJSON = ["spec": ["closed": true]]
             let strategic = try await api.call(
-                "PATCH", Self.windows + "/ingress-nginx-4-11-3", body: patch, contentType: "application/strategic-merge-patch+json")
+                "PATCH",
+                Self.windows + "/ingress-nginx-4-11-3",
+                body: patch,
+                contentType: "application/strategic-merge-patch+json"
+            )
             #expect(strategic.status == 415)
             #expect(strategic.json == (try haFixture("status-415-strategic-merge-patch-on-cr.json")))
             let merged = try await api.call("PATCH", Self.windows + "/ingress-nginx-4-11-3", body: patch, contentType: "application/merge-patch+json")
@@ -246,15 +250,23 @@ import Testing
             _ = try await api.call("PUT", Self.windows + "/ingress-nginx-4-11-3/status", body: passing)
             let closed = try #require(
                 try await api.call(
-                    "PATCH", Self.windows + "/kube-prometheus-stack-66-2-1", body: ["spec": ["closed": true]], contentType: "application/merge-patch+json"
-                ).json)
+                    "PATCH",
+                    Self.windows + "/kube-prometheus-stack-66-2-1",
+                    body: ["spec": ["closed": true]],
+                    contentType: "application/merge-patch+json"
+                ).json
+            )
             var caughtUp = closed
             caughtUp["status"] = ["observedGeneration": 2, "verdict": "fail", "phase": "Closed"]
             _ = try await api.call("PUT", Self.windows + "/kube-prometheus-stack-66-2-1/status", body: caughtUp)
             _ = try await api.call("DELETE", Self.windows + "/kube-prometheus-stack-66-2-1")
             // A patch that changes nothing sends no event.
             _ = try await api.call(
-                "PATCH", Self.windows + "/ingress-nginx-4-11-3", body: ["spec": ["closed": false]], contentType: "application/merge-patch+json")
+                "PATCH",
+                Self.windows + "/ingress-nginx-4-11-3",
+                body: ["spec": ["closed": false]],
+                contentType: "application/merge-patch+json"
+            )
             api.server.objects.closeWatches()
 
             let answer = try await streamed
@@ -273,7 +285,12 @@ import Testing
         try await withRawAPI { api in
             _ = try await api.call("POST", Self.windows, body: try windowBody("ingress-nginx-4-11-3"))
             let old = try #require(try await api.call("GET", Self.windows).json?.value(at: "metadata.resourceVersion")?.stringValue)
-            _ = try await api.call("PATCH", Self.windows + "/ingress-nginx-4-11-3", body: ["spec": ["closed": true]], contentType: "application/merge-patch+json")
+            _ = try await api.call(
+                "PATCH",
+                Self.windows + "/ingress-nginx-4-11-3",
+                body: ["spec": ["closed": true]],
+                contentType: "application/merge-patch+json"
+            )
             api.server.objects.compact()
             let answer = try await api.call("GET", Self.windows + "?watch=true&resourceVersion=\(old)&allowWatchBookmarks=true")
             #expect(answer.status == 200, "past admission, a watch fails inside the stream")
@@ -300,7 +317,9 @@ import Testing
             let refused = try await api.call("GET", Self.windows + "?watch=1&sendInitialEvents=true")
             #expect(refused.status == 422)
             let list = try await api.call(
-                "GET", Self.windows + "?watch=1&sendInitialEvents=true&resourceVersionMatch=NotOlderThan&allowWatchBookmarks=true&timeoutSeconds=1")
+                "GET",
+                Self.windows + "?watch=1&sendInitialEvents=true&resourceVersionMatch=NotOlderThan&allowWatchBookmarks=true&timeoutSeconds=1"
+            )
             let types = list.lines.compactMap { try? FakeJSON.parse(Array($0.utf8))["type"] }
             #expect(Array(types.prefix(3)) == ["ADDED", "ADDED", "BOOKMARK"], "\(list.text)")
             let objects = list.lines.compactMap { try? FakeJSON.parse(Array($0.utf8))["object"] }
@@ -337,7 +356,10 @@ import Testing
             let selector =
                 "involvedObject.name=ingress-nginx-4-11-3,involvedObject.namespace=upgrade-gate,involvedObject.kind=UpgradeWindow,"
                 + "involvedObject.uid=18c1f3b5-3ed1-41be-98ec-30123857ba3f"
-            let found = try await api.call("GET", Self.events + "?fieldSelector=\(selector.addingPercentEncoding(withAllowedCharacters: .alphanumerics) ?? "")&limit=500")
+            let found = try await api.call(
+                "GET",
+                Self.events + "?fieldSelector=\(selector.addingPercentEncoding(withAllowedCharacters: .alphanumerics) ?? "")&limit=500"
+            )
             #expect(found.json?["items"]?.arrayValue?.count == 1)
             let other = try await api.call("GET", Self.events + "?fieldSelector=involvedObject.uid%3Dsomeone-else")
             #expect(other.json?["items"]?.arrayValue?.isEmpty == true)
@@ -350,7 +372,11 @@ import Testing
             #expect(rejected.json?.value(at: "details.causes")?.arrayValue?.first?["field"] == "involvedObject.namespace")
 
             let counted = try await api.call(
-                "PATCH", Self.events + "/ingress-nginx-4-11-3.18edc519a1503109", body: ["count": 2], contentType: "application/strategic-merge-patch+json")
+                "PATCH",
+                Self.events + "/ingress-nginx-4-11-3.18edc519a1503109",
+                body: ["count": 2],
+                contentType: "application/strategic-merge-patch+json"
+            )
             #expect(counted.status == 200, "built-in kinds accept strategic merge (client-go's recorder counts repeats with it)")
             #expect(counted.json?["count"] == 2)
         }
@@ -377,7 +403,8 @@ struct RawAPI: Sendable {
         var headers: [(name: String, value: String)] = [("Authorization", "Bearer \(server.token)"), ("Accept", "application/json")]
         if body != nil { headers.append(("Content-Type", contentType)) }
         let response = try await http.execute(
-            HTTPRequest(method: method, url: server.url + path, headers: headers, body: body?.encoded(), timeout: .seconds(120)))
+            HTTPRequest(method: method, url: server.url + path, headers: headers, body: body?.encoded(), timeout: .seconds(120))
+        )
         return Answer(status: response.status, json: try? FakeJSON.parse(response.body), text: response.bodyText)
     }
 }

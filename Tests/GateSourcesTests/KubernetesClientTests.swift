@@ -445,7 +445,8 @@ struct KubernetesClientTests {
             func client(requestTimeout: Duration, deadline: Duration) -> KubernetesClient {
                 KubernetesClient(
                     connection: KubernetesConnection(apiServer: k8s.server.url, tokenFile: k8s.account.tokenFile),
-                    options: .init(requestTimeout: requestTimeout, initialBackoff: .milliseconds(10), maxBackoff: .seconds(1), deadline: deadline))
+                    options: .init(requestTimeout: requestTimeout, initialBackoff: .milliseconds(10), maxBackoff: .seconds(1), deadline: deadline)
+                )
             }
             let retrying = client(requestTimeout: .seconds(60), deadline: .seconds(15))
             let impatient = client(requestTimeout: .seconds(1), deadline: .milliseconds(1500))

@@ -18,10 +18,20 @@ import Testing
         try await withKubernetes { harness in
             harness.server.install(
                 FakeInstalledCRD(
-                    group: "cert-manager.io", kind: "Certificate", plural: "certificates", versions: [.init("v1alpha2", served: false), .init("v1", storage: true)],
-                    storedVersions: ["v1alpha2", "v1"], objects: 1234))
+                    group: "cert-manager.io",
+                    kind: "Certificate",
+                    plural: "certificates",
+                    versions: [.init("v1alpha2", served: false), .init("v1", storage: true)],
+                    storedVersions: ["v1alpha2", "v1"],
+                    objects: 1234
+                )
+            )
             let crd = try await harness.client.getClusterScoped(
-                group: "apiextensions.k8s.io", version: "v1", plural: "customresourcedefinitions", name: "certificates.cert-manager.io")
+                group: "apiextensions.k8s.io",
+                version: "v1",
+                plural: "customresourcedefinitions",
+                name: "certificates.cert-manager.io"
+            )
             #expect(crd.status?["storedVersions"]?.arrayValue?.compactMap(\.stringValue) == ["v1alpha2", "v1"])
             let count = try await harness.client.count(group: "cert-manager.io", version: "v1", plural: "certificates")
             #expect(count == 1234)
@@ -32,12 +42,22 @@ import Testing
     @Test func aMissingCRDIsNotFoundAndAForbiddenOneSaysWhichRole() async throws {
         try await withKubernetes { harness in
             let missing = await kubernetesFailure {
-                try await harness.client.getClusterScoped(group: "apiextensions.k8s.io", version: "v1", plural: "customresourcedefinitions", name: "nope.example.com")
+                try await harness.client.getClusterScoped(
+                    group: "apiextensions.k8s.io",
+                    version: "v1",
+                    plural: "customresourcedefinitions",
+                    name: "nope.example.com"
+                )
             }
             #expect(missing == .notFound)
             harness.server.forbid(verb: "get", plural: "customresourcedefinitions")
             let forbidden = await kubernetesFailure {
-                try await harness.client.getClusterScoped(group: "apiextensions.k8s.io", version: "v1", plural: "customresourcedefinitions", name: "x.y")
+                try await harness.client.getClusterScoped(
+                    group: "apiextensions.k8s.io",
+                    version: "v1",
+                    plural: "customresourcedefinitions",
+                    name: "x.y"
+                )
             }
             #expect(forbidden == .forbidden && "\(forbidden.map { "\($0)" } ?? "")".contains("customresourcedefinitions"))
         }
@@ -45,10 +65,28 @@ import Testing
 
     @Test func countsSmallListsWithoutARemainder() async throws {
         try await withKubernetes { harness in
-            harness.server.install(FakeInstalledCRD(group: "example.io", kind: "Widget", plural: "widgets", versions: [.init("v1", storage: true)], storedVersions: ["v1"], objects: 1))
+            harness.server.install(
+                FakeInstalledCRD(
+                    group: "example.io",
+                    kind: "Widget",
+                    plural: "widgets",
+                    versions: [.init("v1", storage: true)],
+                    storedVersions: ["v1"],
+                    objects: 1
+                )
+            )
             let one = try await harness.client.count(group: "example.io", version: "v1", plural: "widgets")
             #expect(one == 1)
-            harness.server.install(FakeInstalledCRD(group: "example.io", kind: "Widget", plural: "widgets", versions: [.init("v1", storage: true)], storedVersions: ["v1"], objects: 0))
+            harness.server.install(
+                FakeInstalledCRD(
+                    group: "example.io",
+                    kind: "Widget",
+                    plural: "widgets",
+                    versions: [.init("v1", storage: true)],
+                    storedVersions: ["v1"],
+                    objects: 0
+                )
+            )
             let none = try await harness.client.count(group: "example.io", version: "v1", plural: "widgets")
             #expect(none == 0)
         }

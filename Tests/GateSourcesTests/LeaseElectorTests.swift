@@ -110,7 +110,8 @@ import Testing
                 try await eventually(timeout: .seconds(30)) {
                     let rv = election.lease()?.value(at: "metadata.resourceVersion")?.stringValue.flatMap(Int.init) ?? 0
                     return rv > touchedRV && election.lease()?.value(at: "metadata.labels.touched") == "yes"
-                })
+                }
+            )
             let puts = election.server.requests.filter { $0.method == "PUT" && $0.path.hasSuffix("/leases/upgrade-gate") }
             #expect(puts.contains { $0.status == 409 }, "the stale renewal met a 409: \(puts)")
             let conflict = try #require(election.server.requests.lastIndex { $0.method == "PUT" && $0.status == 409 })
@@ -156,16 +157,23 @@ import Testing
         #expect(UUID(uuidString: String(fromHost.dropFirst("node-1_".count))) != nil)
     }
 
-    @Test(arguments: [
-        (15, 10_000, 2_000, nil),
-        (15, 15_000, 2_000, "renewDeadline must be shorter than leaseDuration"),
-        (15, 10_000, 10_000, "retryPeriod must be shorter than renewDeadline"),
-        (0, 500, 100, "leaseDuration must be at least 1s (the Lease records whole seconds)"),
-    ] as [(Int, Int, Int, String?)])
+    @Test(
+        arguments: [
+            (15, 10_000, 2_000, nil),
+            (15, 15_000, 2_000, "renewDeadline must be shorter than leaseDuration"),
+            (15, 10_000, 10_000, "retryPeriod must be shorter than renewDeadline"),
+            (0, 500, 100, "leaseDuration must be at least 1s (the Lease records whole seconds)"),
+        ] as [(Int, Int, Int, String?)]
+    )
     func timingsThatCannotWorkAreRefused(lease: Int, renew: Int, retry: Int, problem: String?) {
         let config = LeaseElectionConfig(
-            namespace: "upgrade-gate", name: "upgrade-gate", identity: "a", leaseDuration: .seconds(lease), renewDeadline: .milliseconds(renew),
-            retryPeriod: .milliseconds(retry))
+            namespace: "upgrade-gate",
+            name: "upgrade-gate",
+            identity: "a",
+            leaseDuration: .seconds(lease),
+            renewDeadline: .milliseconds(renew),
+            retryPeriod: .milliseconds(retry)
+        )
         #expect(config.problem == problem)
     }
 
@@ -262,21 +270,33 @@ func withElection(
     let account = try FakeServiceAccount(token: token)
     // Each call gives up well within a retry period; the elector retries on its own schedule.
     let options = KubernetesClient.Options(
-        requestTimeout: .seconds(1), initialBackoff: .milliseconds(20), maxBackoff: .milliseconds(50), deadline: .milliseconds(400))
+        requestTimeout: .seconds(1),
+        initialBackoff: .milliseconds(20),
+        maxBackoff: .milliseconds(50),
+        deadline: .milliseconds(400)
+    )
     var clients: [KubernetesClient] = []
     var electors: [LeaseElector] = []
     for index in 0..<replicas {
         let client = KubernetesClient(connection: KubernetesConnection(apiServer: server.url, tokenFile: account.tokenFile), options: options)
         var config = LeaseElectionConfig(
-            namespace: "upgrade-gate", name: "upgrade-gate",
-            identity: LeaseElectionConfig.defaultIdentity(environment: ["POD_NAME": "upgrade-gate-\(index)"]), releaseOnCancel: releaseOnCancel)
+            namespace: "upgrade-gate",
+            name: "upgrade-gate",
+            identity: LeaseElectionConfig.defaultIdentity(environment: ["POD_NAME": "upgrade-gate-\(index)"]),
+            releaseOnCancel: releaseOnCancel
+        )
         LeaseElectorTests.timings(&config)
         if let leaseDuration { config.leaseDuration = leaseDuration }
         clients.append(client)
         electors.append(try LeaseElector(config: config, store: KubernetesLeaseStore(client: client)))
     }
     let election = Election(
-        server: server, account: account, raw: RawAPI(server: server, http: GateHTTP.HTTPClient()), clients: clients, electors: electors)
+        server: server,
+        account: account,
+        raw: RawAPI(server: server, http: GateHTTP.HTTPClient()),
+        clients: clients,
+        electors: electors
+    )
     election.start(subscribe: subscribe)
     do {
         try await body(election)

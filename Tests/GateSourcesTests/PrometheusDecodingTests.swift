@@ -23,7 +23,11 @@ func fixture(_ name: String) throws -> [UInt8] {
 
     @Test func decodesSpecialValuesExponentsWarningsAndInfos() throws {
         let answer = try decodeQueryAnswer(
-            status: 200, contentType: "application/json", body: fixture("query-vector-special-values-and-annotations.json"), query: "q")
+            status: 200,
+            contentType: "application/json",
+            body: fixture("query-vector-special-values-and-annotations.json"),
+            query: "q"
+        )
         let values = try #require(answer.result.instantSeries).map(\.value)
         #expect(values[0].isNaN)
         #expect(values[1] == .infinity)
@@ -60,7 +64,7 @@ func fixture(_ name: String) throws -> [UInt8] {
         }
         #expect(floats.count == 2)
         #expect(floats[0].samples.map(\.value) == [0, 0, 1, 2.0000000000000004])
-        #expect(floats[1].samples.map(\.time) == [1787221800, 1787221830, 1787221890])
+        #expect(floats[1].samples.map(\.time) == [1_787_221_800, 1_787_221_830, 1_787_221_890])
         #expect(histograms.count == 1)
         #expect(histograms[0].samples.map(\.histogram.count) == [3, 5])
         #expect(histograms[0].samples[1].histogram.buckets == [.init(boundaryRule: 0, lower: 0.25, upper: 0.5, count: 5)])
@@ -144,7 +148,9 @@ func fixture(_ name: String) throws -> [UInt8] {
         }
     }
 
-    @Test(arguments: [("NaN", Double.nan), ("+Inf", .infinity), ("-Inf", -.infinity), ("1e-07", 1e-07), ("2.0000000000000004", 2.0000000000000004), ("-0.5", -0.5)])
+    @Test(arguments: [
+        ("NaN", Double.nan), ("+Inf", .infinity), ("-Inf", -.infinity), ("1e-07", 1e-07), ("2.0000000000000004", 2.0000000000000004), ("-0.5", -0.5),
+    ])
     func parsesEverySampleValueSpelling(text: String, expected: Double) throws {
         let value = try #require(parseSampleValue(text))
         if expected.isNaN { #expect(value.isNaN) } else { #expect(value == expected) }

@@ -14,7 +14,10 @@ import Testing
             try await store.insertWindow(Fixture.record(id: "recent", name: "recent"), baseline: Fixture.baseline(), event: Fixture.event())
             try await store.insertWindow(Fixture.record(id: "open", name: "open", openedAt: 0), baseline: Fixture.baseline(), event: Fixture.event())
             try await store.recordEvaluation(windowID: "old", Fixture.evaluation(at: Fixture.t0 + 1), memory: GateMemory(), events: [])
-            try await store.updateWindow(Fixture.record(id: "old", name: "old", closedAt: Fixture.t0 + 10), events: [Fixture.event(at: Fixture.t0 + 10)])
+            try await store.updateWindow(
+                Fixture.record(id: "old", name: "old", closedAt: Fixture.t0 + 10),
+                events: [Fixture.event(at: Fixture.t0 + 10)]
+            )
             try await store.updateWindow(Fixture.record(id: "recent", name: "recent", closedAt: Fixture.t0 + 500), events: [])
             try await store.recordAlertGroups([
                 .init(groupKey: "stale", receivedAt: Fixture.t0, payload: [1]), .init(groupKey: "fresh", receivedAt: Fixture.t0 + 900, payload: [2]),
@@ -27,7 +30,11 @@ import Testing
             #expect(try await store.window(id: "open") != nil, "an open window is never pruned, however old")
             #expect(try await store.alertGroups().map(\.groupKey) == ["fresh"])
             let orphans = try await rawConnection(scratch.path()).read { db in
-                try Int.fetchOne(db, sql: "SELECT (SELECT COUNT(*) FROM baseline WHERE windowID = 'old') + (SELECT COUNT(*) FROM evaluation WHERE windowID = 'old') + (SELECT COUNT(*) FROM event WHERE windowID = 'old')")
+                try Int.fetchOne(
+                    db,
+                    sql:
+                        "SELECT (SELECT COUNT(*) FROM baseline WHERE windowID = 'old') + (SELECT COUNT(*) FROM evaluation WHERE windowID = 'old') + (SELECT COUNT(*) FROM event WHERE windowID = 'old')"
+                )
             }
             #expect(orphans == 0, "baselines, evaluations and events go with their window")
         }
@@ -38,7 +45,11 @@ import Testing
         defer { scratch.remove() }
         let store = try GateStore(path: scratch.path(), options: .init(eventsPerWindow: 3))
         defer { try? store.close() }
-        try await store.insertWindow(Fixture.record(id: "w", name: "w"), baseline: Fixture.baseline(), event: Fixture.event(at: Fixture.t0, "opened", "e0"))
+        try await store.insertWindow(
+            Fixture.record(id: "w", name: "w"),
+            baseline: Fixture.baseline(),
+            event: Fixture.event(at: Fixture.t0, "opened", "e0")
+        )
         for index in 1...6 {
             try await store.appendEvents(windowID: "w", [Fixture.event(at: Fixture.t0 + Double(index), "note", "e\(index)")])
         }
@@ -52,7 +63,11 @@ import Testing
         let store = try GateStore(path: scratch.path(), options: .init(maxEventMessageBytes: 100))
         defer { try? store.close() }
         let huge = String(repeating: "é", count: 100_000)
-        try await store.insertWindow(Fixture.record(id: "w", name: "w"), baseline: Fixture.baseline(), event: Fixture.event(at: Fixture.t0, "opened", huge))
+        try await store.insertWindow(
+            Fixture.record(id: "w", name: "w"),
+            baseline: Fixture.baseline(),
+            event: Fixture.event(at: Fixture.t0, "opened", huge)
+        )
         let stored = try #require(try await store.events(windowID: "w", limit: 1).first?.message)
         #expect(stored.utf8.count <= 100 && stored.hasPrefix("éé") && stored.contains("truncated from 200000 bytes"), "\(stored)")
         let bytes = try await rawConnection(scratch.path()).read { db in try Int.fetchOne(db, sql: "SELECT MAX(LENGTH(event)) FROM event") ?? 0 }
@@ -62,7 +77,11 @@ import Testing
     @Test func summariesNeverReadABaselineAndFilterByState() async throws {
         try await withStore { (store, scratch) async throws in
             try await store.insertWindow(Fixture.record(id: "a", name: "a"), baseline: Fixture.baseline(), event: Fixture.event())
-            try await store.insertWindow(Fixture.record(id: "b", name: "b", openedAt: Fixture.t0 + 1), baseline: Fixture.baseline(), event: Fixture.event())
+            try await store.insertWindow(
+                Fixture.record(id: "b", name: "b", openedAt: Fixture.t0 + 1),
+                baseline: Fixture.baseline(),
+                event: Fixture.event()
+            )
             var failing = Fixture.evaluation(at: Fixture.t0 + 2)
             failing.statuses = ["critical-targets-up": .fail, "apiserver-error-ratio": .failing, "etcd-leader-changes": .pass]
             try await store.recordEvaluation(windowID: "b", failing, memory: GateMemory(), events: [])

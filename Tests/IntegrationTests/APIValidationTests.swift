@@ -24,7 +24,12 @@ import Testing
         BadRequest(body: #"{"name":42}"#, status: 400, field: "name", contains: "must be a string"),
         BadRequest(body: #"{"name":"w","labels":{"job":"demo"},"soak":"ten minutes"}"#, status: 400, field: "soak", contains: "Prometheus duration"),
         BadRequest(body: #"{"name":"w","labels":{"job":"demo"},"duration":"-5m"}"#, status: 400, field: "duration"),
-        BadRequest(body: #"{"name":"w","labels":{"job":"demo"},"soak":"2h","duration":"1h"}"#, status: 400, field: "soak", contains: "longer than duration"),
+        BadRequest(
+            body: #"{"name":"w","labels":{"job":"demo"},"soak":"2h","duration":"1h"}"#,
+            status: 400,
+            field: "soak",
+            contains: "longer than duration"
+        ),
         BadRequest(body: #"{"name":"w"}"#, status: 400, field: "labels.job", contains: "{{job}}"),
         BadRequest(body: #"{"name":"w","labels":{"job":7}}"#, status: 400, field: "labels.job", contains: "must be a string"),
         BadRequest(body: #"{"name":"w","labels":{"9job":"x"}}"#, status: 400, field: "labels.9job"),
@@ -57,7 +62,9 @@ import Testing
                 let error = answer.json["error"] as? [String: Any]
                 #expect(error?["message"] as? String != nil, "every error has a message: \(answer)")
                 if let field = bad.field { #expect(error?["field"] as? String == field, "\(bad.testDescription): \(answer)") }
-                if !bad.contains.isEmpty { #expect((error?["message"] as? String)?.contains(bad.contains) == true, "\(bad.testDescription): \(answer)") }
+                if !bad.contains.isEmpty {
+                    #expect((error?["message"] as? String)?.contains(bad.contains) == true, "\(bad.testDescription): \(answer)")
+                }
             }
             // Size cap: 413 whether or not the client announces the length.
             let big = "{\"name\":\"big\",\"component\":\"\(String(repeating: "x", count: 5000))\"}"

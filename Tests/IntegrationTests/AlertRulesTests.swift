@@ -42,13 +42,15 @@ struct AlertRulesTests {
             let reported = Self.ruleCount(inPromtoolOutput: check.output)
             #expect(
                 reported == scanned.ruleCount,
-                "\(file.lastPathComponent): promtool found \(reported.map(String.init) ?? "no") rules, the scanner \(scanned.ruleCount):\n\(check.output)")
+                "\(file.lastPathComponent): promtool found \(reported.map(String.init) ?? "no") rules, the scanner \(scanned.ruleCount):\n\(check.output)"
+            )
             #expect(!scanned.alerts.isEmpty, "\(file.lastPathComponent) defines no alert")
             for alert in scanned.alerts {
                 let severity = alert.labels["severity"]
                 #expect(
                     severity == "critical" || severity == "warning",
-                    "\(alert.location) \(alert.name): severity is \(severity.map { "\"\($0)\"" } ?? "missing"), expected critical or warning")
+                    "\(alert.location) \(alert.name): severity is \(severity.map { "\"\($0)\"" } ?? "missing"), expected critical or warning"
+                )
                 for annotation in ["summary", "description", "runbook"] {
                     #expect(alert.annotations.contains(annotation), "\(alert.location) \(alert.name): no \(annotation) annotation")
                 }
@@ -94,7 +96,8 @@ struct AlertRulesTests {
         let found = candidates.first { FileManager.default.isExecutableFile(atPath: $0) }
         return try #require(
             found,
-            "promtool is not installed (looked at \(candidates.joined(separator: ", "))); run the test command from README.md, which installs it (Debian package prometheus)")
+            "promtool is not installed (looked at \(candidates.joined(separator: ", "))); run the test command from README.md, which installs it (Debian package prometheus)"
+        )
     }
 
     /// The repository root: `UPGRADE_GATE_ROOT` if set (and then only it), else three levels above
@@ -116,7 +119,9 @@ struct AlertRulesTests {
                 && isDirectory.boolValue
         }
         return try #require(
-            found, "no alert-rules directory in \(candidates.map(\.path).joined(separator: " or ")); set UPGRADE_GATE_ROOT to the repository root")
+            found,
+            "no alert-rules directory in \(candidates.map(\.path).joined(separator: " or ")); set UPGRADE_GATE_ROOT to the repository root"
+        )
     }
 
     /// The files in `directory` whose names end with `suffix`, sorted; at least one.
@@ -171,11 +176,11 @@ extension AlertRulesTests {
         static func scan(_ text: String, file: String) throws -> (alerts: [Alert], ruleCount: Int) {
             var alerts: [Alert] = []
             var ruleCount = 0
-            var current: Alert?            // the alert being read (nil inside a recording rule)
-            var ruleKeyIndent: Int?        // indentation of the current rule's keys
-            var section: String?           // "labels" or "annotations"
+            var current: Alert?  // the alert being read (nil inside a recording rule)
+            var ruleKeyIndent: Int?  // indentation of the current rule's keys
+            var section: String?  // "labels" or "annotations"
             var sectionKeyIndent: Int?
-            var blockScalarIndent: Int?    // skip lines indented deeper than this (a `|` or `>` scalar's text)
+            var blockScalarIndent: Int?  // skip lines indented deeper than this (a `|` or `>` scalar's text)
 
             func finishRule() {
                 if let alert = current { alerts.append(alert) }

@@ -14,7 +14,13 @@ import Testing
     }
 
     /// An alert payload with one alert, for cases the contracts do not cover.
-    static func payload(alertname: String, severity: String, status: String = "firing", group: String? = nil, startsAt: String = "2026-11-25T10:00:00Z") -> String {
+    static func payload(
+        alertname: String,
+        severity: String,
+        status: String = "firing",
+        group: String? = nil,
+        startsAt: String = "2026-11-25T10:00:00Z"
+    ) -> String {
         let endsAt = status == "firing" ? "0001-01-01T00:00:00Z" : "2026-11-25T10:05:00Z"
         return """
             {"version":"4","groupKey":"{}:{alertname=\\"\(group ?? alertname)\\"}","receiver":"upgrade-gate","status":"\(status)",
@@ -74,7 +80,9 @@ import Testing
             // A new alert in the same group (the group now carries both) is news.
             let both = Self.payload(alertname: "KubeNodeNotReady", severity: "warning").replacingOccurrences(
                 of: #""fingerprint":"f"}]"#,
-                with: #""fingerprint":"f"},{"status":"firing","labels":{"alertname":"KubeNodeNotReady","severity":"warning","node":"n2"},"annotations":{},"startsAt":"2026-11-25T10:01:00Z","endsAt":"0001-01-01T00:00:00Z"}]"#)
+                with:
+                    #""fingerprint":"f"},{"status":"firing","labels":{"alertname":"KubeNodeNotReady","severity":"warning","node":"n2"},"annotations":{},"startsAt":"2026-11-25T10:01:00Z","endsAt":"0001-01-01T00:00:00Z"}]"#
+            )
             #expect(try await stack.gate.call("POST", "/api/v1/alertmanager", body: both).status == 200)
             let gate = try await stack.gate.gate("baseline")
             #expect(gate["verdict"] as? String == "fail", "\(gate)")
@@ -89,7 +97,11 @@ import Testing
             #expect(try await stack.open("graceful").status == 201)
             try await stack.gate.waitForVerdict("graceful", "pass")
             let startsAt = formatRFC3339Now()
-            let answer = try await stack.gate.call("POST", "/api/v1/alertmanager", body: Self.payload(alertname: "Flappy", severity: "critical", startsAt: startsAt))
+            let answer = try await stack.gate.call(
+                "POST",
+                "/api/v1/alertmanager",
+                body: Self.payload(alertname: "Flappy", severity: "critical", startsAt: startsAt)
+            )
             #expect(answer.status == 200)
             let during = try await stack.gate.gate("graceful")
             #expect(during["verdict"] as? String != "fail", "within grace the alert does not fail the gate: \(during)")
@@ -104,15 +116,28 @@ import Testing
                 ("not json", nil),
                 (#"{"version":"4","receiver":"r","alerts":[]}"#, "groupKey"),
                 (#"{"version":"2","groupKey":"g","receiver":"r","alerts":[]}"#, "version"),
-                (Self.payload(alertname: "A", severity: "critical").replacingOccurrences(of: #""status":"firing","labels""#, with: #""status":"exploding","labels""#), "alerts[0].status"),
-                (Self.payload(alertname: "A", severity: "critical").replacingOccurrences(of: "2026-11-25T10:00:00Z", with: "last tuesday"), "alerts[0].startsAt"),
+                (
+                    Self.payload(alertname: "A", severity: "critical").replacingOccurrences(
+                        of: #""status":"firing","labels""#,
+                        with: #""status":"exploding","labels""#
+                    ), "alerts[0].status"
+                ),
+                (
+                    Self.payload(alertname: "A", severity: "critical").replacingOccurrences(of: "2026-11-25T10:00:00Z", with: "last tuesday"),
+                    "alerts[0].startsAt"
+                ),
             ]
             for (body, field) in cases {
                 let answer = try await stack.gate.call("POST", "/api/v1/alertmanager", body: body)
                 #expect(answer.status == 400, "\(body): \(answer)")
                 #expect((answer.json["error"] as? [String: Any])?["field"] as? String == field, "\(answer)")
             }
-            let unauthorized = try await stack.gate.call("POST", "/api/v1/alertmanager", body: try Self.contract("webhook-firing.json"), token: .some(nil))
+            let unauthorized = try await stack.gate.call(
+                "POST",
+                "/api/v1/alertmanager",
+                body: try Self.contract("webhook-firing.json"),
+                token: .some(nil)
+            )
             #expect(unauthorized.status == 401)
             let huge = Self.payload(alertname: String(repeating: "A", count: 70_000), severity: "critical")
             #expect(try await stack.gate.call("POST", "/api/v1/alertmanager", body: huge).status == 413)
@@ -124,7 +149,11 @@ import Testing
 
     @Test func anAcceptedAlertSurvivesKillNine() async throws {
         try await DaemonTests.Stack.run(soak: "1s", extra: Self.alerting) { stack in
-            let answer = try await stack.gate.call("POST", "/api/v1/alertmanager", body: Self.payload(alertname: "AcceptedBeforeCrash", severity: "critical"))
+            let answer = try await stack.gate.call(
+                "POST",
+                "/api/v1/alertmanager",
+                body: Self.payload(alertname: "AcceptedBeforeCrash", severity: "critical")
+            )
             #expect(answer.status == 200)
             stack.gate.kill9()
             try await stack.gate.launch()

@@ -50,13 +50,15 @@ import Testing
                   aggregate: mean
                 checks:
                 \(checks)
-                """)
+                """
+            )
         }
 
         func check(_ checks: String, output: String = "table", extra: [String] = []) async throws -> GateRun {
             try await runGate(
                 ["check", "--config", try config(checks), "--baseline-at", String(Int(baselineAt)), "--output", output, "--label", "job=demo"]
-                    + extra)
+                    + extra
+            )
         }
 
         /// Starts a stack, runs `body`, and stops every process whatever `body` did.
@@ -110,7 +112,9 @@ import Testing
                     query: demo_queue_depth
                     max: 100
                     missingSeries: fail
-                """, output: "json")
+                """,
+                output: "json"
+            )
             #expect(run.exitCode == 1, "\(run)")
             let report = try JSONSerialization.jsonObject(with: Data(run.stdout.utf8)) as? [String: Any]
             #expect(report?["verdict"] as? String == "fail")
@@ -133,7 +137,8 @@ import Testing
                     query: demo_restarts_total{job="{{job}}"}
                     counter: true
                     maxIncrease: 1
-                """)
+                """
+            )
             #expect(run.exitCode == 1, "\(run)")
             #expect(run.stdout.contains("increased by 3"), "\(run)")
         }
@@ -150,7 +155,8 @@ import Testing
                     query: demo_restarts_total{job="{{job}}"}
                     counter: true
                     maxIncrease: 1
-                """)
+                """
+            )
             #expect(run.exitCode == 0, "\(run)")
         }
     }
@@ -165,7 +171,8 @@ import Testing
                     query: demo_error_ratio{job="{{job}}"}
                     maxIncrease: 50%
                     floor: 0.001
-                """)
+                """
+            )
             #expect(run.exitCode == 1, "\(run)")
             #expect(run.stdout.contains("maxIncrease 50%"), "\(run)")
             #expect(run.stdout.contains("0.1"), "the baseline is shown: \(run)")
@@ -182,7 +189,8 @@ import Testing
                     query: demo_quiet_error_ratio{job="{{job}}"}
                     maxIncrease: 50%
                     floor: 0.001
-                """)
+                """
+            )
             #expect(quiet.exitCode == 0, "below the floor a zero baseline stays quiet: \(quiet)")
             // Without the floor, any rise over a zero baseline is an infinite increase.
             let loud = try await stack.check(
@@ -190,7 +198,8 @@ import Testing
                   - name: quiet-error-ratio
                     query: demo_quiet_error_ratio{job="{{job}}"}
                     maxIncrease: 50%
-                """)
+                """
+            )
             #expect(loud.exitCode == 1, "\(loud)")
         }
     }
@@ -205,7 +214,8 @@ import Testing
                     query: demo_error_ratio{job="{{job}}"}
                     max: 0.5
                     critical: false
-                """)
+                """
+            )
             #expect(run.exitCode == 0, "\(run)")
             #expect(run.stdout.contains("WARN"), "\(run)")
         }
@@ -229,7 +239,8 @@ import Testing
                   - name: nothing
                     query: metric_that_does_not_exist
                     max: 1
-                """)
+                """
+            )
             #expect(run.exitCode == 2, "\(run)")
         }
     }

@@ -72,7 +72,8 @@ import Glibc
             let connection = try RawConnection(port: stack.gate.port)
             connection.send(
                 "POST /api/v1/alertmanager HTTP/1.1\r\nHost: gate\r\nAuthorization: Bearer \(stack.gate.token)\r\n"
-                    + "Content-Type: application/json\r\nContent-Length: 100000\r\n\r\n")
+                    + "Content-Type: application/json\r\nContent-Length: 100000\r\n\r\n"
+            )
             // Every byte resets an idle timer, so only a whole-request deadline ends this (bounded: 40 s at most).
             var closed = false
             for _ in 0..<160 where !closed {

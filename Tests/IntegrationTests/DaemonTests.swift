@@ -11,7 +11,11 @@ import Testing
         let gate: GateDaemon
 
         static func run(
-            failAfter: Int = 1, soak: String = "4s", interval: String = "1s", extra: String = "", checks: String? = nil,
+            failAfter: Int = 1,
+            soak: String = "4s",
+            interval: String = "1s",
+            extra: String = "",
+            checks: String? = nil,
             _ body: (Stack) async throws -> Void
         ) async throws {
             let api = try await Exporter.start(["demo_error_ratio": 0.1, "demo_restarts_total": 3])
@@ -70,8 +74,11 @@ import Testing
         /// Opens a window watching job `demo`.
         func open(_ name: String, extra: String = "") async throws -> GateDaemon.Answer {
             try await gate.call(
-                "POST", "/api/v1/windows",
-                body: #"{"name":"\#(name)","component":"cert-manager","fromVersion":"v1.12.3","toVersion":"v1.12.4","labels":{"job":"demo"}\#(extra)}"#)
+                "POST",
+                "/api/v1/windows",
+                body:
+                    #"{"name":"\#(name)","component":"cert-manager","fromVersion":"v1.12.3","toVersion":"v1.12.4","labels":{"job":"demo"}\#(extra)}"#
+            )
         }
     }
 
@@ -190,7 +197,8 @@ import Testing
             #expect(after["id"] as? String == before["id"] as? String)
             #expect(
                 NSDictionary(dictionary: after["baseline"] as? [String: Any] ?? [:]).isEqual(to: before["baseline"] as? [String: Any] ?? ["": 0]),
-                "the pinned baseline survives kill -9")
+                "the pinned baseline survives kill -9"
+            )
             #expect(((after["streaks"] as? [String: Int])?["targets-up"] ?? 0) >= streakBefore, "the streak survives kill -9")
             try await eventually("the streak to keep counting from where it was") {
                 (try await stack.gate.call("GET", "/api/v1/windows/prometheus").json["streaks"] as? [String: Int])?["targets-up"] ?? 0 > streakBefore

@@ -161,7 +161,8 @@ import Yams
                 TokenConfig(name: "pipelines", file: "/var/run/secrets/upgrade-gate/pipelines", scopes: [.windows]),
                 TokenConfig(name: "alertmanager", file: "/var/run/secrets/upgrade-gate/alertmanager", scopes: [.alerts]),
                 TokenConfig(name: "flagger", file: "/var/run/secrets/upgrade-gate/flagger", scopes: [.flagger]),
-            ])
+            ]
+        )
         #expect(config.flagger.requireToken && !config.auth.disabled)
         #expect(config.state == "/var/lib/upgrade-gate/state.sqlite")
         #expect(config.listen.port == 8080)
@@ -203,7 +204,9 @@ import Yams
         #expect(volumes["state"]?["persistentVolumeClaim"]?["claimName"]?.string == "upgrade-gate-state")
         // One Secret per caller, projected into the directory the configured token files live in.
         let sources = volumes["tokens"]?["projected"]?["sources"]?.sequence ?? []
-        #expect(sources.compactMap { $0["secret"]?["name"]?.string } == ["upgrade-gate-pipelines", "upgrade-gate-alertmanager", "upgrade-gate-flagger"])
+        #expect(
+            sources.compactMap { $0["secret"]?["name"]?.string } == ["upgrade-gate-pipelines", "upgrade-gate-alertmanager", "upgrade-gate-flagger"]
+        )
         #expect(sources.compactMap { $0["secret"]?["items"]?[0]?["path"]?.string } == ["pipelines", "alertmanager", "flagger"])
         #expect(volumes["config"]?["configMap"]?["name"]?.string == "upgrade-gate-config")
         let mounts = Dictionary(

@@ -130,7 +130,9 @@ struct DocsDriftTests {
             )
         }
         for key in documented.subtracting(accepted).sorted() {
-            Issue.record("docs/configuration.md documents the config key `\(key)`, which the loader rejects as unknown: remove its row or teach the loader the key")
+            Issue.record(
+                "docs/configuration.md documents the config key `\(key)`, which the loader rejects as unknown: remove its row or teach the loader the key"
+            )
         }
     }
 

@@ -36,7 +36,8 @@ import Testing
                 teardown: {
                     await fake.stop()
                     account.remove()
-                })
+                }
+            )
         }
 
         func open(_ name: String = "podinfo-upgrade") async throws -> GateDaemon.Answer {
@@ -139,7 +140,8 @@ import Testing
             // Each Velero phase lasts 8 s: longer than a loaded machine needs to answer the first hook, which must see
             // the backup still in progress.
             escape.fake.setPhaseStep(.seconds(8))
-            let payload = #"{"name":"podinfo","namespace":"prod","phase":"Waiting","checksum":"abc","metadata":{"window":"canary","label.job":"demo"}}"#
+            let payload =
+                #"{"name":"podinfo","namespace":"prod","phase":"Waiting","checksum":"abc","metadata":{"window":"canary","label.job":"demo"}}"#
             let first = try await escape.gate.call("POST", "/api/v1/flagger/confirm-rollout", body: payload)
             #expect(first.status == 403 && first.body.contains("waiting for pre-upgrade backup"), "\(first)")
             try await eventually(timeout: .seconds(120), "confirm-rollout to allow once the backup completed") {

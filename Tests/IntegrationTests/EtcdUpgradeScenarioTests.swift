@@ -22,7 +22,9 @@ import Testing
                           - targets: [\(etcd.members.map { "'\($0.target)'" }.joined(separator: ", "))]
 
                     """,
-                ruleFiles: rules, alertmanagers: ["127.0.0.1:\(alertmanagerPort)"])
+                ruleFiles: rules,
+                alertmanagers: ["127.0.0.1:\(alertmanagerPort)"]
+            )
             try await prometheus.waitFor("count_over_time(etcd_server_has_leader[10s]) >= 3") { $0.count == 3 }
             let gatePort = try freeLoopbackPort()
             let gate = try await GateDaemon.start(
@@ -52,11 +54,17 @@ import Testing
                         query: up{job="prometheus-self"}
                         min: 1
                         noData: pass
-                    """, port: gatePort)
+                    """,
+                port: gatePort
+            )
             let alertmanager: AlertmanagerServer
             do {
                 alertmanager = try await AlertmanagerServer.start(
-                    port: alertmanagerPort, webhook: gate.url + "/api/v1/alertmanager", tokenFile: gate.tokenPath, repeatInterval: repeatInterval)
+                    port: alertmanagerPort,
+                    webhook: gate.url + "/api/v1/alertmanager",
+                    tokenFile: gate.tokenPath,
+                    repeatInterval: repeatInterval
+                )
             } catch {
                 await gate.stop()
                 await prometheus.stop()
@@ -97,11 +105,17 @@ import Testing
             // Two windows so each path is observed on its own: one judges only the leader-change
             // metric (its matcher selects no alert), the other only alerts.
             let metrics = try await stack.gate.call(
-                "POST", "/api/v1/windows",
-                body: #"{"name":"etcd-metrics","component":"etcd","fromVersion":"3.4.23","toVersion":"3.4.24","checks":["etcd-leader-changes"],"matchers":["alertname=\"NoSuchAlert\""]}"#)
+                "POST",
+                "/api/v1/windows",
+                body:
+                    #"{"name":"etcd-metrics","component":"etcd","fromVersion":"3.4.23","toVersion":"3.4.24","checks":["etcd-leader-changes"],"matchers":["alertname=\"NoSuchAlert\""]}"#
+            )
             #expect(metrics.status == 201, "\(metrics)")
             let alerts = try await stack.gate.call(
-                "POST", "/api/v1/windows", body: #"{"name":"etcd-alerts","component":"etcd","checks":["prometheus-up"]}"#)
+                "POST",
+                "/api/v1/windows",
+                body: #"{"name":"etcd-alerts","component":"etcd","checks":["prometheus-up"]}"#
+            )
             #expect(alerts.status == 201, "\(alerts)")
             try await stack.gate.waitForVerdict("etcd-metrics", "pass")
             try await stack.gate.waitForVerdict("etcd-alerts", "pass")
@@ -129,7 +143,8 @@ import Testing
             #expect(firing["state"] as? String == "failing")
             let logLine = try #require(
                 stack.gate.logLines.first { $0["gate.window"] as? String == "etcd-alerts" && $0["gate.verdict"] as? String == "fail" },
-                "\(stack.gate.log.suffix(3000))")
+                "\(stack.gate.log.suffix(3000))"
+            )
             #expect((logLine["msg"] as? String)?.contains("UpgradeEtcdLeaderChanged") == true, "\(logLine)")
             #expect((logLine["msg"] as? String)?.contains("not firing when the window opened") == true, "\(logLine)")
         }
@@ -145,12 +160,16 @@ import Testing
                 return response.bodyText.contains("UpgradeEtcdLeaderChanged")
             }
             let opened = try await stack.gate.call(
-                "POST", "/api/v1/windows", body: #"{"name":"cert-manager","component":"cert-manager","checks":["prometheus-up"]}"#)
+                "POST",
+                "/api/v1/windows",
+                body: #"{"name":"cert-manager","component":"cert-manager","checks":["prometheus-up"]}"#
+            )
             #expect(opened.status == 201, "\(opened)")
             let baselineAlerts = (opened.json["baseline"] as? [String: Any])?["alerts"] as? [[String: Any]] ?? []
             #expect(
                 baselineAlerts.contains { ($0["labels"] as? [String: String])?["alertname"] == "UpgradeEtcdLeaderChanged" },
-                "the firing alert is part of the pinned baseline: \(opened)")
+                "the firing alert is part of the pinned baseline: \(opened)"
+            )
             let notificationsAtOpen = try await acceptedNotifications(stack)
             try await stack.gate.waitForVerdict("cert-manager", "pass")
             // Keep watching while Alertmanager re-sends the old alert: it is baseline, not news.

@@ -13,7 +13,9 @@ import Testing
 
     static func hook(for file: String) -> String {
         let stem = file.replacingOccurrences(of: "flagger-webhook-", with: "").replacingOccurrences(of: ".json", with: "")
-        for hook in ["confirm-traffic-increase", "confirm-promotion", "confirm-rollout", "pre-rollout", "post-rollout", "rollout", "rollback", "event"]
+        for hook in [
+            "confirm-traffic-increase", "confirm-promotion", "confirm-rollout", "pre-rollout", "post-rollout", "rollout", "rollback", "event",
+        ]
         where stem.hasPrefix(hook) {
             return hook
         }
@@ -25,7 +27,11 @@ import Testing
             let files = try fixtureNames("flagger").filter { $0.hasPrefix("flagger-webhook-") }
             #expect(files.count >= 12)
             // Open the window the payloads name first, so every hook has something to judge.
-            let opened = try await stack.gate.call("POST", "/api/v1/flagger/confirm-rollout", body: try fixtureText("flagger/flagger-webhook-confirm-rollout.json"))
+            let opened = try await stack.gate.call(
+                "POST",
+                "/api/v1/flagger/confirm-rollout",
+                body: try fixtureText("flagger/flagger-webhook-confirm-rollout.json")
+            )
             #expect(opened.status == 200, "\(opened)")
             for file in files {
                 let hook = Self.hook(for: file)
@@ -39,7 +45,9 @@ import Testing
     @Test func aCanaryIsGatedFromConfirmRolloutToPostRollout() async throws {
         try await DaemonTests.Stack.run(soak: "3s", checks: Self.canaryChecks) { stack in
             let payload = try fixtureText("flagger/flagger-webhook-confirm-rollout.json")
-            func hook(_ name: String) async throws -> GateDaemon.Answer { try await stack.gate.call("POST", "/api/v1/flagger/\(name)", body: payload) }
+            func hook(_ name: String) async throws -> GateDaemon.Answer {
+                try await stack.gate.call("POST", "/api/v1/flagger/\(name)", body: payload)
+            }
             #expect(try await hook("rollout").status == 403, "no window yet: nothing to advance on")
             let confirm = try await hook("confirm-rollout")
             #expect(confirm.status == 200, "\(confirm)")
@@ -59,7 +67,11 @@ import Testing
             let rollback = try await hook("rollback")
             #expect(rollback.status == 200, "Flagger rolls back when this answers 200: \(rollback)")
             #expect(rollback.body.contains("targets-up"), "the reason names the check: \(rollback)")
-            let post = try await stack.gate.call("POST", "/api/v1/flagger/post-rollout", body: try fixtureText("flagger/flagger-webhook-post-rollout-failed.json"))
+            let post = try await stack.gate.call(
+                "POST",
+                "/api/v1/flagger/post-rollout",
+                body: try fixtureText("flagger/flagger-webhook-post-rollout-failed.json")
+            )
             #expect(post.status == 200, "\(post)")
             #expect(try await stack.gate.gate("k8s-upgrade-window")["state"] as? String == "closed")
         }
@@ -84,7 +96,12 @@ import Testing
             #expect(refused.status == 403 && refused.body.contains("metadata.token"), "\(refused)")
             let wrong = payload.replacingOccurrences(of: #""cluster": "prod-eu-1""#, with: #""cluster": "prod-eu-1", "token": "nope""#)
             #expect(try await stack.gate.call("POST", "/api/v1/flagger/confirm-rollout", body: wrong).status == 403)
-            let otherScope = try await stack.gate.call("POST", "/api/v1/flagger/confirm-rollout", body: payload, token: .some(stack.gate.scopedTokens["windows"]))
+            let otherScope = try await stack.gate.call(
+                "POST",
+                "/api/v1/flagger/confirm-rollout",
+                body: payload,
+                token: .some(stack.gate.scopedTokens["windows"])
+            )
             #expect(otherScope.status == 403 && otherScope.body.contains("flagger scope"), "\(otherScope)")
             #expect(try await stack.gate.call("GET", "/api/v1/windows/k8s-upgrade-window").status == 404, "a refused hook opens nothing")
             let flaggerToken = try #require(stack.gate.scopedTokens["flagger"])
@@ -124,7 +141,9 @@ import Testing
                 }
             }
             // The web metric: jsonPath {$.verdict}, successCondition result == "pass", failureCondition result == "fail".
-            let template = try #require(try JSONSerialization.jsonObject(with: Data(try fixtureText("argo/argo-analysistemplate-metric-web.json").utf8)) as? [String: Any])
+            let template = try #require(
+                try JSONSerialization.jsonObject(with: Data(try fixtureText("argo/argo-analysistemplate-metric-web.json").utf8)) as? [String: Any]
+            )
             let web = try #require((template["provider"] as? [String: Any])?["web"] as? [String: Any])
             #expect(web["jsonPath"] as? String == "{$.verdict}")
             #expect(pass["verdict"] as? String == "pass" && template["successCondition"] as? String == "result == \"pass\"")

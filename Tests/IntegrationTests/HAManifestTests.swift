@@ -91,7 +91,8 @@ import Yams
                 "upgradegate.dev/upgradewindows create", "upgradegate.dev/upgradewindows update", "upgradegate.dev/upgradewindows patch",
                 "upgradegate.dev/upgradewindows/status get", "upgradegate.dev/upgradewindows/status update",
                 "upgradegate.dev/upgradewindows/status patch", "/events create", "/events patch",
-            ])
+            ]
+        )
         let binding = try #require(try Deploy.documents("ha/rbac.yaml").first { $0["kind"]?.string == "RoleBinding" })
         #expect(binding["roleRef"]?["name"]?.string == "upgrade-gate-ha")
         #expect(binding["subjects"]?[0]?["name"]?.string == "upgrade-gate")
@@ -147,14 +148,18 @@ import Yams
             columns == [
                 "Verdict string .status.verdict", "Component string .spec.component", "From string .spec.fromVersion", "To string .spec.toVersion",
                 "Soak-Left string .status.soakRemaining", "Age date .metadata.creationTimestamp",
-            ])
+            ]
+        )
         let schema = try #require(version["schema"]?["openAPIV3Schema"])
         var problems: [String] = []
         Self.checkStructural(schema, path: "", problems: &problems)
         #expect(problems.isEmpty, "\(problems.joined(separator: "\n"))")
         let specFields = Set(schema["properties"]?["spec"]?["properties"]?.mapping?.keys.compactMap(\.string) ?? [])
         #expect(
-            specFields == ["component", "fromVersion", "toVersion", "namespaces", "labels", "matchers", "checks", "soak", "duration", "backup", "closed"])
+            specFields == [
+                "component", "fromVersion", "toVersion", "namespaces", "labels", "matchers", "checks", "soak", "duration", "backup", "closed",
+            ]
+        )
         let statusFields = Set(schema["properties"]?["status"]?["properties"]?.mapping?.keys.compactMap(\.string) ?? [])
         for field in [
             "id", "phase", "verdict", "stale", "reasons", "openedAt", "closesAt", "evaluatedAt", "baseline", "streaks", "alerts", "backup", "restore",
@@ -182,7 +187,11 @@ import Yams
                     problems.append("\(here): list-map key \(key) is not required")
                 }
             }
-            if let items = node["items"] { checkStructural(items, path: "\(path)[]", problems: &problems) } else { problems.append("\(here): no items") }
+            if let items = node["items"] {
+                checkStructural(items, path: "\(path)[]", problems: &problems)
+            } else {
+                problems.append("\(here): no items")
+            }
         case "object":
             if let additional = node["additionalProperties"] {
                 if node["maxProperties"] == nil { problems.append("\(here): unbounded map") }
@@ -229,7 +238,10 @@ import Yams
             ("Ready=False while soaking", listed[0], "Progressing", "soak not complete: 4m45s remaining"),
             ("Stalled=True (sticky fail)", listed[1], "Degraded", "critical check prometheus-rule-evaluations failed 2 consecutive evaluations"),
             // spec.closed raised generation to 2 while status still says 1: not judged yet, whatever it says.
-            ("generation ahead of observedGeneration", watched[4], "Progressing", "UpgradeWindow generation is 2, but latest observed generation is 1"),
+            (
+                "generation ahead of observedGeneration", watched[4], "Progressing",
+                "UpgradeWindow generation is 2, but latest observed generation is 1"
+            ),
             ("caught up after closing (fail)", watched[5], "Degraded", nil),
             ("no status yet", unjudged, "Progressing", nil),
             ("being deleted", deleting, "Progressing", "The window is being deleted"),
@@ -272,7 +284,11 @@ import Yams
     }
 
     static func luaString(_ text: String) -> String {
-        "\"" + text.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "\"", with: "\\\"").replacingOccurrences(of: "\n", with: "\\n") + "\""
+        "\""
+            + text.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "\"", with: "\\\"").replacingOccurrences(
+                of: "\n",
+                with: "\\n"
+            ) + "\""
     }
 
     static func renderOverlay() async throws -> [Node] {

@@ -29,8 +29,10 @@ func runPreflightCLI(_ arguments: [String], input: String = "", timeout: Duratio
         try await Task.sleep(for: .milliseconds(20))
     }
     return GateRun(
-        exitCode: process.terminationStatus, stdout: (try? String(contentsOfFile: outPath, encoding: .utf8)) ?? "",
-        stderr: (try? String(contentsOfFile: errPath, encoding: .utf8)) ?? "")
+        exitCode: process.terminationStatus,
+        stdout: (try? String(contentsOfFile: outPath, encoding: .utf8)) ?? "",
+        stderr: (try? String(contentsOfFile: errPath, encoding: .utf8)) ?? ""
+    )
 }
 
 /// What `helm template` prints for an upgrade of cert-manager to 1.7 in a cluster where 1.5 ran: the new CRD drops
@@ -69,7 +71,10 @@ let certManagerUpgrade = """
 
 @Suite struct PreflightCommandTests {
     @Test func readsHelmTemplateOutputFromStandardInputAndFailsOnARemovedAPI() async throws {
-        let run = try await runPreflightCLI(["preflight", "--manifests", "-", "--kubernetes-version", "1.25", "--output", "json"], input: certManagerUpgrade)
+        let run = try await runPreflightCLI(
+            ["preflight", "--manifests", "-", "--kubernetes-version", "1.25", "--output", "json"],
+            input: certManagerUpgrade
+        )
         #expect(run.exitCode == 1, "\(run)")
         let report = try #require(try JSONSerialization.jsonObject(with: Data(run.stdout.utf8)) as? [String: Any])
         #expect(report["verdict"] as? String == "fail" && report["objects"] as? Int == 2 && report["kubernetesVersionSource"] as? String == "flag")
@@ -91,12 +96,17 @@ let certManagerUpgrade = """
 
     @Test func badYAMLExits64NamingFileDocumentAndLine() async throws {
         let run = try await runPreflightCLI(
-            ["preflight", "--manifests", "-"], input: "apiVersion: v1\nkind: Namespace\nmetadata: {name: a}\n---\nkind: [unclosed\n")
+            ["preflight", "--manifests", "-"],
+            input: "apiVersion: v1\nkind: Namespace\nmetadata: {name: a}\n---\nkind: [unclosed\n"
+        )
         #expect(run.exitCode == 64, "\(run)")
         #expect(run.stderr.hasPrefix("-: document 2, line "), "\(run)")
     }
 
-    @Test(arguments: [["preflight"], ["preflight", "--manifests", "x.yaml", "--kubernetes-version", "latest"], ["preflight", "--manifests", "x.yaml", "--target-version", "istio"]])
+    @Test(arguments: [
+        ["preflight"], ["preflight", "--manifests", "x.yaml", "--kubernetes-version", "latest"],
+        ["preflight", "--manifests", "x.yaml", "--target-version", "istio"],
+    ])
     func unusableFlagsExit64(arguments: [String]) async throws {
         let run = try await runPreflightCLI(arguments)
         #expect(run.exitCode == 64, "\(run)")
@@ -111,7 +121,8 @@ let certManagerUpgrade = """
             rules.contains {
                 ($0["apiGroups"] as? [String]) == ["apiextensions.k8s.io"] && ($0["resources"] as? [String]) == ["customresourcedefinitions"]
                     && Set(($0["verbs"] as? [String]) ?? []) == ["get", "list"]
-            })
+            }
+        )
     }
 }
 
@@ -125,15 +136,25 @@ let certManagerUpgrade = """
         let prometheus: PrometheusServer
         let directory: TemporaryDirectory
 
-        static let deprecatedCall = #"apiserver_requested_deprecated_apis{group="flowcontrol.apiserver.k8s.io",removed_release="1.32",resource="flowschemas",subresource="",version="v1beta3"}"#
+        static let deprecatedCall =
+            #"apiserver_requested_deprecated_apis{group="flowcontrol.apiserver.k8s.io",removed_release="1.32",resource="flowschemas",subresource="",version="v1beta3"}"#
 
         static func run(_ body: (Cluster) async throws -> Void) async throws {
             let account = try FakeServiceAccount(token: "preflight-token")
             let fake = try await FakeKubernetesServer.start(token: "preflight-token")
             // What the API server of a cluster still running 1.31 exposes: a client using the v1beta3 flow-control API.
-            let exporter = try await Exporter.start([deprecatedCall: 1, #"apiserver_requested_deprecated_apis{group="",removed_release="",resource="endpoints",subresource="",version="v1"}"#: 1])
+            let exporter = try await Exporter.start([
+                deprecatedCall: 1,
+                #"apiserver_requested_deprecated_apis{group="",removed_release="",resource="endpoints",subresource="",version="v1"}"#: 1,
+            ])
             let prometheus = try await PrometheusServer.start(targets: [exporter.target])
-            let cluster = Cluster(fake: fake, account: account, exporter: exporter, prometheus: prometheus, directory: try TemporaryDirectory(prefix: "preflight"))
+            let cluster = Cluster(
+                fake: fake,
+                account: account,
+                exporter: exporter,
+                prometheus: prometheus,
+                directory: try TemporaryDirectory(prefix: "preflight")
+            )
             try await withTeardown(
                 {
                     try await prometheus.waitFor("apiserver_requested_deprecated_apis") { $0.count == 2 }
@@ -144,7 +165,8 @@ let certManagerUpgrade = """
                     await exporter.stop()
                     await fake.stop()
                     account.remove()
-                })
+                }
+            )
         }
 
         func config(prometheusURL: String? = nil) throws -> String {
@@ -159,7 +181,8 @@ let certManagerUpgrade = """
                   tokenFile: \(account.tokenFile)
                 listen: 127.0.0.1:0
                 auth: {disabled: true}
-                """)
+                """
+            )
         }
 
         func manifests() throws -> String { try directory.write("upgrade.yaml", certManagerUpgrade) }
@@ -170,10 +193,17 @@ let certManagerUpgrade = """
             cluster.fake.setServerVersion("v1.32.2")
             cluster.fake.install(
                 FakeInstalledCRD(
-                    group: "cert-manager.io", kind: "Certificate", plural: "certificates",
+                    group: "cert-manager.io",
+                    kind: "Certificate",
+                    plural: "certificates",
                     versions: [.init("v1alpha2"), .init("v1alpha3"), .init("v1beta1"), .init("v1", storage: true)],
-                    storedVersions: ["v1alpha2", "v1"], objects: 1234))
-            let run = try await runPreflightCLI(["preflight", "--config", try cluster.config(), "--manifests", try cluster.manifests(), "--cluster", "--output", "json"])
+                    storedVersions: ["v1alpha2", "v1"],
+                    objects: 1234
+                )
+            )
+            let run = try await runPreflightCLI([
+                "preflight", "--config", try cluster.config(), "--manifests", try cluster.manifests(), "--cluster", "--output", "json",
+            ])
             #expect(run.exitCode == 1, "\(run)")
             let report = try #require(try JSONSerialization.jsonObject(with: Data(run.stdout.utf8)) as? [String: Any])
             // No --kubernetes-version: the target is the cluster's own /version.
@@ -184,7 +214,10 @@ let certManagerUpgrade = """
             #expect(message.contains("v1alpha2") && message.contains("1234 Certificate objects"), "\(message)")
             #expect((stored["fix"] as? String)?.contains("kubectl patch crd certificates.cert-manager.io --subresource=status") == true)
             let called = try #require(findings.first { $0["rule"] as? String == "removed_api_called" })
-            #expect(called["severity"] as? String == "warn" && (called["message"] as? String)?.contains("flowcontrol.apiserver.k8s.io/v1beta3 flowschemas") == true)
+            #expect(
+                called["severity"] as? String == "warn"
+                    && (called["message"] as? String)?.contains("flowcontrol.apiserver.k8s.io/v1beta3 flowschemas") == true
+            )
             #expect(findings.contains { $0["rule"] as? String == "removed_api" }, "batch/v1beta1 CronJob against 1.32")
             // The object count came from a one-item list, not a full one.
             #expect(cluster.fake.requests.contains { $0.path == "/apis/cert-manager.io/v1/certificates" && $0.query["limit"] == "1" })
@@ -195,10 +228,20 @@ let certManagerUpgrade = """
     @Test func aNewCRDWithEveryStoredVersionStillListedPasses() async throws {
         try await Cluster.run { cluster in
             cluster.fake.install(
-                FakeInstalledCRD(group: "cert-manager.io", kind: "Certificate", plural: "certificates", versions: [.init("v1", storage: true)], storedVersions: ["v1"], objects: 3))
+                FakeInstalledCRD(
+                    group: "cert-manager.io",
+                    kind: "Certificate",
+                    plural: "certificates",
+                    versions: [.init("v1", storage: true)],
+                    storedVersions: ["v1"],
+                    objects: 3
+                )
+            )
             let text = certManagerUpgrade.replacingOccurrences(of: "batch/v1beta1", with: "batch/v1")
             let path = try cluster.directory.write("clean.yaml", text)
-            let run = try await runPreflightCLI(["preflight", "--config", try cluster.config(), "--manifests", path, "--cluster", "--kubernetes-version", "1.31"])
+            let run = try await runPreflightCLI([
+                "preflight", "--config", try cluster.config(), "--manifests", path, "--cluster", "--kubernetes-version", "1.31",
+            ])
             #expect(run.exitCode == 0, "\(run)")
             #expect(run.stdout.contains("against Kubernetes 1.31 (flag)"))
         }
@@ -208,7 +251,9 @@ let certManagerUpgrade = """
         try await Cluster.run { cluster in
             cluster.fake.forbid(verb: "get", plural: "customresourcedefinitions")
             let path = try cluster.directory.write("crd-only.yaml", String(certManagerUpgrade.split(separator: "---\n# Source: shop")[0]))
-            let run = try await runPreflightCLI(["preflight", "--config", try cluster.config(), "--manifests", path, "--cluster", "--kubernetes-version", "1.31"])
+            let run = try await runPreflightCLI([
+                "preflight", "--config", try cluster.config(), "--manifests", path, "--cluster", "--kubernetes-version", "1.31",
+            ])
             #expect(run.exitCode == 2, "\(run)")
             #expect(run.stdout.contains("cluster_unreachable") && run.stdout.contains("customresourcedefinitions"), "\(run)")
         }
@@ -218,7 +263,9 @@ let certManagerUpgrade = """
         try await Cluster.run { cluster in
             let closed = "http://127.0.0.1:\(try freeLoopbackPort())"
             let path = try cluster.directory.write("crd-only.yaml", String(certManagerUpgrade.split(separator: "---\n# Source: shop")[0]))
-            let run = try await runPreflightCLI(["preflight", "--config", try cluster.config(prometheusURL: closed), "--manifests", path, "--cluster", "--kubernetes-version", "1.31"])
+            let run = try await runPreflightCLI([
+                "preflight", "--config", try cluster.config(prometheusURL: closed), "--manifests", path, "--cluster", "--kubernetes-version", "1.31",
+            ])
             #expect(run.exitCode == 2, "\(run)")
             #expect(run.stdout.contains("prometheus_unreachable"), "\(run)")
         }
@@ -235,7 +282,11 @@ let certManagerUpgrade = """
             let findings = answer.json["findings"] as? [[String: Any]] ?? []
             #expect((findings.first?["object"] as? [String: Any])?["file"] as? String == "body")
 
-            let clean = try await stack.gate.call("POST", "/api/v1/preflight?kubernetesVersion=1.31", body: "apiVersion: v1\nkind: Namespace\nmetadata: {name: a}\n")
+            let clean = try await stack.gate.call(
+                "POST",
+                "/api/v1/preflight?kubernetesVersion=1.31",
+                body: "apiVersion: v1\nkind: Namespace\nmetadata: {name: a}\n"
+            )
             #expect(clean.status == 200 && clean.json["verdict"] as? String == "pass", "\(clean)")
 
             let unauthorized = try await stack.gate.call("POST", "/api/v1/preflight", body: certManagerUpgrade, token: .some(nil))
@@ -247,7 +298,10 @@ let certManagerUpgrade = """
             let malformed = try await stack.gate.call("POST", "/api/v1/preflight", body: "apiVersion: v1\nkind: Namespace\n---\nmetadata: [a\n")
             #expect(malformed.status == 400, "\(malformed)")
             let error = malformed.json["error"] as? [String: Any] ?? [:]
-            #expect(error["field"] as? String == "body" && (error["message"] as? String)?.hasPrefix("body: document 2, line ") == true, "\(malformed)")
+            #expect(
+                error["field"] as? String == "body" && (error["message"] as? String)?.hasPrefix("body: document 2, line ") == true,
+                "\(malformed)"
+            )
 
             let wrongType = try await stack.gate.call("POST", "/api/v1/preflight", body: "apiVersion: v1\nkind: Namespace\nmetadata: 5\n")
             #expect(wrongType.status == 400 && (wrongType.json["error"] as? [String: Any])?["field"] as? String == "body.metadata", "\(wrongType)")
@@ -265,8 +319,10 @@ let certManagerUpgrade = """
             let directory = try TemporaryDirectory(prefix: "preflight")
             let failing = try directory.write("failing.yaml", certManagerUpgrade)
             let refused = try await runPreflightCLI(
-                ["window", "open", "cert-manager", "--url", stack.gate.url, "--token-file", stack.gate.tokenPath, "--label", "job=demo",
-                 "--preflight", failing, "--kubernetes-version", "1.25"])
+                [
+                    "window", "open", "cert-manager", "--url", stack.gate.url, "--token-file", stack.gate.tokenPath, "--label", "job=demo",
+                    "--preflight", failing, "--kubernetes-version", "1.25",
+                ])
             #expect(refused.exitCode == 1, "\(refused)")
             #expect(refused.stderr.contains("window cert-manager not opened: preflight fail"), "\(refused)")
             let windows = try await stack.gate.call("GET", "/api/v1/windows")
@@ -274,8 +330,10 @@ let certManagerUpgrade = """
 
             let passing = try directory.write("passing.yaml", certManagerUpgrade.replacingOccurrences(of: "batch/v1beta1", with: "batch/v1"))
             let opened = try await runPreflightCLI(
-                ["window", "open", "cert-manager", "--url", stack.gate.url, "--token-file", stack.gate.tokenPath, "--label", "job=demo",
-                 "--preflight", passing, "--kubernetes-version", "1.25"])
+                [
+                    "window", "open", "cert-manager", "--url", stack.gate.url, "--token-file", stack.gate.tokenPath, "--label", "job=demo",
+                    "--preflight", passing, "--kubernetes-version", "1.25",
+                ])
             #expect(opened.exitCode == 0, "\(opened)")
             let after = try await stack.gate.call("GET", "/api/v1/windows")
             #expect((after.json["windows"] as? [Any])?.count == 1, "\(after)")

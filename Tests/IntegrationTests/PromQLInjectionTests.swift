@@ -69,41 +69,48 @@ import Testing
     @Test func everyHostileValueSelectsExactlyItsOwnSeriesInARealPrometheus() async throws {
         let exporter = try await Exporter.start(Self.series)
         let prometheus = try await PrometheusServer.start(targets: [exporter.target])
-        try await withTeardown({
-            try await prometheus.waitFor("hostile_value") { $0.count == Self.corpus.count + 1 }
-            // Every corpus value reached Prometheus intact, so the comparisons below are against the literal values.
-            let stored = try await prometheus.query("hostile_value")
-            for (index, value) in Self.corpus.enumerated() {
-                #expect(stored.first { $0.labels["case"] == "\(index)" }?.labels["value"] == value, "case \(index) was not stored as sent")
-            }
-            // `last_over_time` keeps the answers steady when a loaded machine delays a scrape; the selector inside
-            // is where a value would break out, as in any check's query.
-            let templates = [
-                CheckConfig(name: "equal", queryTemplate: #"last_over_time(hostile_value{value="{{value}}"}[10m])"#, min: 1),
-                CheckConfig(name: "name-label", queryTemplate: #"last_over_time({__name__="hostile_value", value="{{ value }}"}[10m])"#, min: 1),
-                CheckConfig(name: "aggregated", queryTemplate: #"sum by (case, value) (last_over_time(hostile_value{value="{{value}}"}[10m]))"#, min: 1),
-            ]
-            for template in templates {
+        try await withTeardown(
+            {
+                try await prometheus.waitFor("hostile_value") { $0.count == Self.corpus.count + 1 }
+                // Every corpus value reached Prometheus intact, so the comparisons below are against the literal values.
+                let stored = try await prometheus.query("hostile_value")
                 for (index, value) in Self.corpus.enumerated() {
-                    let query = try template.spec(labels: ["value": value]).query
-                    let answer = try await prometheus.query(query)
-                    #expect(answer.count == 1, "\(template.name) case \(index): \(query) → \(answer)")
-                    #expect(answer.first?.labels["case"] == "\(index)", "\(template.name) case \(index): \(query) → \(answer)")
-                    #expect(answer.first?.labels["value"] == value, "\(template.name) case \(index): \(query) → \(answer)")
+                    #expect(stored.first { $0.labels["case"] == "\(index)" }?.labels["value"] == value, "case \(index) was not stored as sent")
                 }
+                // `last_over_time` keeps the answers steady when a loaded machine delays a scrape; the selector inside
+                // is where a value would break out, as in any check's query.
+                let templates = [
+                    CheckConfig(name: "equal", queryTemplate: #"last_over_time(hostile_value{value="{{value}}"}[10m])"#, min: 1),
+                    CheckConfig(name: "name-label", queryTemplate: #"last_over_time({__name__="hostile_value", value="{{ value }}"}[10m])"#, min: 1),
+                    CheckConfig(
+                        name: "aggregated",
+                        queryTemplate: #"sum by (case, value) (last_over_time(hostile_value{value="{{value}}"}[10m]))"#,
+                        min: 1
+                    ),
+                ]
+                for template in templates {
+                    for (index, value) in Self.corpus.enumerated() {
+                        let query = try template.spec(labels: ["value": value]).query
+                        let answer = try await prometheus.query(query)
+                        #expect(answer.count == 1, "\(template.name) case \(index): \(query) → \(answer)")
+                        #expect(answer.first?.labels["case"] == "\(index)", "\(template.name) case \(index): \(query) → \(answer)")
+                        #expect(answer.first?.labels["value"] == value, "\(template.name) case \(index): \(query) → \(answer)")
+                    }
+                }
+                // The negation selects every other hostile series, and still nothing outside `hostile_value`.
+                let notEqual = CheckConfig(name: "not-equal", queryTemplate: #"last_over_time(hostile_value{value!="{{value}}"}[10m])"#, min: 1)
+                for (index, value) in Self.corpus.enumerated() {
+                    let answer = try await prometheus.query(try notEqual.spec(labels: ["value": value]).query)
+                    #expect(answer.count == Self.corpus.count, "case \(index): \(answer.count) series")
+                    #expect(!answer.contains { $0.labels["case"] == "\(index)" }, "case \(index)")
+                    #expect(answer.allSatisfy { $0.labels["case"] != nil && $0.labels["version"] == nil }, "case \(index)")
+                }
+            },
+            teardown: {
+                await prometheus.stop()
+                await exporter.stop()
             }
-            // The negation selects every other hostile series, and still nothing outside `hostile_value`.
-            let notEqual = CheckConfig(name: "not-equal", queryTemplate: #"last_over_time(hostile_value{value!="{{value}}"}[10m])"#, min: 1)
-            for (index, value) in Self.corpus.enumerated() {
-                let answer = try await prometheus.query(try notEqual.spec(labels: ["value": value]).query)
-                #expect(answer.count == Self.corpus.count, "case \(index): \(answer.count) series")
-                #expect(!answer.contains { $0.labels["case"] == "\(index)" }, "case \(index)")
-                #expect(answer.allSatisfy { $0.labels["case"] != nil && $0.labels["version"] == nil }, "case \(index)")
-            }
-        }, teardown: {
-            await prometheus.stop()
-            await exporter.stop()
-        })
+        )
     }
 
     @Test func controlCharactersAreRefusedNamingTheLabel() throws {
@@ -119,56 +126,70 @@ import Testing
     @Test func aHostileWindowLabelPinsABaselineOfOnlyTheLiteralSeries() async throws {
         let exporter = try await Exporter.start(Self.series)
         let prometheus = try await PrometheusServer.start(targets: [exporter.target])
-        try await withTeardown({
-            // A baseline is a range over the last seconds: wait until it holds a few samples of every series.
-            try await prometheus.waitFor("count_over_time(hostile_value[10s]) >= 3") { $0.count == Self.corpus.count + 1 }
-            let config = """
-                prometheus:
-                  url: \(prometheus.url)
-                  timeout: 2s
-                evaluation: {interval: 1s, warmup: 0s}
-                baseline: {lookback: 3s}
-                windows: {soak: 1h, duration: 2h}
-                checks:
-                  - name: hostile
-                    query: hostile_value{value="{{value}}"}
-                    min: 1
-                """
-            let gate = try await GateDaemon.start(config: config)
-            try await withTeardown({
-                // The value from the report: it rewrote the `up` check's query into `prometheus_build_info`.
-                let index = 2
-                #expect(Self.corpus[index] == Self.buildInfoAttack)
-                let body = try String(decoding: JSONSerialization.data(withJSONObject: ["name": "hostile", "labels": ["value": Self.corpus[index]]]), as: UTF8.self)
-                let opened = try await gate.call("POST", "/api/v1/windows", body: body)
-                #expect(opened.status == 201, "\(opened)")
-                let detail = try await gate.call("GET", "/api/v1/windows/hostile")
-                let baseline = ((detail.json["baseline"] as? [String: Any])?["checks"] as? [String: [[String: Any]]])?["hostile"] ?? []
-                #expect(baseline.count == 1, "\(detail)\nlog:\n\(gate.log.suffix(4000))")
-                #expect((baseline.first?["labels"] as? [String: String])?["case"] == "\(index)", "\(detail)")
-                #expect(!detail.body.contains("3.0.0-decoy"), "the decoy leaked into the window: \(detail)")
+        try await withTeardown(
+            {
+                // A baseline is a range over the last seconds: wait until it holds a few samples of every series.
+                try await prometheus.waitFor("count_over_time(hostile_value[10s]) >= 3") { $0.count == Self.corpus.count + 1 }
+                let config = """
+                    prometheus:
+                      url: \(prometheus.url)
+                      timeout: 2s
+                    evaluation: {interval: 1s, warmup: 0s}
+                    baseline: {lookback: 3s}
+                    windows: {soak: 1h, duration: 2h}
+                    checks:
+                      - name: hostile
+                        query: hostile_value{value="{{value}}"}
+                        min: 1
+                    """
+                let gate = try await GateDaemon.start(config: config)
+                try await withTeardown(
+                    {
+                        // The value from the report: it rewrote the `up` check's query into `prometheus_build_info`.
+                        let index = 2
+                        #expect(Self.corpus[index] == Self.buildInfoAttack)
+                        let body = try String(
+                            decoding: JSONSerialization.data(withJSONObject: ["name": "hostile", "labels": ["value": Self.corpus[index]]]),
+                            as: UTF8.self
+                        )
+                        let opened = try await gate.call("POST", "/api/v1/windows", body: body)
+                        #expect(opened.status == 201, "\(opened)")
+                        let detail = try await gate.call("GET", "/api/v1/windows/hostile")
+                        let baseline = ((detail.json["baseline"] as? [String: Any])?["checks"] as? [String: [[String: Any]]])?["hostile"] ?? []
+                        #expect(baseline.count == 1, "\(detail)\nlog:\n\(gate.log.suffix(4000))")
+                        #expect((baseline.first?["labels"] as? [String: String])?["case"] == "\(index)", "\(detail)")
+                        #expect(!detail.body.contains("3.0.0-decoy"), "the decoy leaked into the window: \(detail)")
 
-                for value in Self.refused {
-                    let refused = try String(decoding: JSONSerialization.data(withJSONObject: ["name": "refused", "labels": ["value": value]]), as: UTF8.self)
-                    let answer = try await gate.call("POST", "/api/v1/windows", body: refused)
-                    #expect(answer.status == 400, "\(answer)")
-                    #expect((answer.json["error"] as? [String: Any])?["field"] as? String == "labels.value", "\(answer)")
-                }
+                        for value in Self.refused {
+                            let refused = try String(
+                                decoding: JSONSerialization.data(withJSONObject: ["name": "refused", "labels": ["value": value]]),
+                                as: UTF8.self
+                            )
+                            let answer = try await gate.call("POST", "/api/v1/windows", body: refused)
+                            #expect(answer.status == 400, "\(answer)")
+                            #expect((answer.json["error"] as? [String: Any])?["field"] as? String == "labels.value", "\(answer)")
+                        }
 
-                // Flagger sends the namespace as a template value: it must be a namespace name.
-                let hook = try String(
-                    decoding: JSONSerialization.data(withJSONObject: [
-                        "name": "podinfo", "namespace": Self.corpus[index], "phase": "Progressing", "checksum": "abc",
-                        "metadata": ["window": "flagger-hostile"],
-                    ]), as: UTF8.self)
-                let flagger = try await gate.call("POST", "/api/v1/flagger/confirm-rollout", body: hook)
-                #expect(flagger.status == 400, "\(flagger)")
-                #expect(flagger.body.contains("namespace"), "\(flagger)")
-                #expect(try await gate.call("GET", "/api/v1/windows/flagger-hostile").status == 404)
-            }, teardown: { await gate.stop() })
-        }, teardown: {
-            await prometheus.stop()
-            await exporter.stop()
-        })
+                        // Flagger sends the namespace as a template value: it must be a namespace name.
+                        let hook = try String(
+                            decoding: JSONSerialization.data(withJSONObject: [
+                                "name": "podinfo", "namespace": Self.corpus[index], "phase": "Progressing", "checksum": "abc",
+                                "metadata": ["window": "flagger-hostile"],
+                            ]),
+                            as: UTF8.self
+                        )
+                        let flagger = try await gate.call("POST", "/api/v1/flagger/confirm-rollout", body: hook)
+                        #expect(flagger.status == 400, "\(flagger)")
+                        #expect(flagger.body.contains("namespace"), "\(flagger)")
+                        #expect(try await gate.call("GET", "/api/v1/windows/flagger-hostile").status == 404)
+                    },
+                    teardown: { await gate.stop() }
+                )
+            },
+            teardown: {
+                await prometheus.stop()
+                await exporter.stop()
+            }
+        )
     }
 }

@@ -68,16 +68,27 @@ import Testing
 
             // The right scope gets through, and the audit trail names the token, never its value.
             let closed = try await stack.gate.call(
-                "POST", "/api/v1/windows/guarded/close", body: #"{"reason":"done"}"#, token: .some(stack.gate.scopedTokens["windows"]))
+                "POST",
+                "/api/v1/windows/guarded/close",
+                body: #"{"reason":"done"}"#,
+                token: .some(stack.gate.scopedTokens["windows"])
+            )
             #expect(closed.status == 200, "\(closed)")
             let events = try await stack.gate.call("GET", "/api/v1/windows/guarded/events").body
             #expect(events.contains("token pipelines"), "the close is audited with the token's name: \(events)")
             let alerts = try await stack.gate.call(
-                "POST", "/api/v1/alertmanager", body: try fixtureText("alertmanager/webhook-firing.json"), token: .some(stack.gate.scopedTokens["alerts"]))
+                "POST",
+                "/api/v1/alertmanager",
+                body: try fixtureText("alertmanager/webhook-firing.json"),
+                token: .some(stack.gate.scopedTokens["alerts"])
+            )
             #expect(alerts.status == 200, "\(alerts)")
             let hook = try await stack.gate.call(
-                "POST", "/api/v1/flagger/rollout", body: try fixtureText("flagger/flagger-webhook-rollout.json"),
-                token: .some(stack.gate.scopedTokens["flagger"]))
+                "POST",
+                "/api/v1/flagger/rollout",
+                body: try fixtureText("flagger/flagger-webhook-rollout.json"),
+                token: .some(stack.gate.scopedTokens["flagger"])
+            )
             #expect([200, 403].contains(hook.status) && !hook.body.contains("scope"), "a flagger token reaches the hook's decision: \(hook)")
             let log = stack.gate.log
             for token in [stack.gate.token] + Array(stack.gate.scopedTokens.values) {
@@ -131,7 +142,8 @@ import Testing
             auth:
               tokens:
                 - {name: pipelines, file: \(directory.file("absent-token")), scopes: [windows, flagger]}
-            """)
+            """
+        )
         let run = try await runGate(["serve", "--config", config, "--listen", "127.0.0.1:0", "--state", directory.file("state.sqlite")])
         #expect(run.exitCode != 0, "\(run)")
         #expect((run.stdout + run.stderr).contains("absent-token"), "\(run)")
@@ -141,7 +153,9 @@ import Testing
     @Test func disablingAuthOnANetworkListenIsRefusedEvenThroughTheListenFlag() async throws {
         let directory = try TemporaryDirectory(prefix: "gate-auth")
         let config = try directory.write(
-            "gate.yaml", "listen: 127.0.0.1:0\nprometheus: {url: \"http://127.0.0.1:1\"}\nauth: {disabled: true}\n")
+            "gate.yaml",
+            "listen: 127.0.0.1:0\nprometheus: {url: \"http://127.0.0.1:1\"}\nauth: {disabled: true}\n"
+        )
         let run = try await runGate(["serve", "--config", config, "--listen", "0.0.0.0:0", "--state", directory.file("state.sqlite")])
         #expect(run.exitCode != 0 && (run.stdout + run.stderr).contains("auth.disabled"), "\(run)")
         let validate = try await runGate(["config", "validate", config])
@@ -154,7 +168,8 @@ import Testing
             let holder = try #require(stack.gate.pid)
             let second = try await runGate(
                 ["serve", "--config", stack.gate.configPath, "--listen", "127.0.0.1:\(try freeLoopbackPort())", "--state", stack.gate.statePath],
-                timeout: .seconds(60))
+                timeout: .seconds(60)
+            )
             #expect(second.exitCode == 1, "\(second)")
             #expect((second.stdout + second.stderr).contains("pid \(holder)"), "the error names the holder: \(second)")
             // The first daemon is untouched.

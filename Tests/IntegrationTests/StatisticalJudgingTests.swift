@@ -48,7 +48,8 @@ import Testing
                         static_configs:
                           - targets: ['\(exporter.target)']
 
-                    """)
+                    """
+            )
             // The baseline range (15s at 250ms) must be full of samples before a window opens.
             try await prometheus.waitFor("count_over_time(demo_latency_seconds{job=\"noise\"}[15s]) >= 55", timeout: .seconds(60)) {
                 $0.count == 2
@@ -156,7 +157,8 @@ import Testing
             #expect(Self.check(steady, "latency-compare")?["status"] as? String == "pass", "\(steady)")
             print(
                 "statistical judging e2e, pure noise: verdict pass; the maxIncrease 10% threshold on the same series broke at "
-                    + "\(seen.warned) of \(seen.seen.count) evaluations observed, the comparison at \(seen.comparisonFailed)")
+                    + "\(seen.warned) of \(seen.seen.count) evaluations observed, the comparison at \(seen.comparisonFailed)"
+            )
 
             // The one-shot CLI compares the same way with --window.
             let configPath = try stack.gate.directory.write(
@@ -172,7 +174,8 @@ import Testing
                   lookback: 15s
                 checks:
                 \(Self.checks)
-                """)
+                """
+            )
             // On a loaded machine a missed scrape can leave no current sample for a moment (inconclusive, exit 2):
             // wait for the verdict the data supports rather than for a lucky instant.
             let last = LastSeen()

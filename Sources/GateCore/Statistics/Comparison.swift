@@ -23,8 +23,13 @@ public struct CompareSpec: Sendable, Equatable, Codable {
 
     /// Creates a compare block.
     public init(
-        test: ComparisonTest = .mannWhitney, window: Double, step: Double, confidence: Double = 0.95,
-        allowedIncrease: Delta? = nil, allowedDecrease: Delta? = nil, minSamples: Int = 20
+        test: ComparisonTest = .mannWhitney,
+        window: Double,
+        step: Double,
+        confidence: Double = 0.95,
+        allowedIncrease: Delta? = nil,
+        allowedDecrease: Delta? = nil,
+        minSamples: Int = 20
     ) {
         self.test = test
         self.window = window
@@ -72,9 +77,19 @@ public struct SeriesComparison: Sendable, Equatable, Codable {
 
     /// Creates the numbers of one comparison.
     public init(
-        recentSamples: Int, baselineSamples: Int, recentMedian: Double? = nil, baselineMedian: Double? = nil, shift: Double? = nil,
-        lower: Double? = nil, upper: Double? = nil, confidence: Double, effect: Double? = nil, effectUnit: String, allowance: String,
-        pValue: Double? = nil, u: Double? = nil
+        recentSamples: Int,
+        baselineSamples: Int,
+        recentMedian: Double? = nil,
+        baselineMedian: Double? = nil,
+        shift: Double? = nil,
+        lower: Double? = nil,
+        upper: Double? = nil,
+        confidence: Double,
+        effect: Double? = nil,
+        effectUnit: String,
+        allowance: String,
+        pValue: Double? = nil,
+        u: Double? = nil
     ) {
         self.recentSamples = recentSamples
         self.baselineSamples = baselineSamples
@@ -177,13 +192,21 @@ public func judgeComparison(check: String, spec: CompareSpec, labels: Labels, re
     let recentCount = recent.count(where: \.isFinite)
     let baselineCount = baseline.count(where: \.isFinite)
     var numbers = SeriesComparison(
-        recentSamples: recentCount, baselineSamples: baselineCount, confidence: spec.confidence, effectUnit: unit, allowance: allowance)
+        recentSamples: recentCount,
+        baselineSamples: baselineCount,
+        confidence: spec.confidence,
+        effectUnit: unit,
+        allowance: allowance
+    )
     let subject = ComparisonSubject(check: check, labels: labels, spec: spec)
 
     if recentCount < spec.minSamples || baselineCount < spec.minSamples {
         return ComparisonJudgement(
-            result: .inconclusive, rule: "compare minSamples \(spec.minSamples)",
-            reason: subject.tooFewSamples(recent: recentCount, baseline: baselineCount), numbers: numbers)
+            result: .inconclusive,
+            rule: "compare minSamples \(spec.minSamples)",
+            reason: subject.tooFewSamples(recent: recentCount, baseline: baselineCount),
+            numbers: numbers
+        )
     }
     guard let comparison = compareSamples(recent: recent, baseline: baseline, confidence: spec.confidence) else {
         return ComparisonJudgement(result: .inconclusive, rule: "compare \(spec.test.rawValue)", reason: subject.allTies(recent), numbers: numbers)
@@ -197,8 +220,11 @@ public func judgeComparison(check: String, spec: CompareSpec, labels: Labels, re
     if comparison.upper.isFinite { numbers.upper = comparison.upper }
     guard comparison.lower.isFinite, comparison.upper.isFinite else {
         return ComparisonJudgement(
-            result: .inconclusive, rule: "compare confidence \(formatNumber(spec.confidence))",
-            reason: subject.tooFewForConfidence(comparison), numbers: numbers)
+            result: .inconclusive,
+            rule: "compare confidence \(formatNumber(spec.confidence))",
+            reason: subject.tooFewForConfidence(comparison),
+            numbers: numbers
+        )
     }
 
     let rise = effect(of: comparison, as: spec.allowedIncrease ?? spec.allowedDecrease)
@@ -209,8 +235,11 @@ public func judgeComparison(check: String, spec: CompareSpec, labels: Labels, re
         numbers.effectUnit = limit.isPercentage ? "percent" : "absolute"
         if up > limit.magnitude {
             return ComparisonJudgement(
-                result: .broken, rule: "compare allowedIncrease \(limit)", reason: subject.shifted(comparison, effect: up, limit: limit, rising: true),
-                numbers: numbers)
+                result: .broken,
+                rule: "compare allowedIncrease \(limit)",
+                reason: subject.shifted(comparison, effect: up, limit: limit, rising: true),
+                numbers: numbers
+            )
         }
     }
     if comparison.upper < 0, let limit = spec.allowedDecrease {
@@ -219,8 +248,11 @@ public func judgeComparison(check: String, spec: CompareSpec, labels: Labels, re
         numbers.effectUnit = limit.isPercentage ? "percent" : "absolute"
         if -down > limit.magnitude {
             return ComparisonJudgement(
-                result: .broken, rule: "compare allowedDecrease \(limit)",
-                reason: subject.shifted(comparison, effect: down, limit: limit, rising: false), numbers: numbers)
+                result: .broken,
+                rule: "compare allowedDecrease \(limit)",
+                reason: subject.shifted(comparison, effect: down, limit: limit, rising: false),
+                numbers: numbers
+            )
         }
     }
     return ComparisonJudgement(result: .pass, rule: nil, reason: nil, numbers: numbers)

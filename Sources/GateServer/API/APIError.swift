@@ -32,7 +32,10 @@ public struct APIError: Error, Sendable, Equatable, CustomStringConvertible, HTT
     }
     /// 401: the bearer token is missing or wrong.
     public static let unauthorized = APIError(
-        .unauthorized, code: "unauthorized", message: "this call changes state: send Authorization: Bearer <token from auth.tokenFile>")
+        .unauthorized,
+        code: "unauthorized",
+        message: "this call changes state: send Authorization: Bearer <token from auth.tokenFile>"
+    )
     /// 404: no such window.
     public static func windowNotFound(_ name: String) -> APIError {
         APIError(.notFound, code: "not_found", message: "no window named \"\(name)\"", field: "name")
@@ -48,8 +51,10 @@ public struct APIError: Error, Sendable, Equatable, CustomStringConvertible, HTT
     /// 429: opening another window would exceed `limits.maxOpenWindows`.
     public static func tooManyWindows(limit: Int) -> APIError {
         APIError(
-            .tooManyRequests, code: "too_many_windows",
-            message: "\(limit) windows are open, the limit (limits.maxOpenWindows); close one first")
+            .tooManyRequests,
+            code: "too_many_windows",
+            message: "\(limit) windows are open, the limit (limits.maxOpenWindows); close one first"
+        )
     }
     /// 503: an upstream the call depends on failed; retrying later may work.
     public static func unavailable(_ message: String) -> APIError {
@@ -63,8 +68,10 @@ public struct APIError: Error, Sendable, Equatable, CustomStringConvertible, HTT
     /// The error envelope `{"error":{"code","message","field"}}` with this error's status.
     public func response(from request: Request, context: some RequestContext) throws -> Response {
         Response(
-            status: status, headers: [.contentType: "application/json"],
-            body: .init(byteBuffer: ByteBuffer(bytes: encodedBody())))
+            status: status,
+            headers: [.contentType: "application/json"],
+            body: .init(byteBuffer: ByteBuffer(bytes: encodedBody()))
+        )
     }
 
     /// The JSON body.

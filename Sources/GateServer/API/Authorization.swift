@@ -63,7 +63,10 @@ private func decide(_ decision: AuthDecision, request: Request, api: APIContext,
     case .forbidden(let caller, let scope):
         api.logger.notice(
             "refused a call: token \(caller) lacks the \(scope.rawValue) scope",
-            metadata: ["auth.token": .string(caller), "auth.scope": .string(scope.rawValue), "http.path": .string(String(request.uri.path.prefix(200)))])
+            metadata: [
+                "auth.token": .string(caller), "auth.scope": .string(scope.rawValue), "http.path": .string(String(request.uri.path.prefix(200))),
+            ]
+        )
         throw .forbidden(caller: caller, scope: scope)
     }
 }
@@ -72,8 +75,11 @@ extension APIError {
     /// 403 on a Flagger hook: `metadata.token` is missing or matches no configured token. Hooks answer 403 rather
     /// than 401 because Flagger knows no authentication challenge: a refusal is a decision it records as the reason.
     static let unauthorizedHook = APIError(
-        .forbidden, code: "unauthorized", message: "metadata.token is missing or wrong: Flagger hooks need a token with the flagger scope",
-        field: "metadata.token")
+        .forbidden,
+        code: "unauthorized",
+        message: "metadata.token is missing or wrong: Flagger hooks need a token with the flagger scope",
+        field: "metadata.token"
+    )
 
     /// 403: the token is valid but lacks the scope this call needs.
     static func forbidden(caller: String, scope: TokenScope) -> APIError {

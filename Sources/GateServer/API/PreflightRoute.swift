@@ -10,7 +10,10 @@ import Hummingbird
 func preflightResponse(_ body: ByteBuffer, request: Request, api: APIContext) async throws(APIError) -> Response {
     let options = try preflightOptions(request.uri.queryParameters.map { (String($0.key), String($0.value)) })
     guard body.readableBytes > 0 else {
-        throw .badRequest("the body is empty: send the manifests (multi-document YAML, as helm template or kustomize build print them)", field: "body")
+        throw .badRequest(
+            "the body is empty: send the manifests (multi-document YAML, as helm template or kustomize build print them)",
+            field: "body"
+        )
     }
     guard let text = String(validating: body.readableBytesView, as: UTF8.self) else {
         throw .badRequest("the body is not UTF-8 text", field: "body")
@@ -45,7 +48,10 @@ private func preflightOptions(_ query: [(String, String)]) throws(APIError) -> P
             guard let flag = Bool(value.lowercased()) else { throw .badRequest("cluster must be true or false", field: "cluster") }
             options.cluster = flag
         default:
-            throw .badRequest("unknown query parameter \"\(key.prefix(40))\"; known: kubernetesVersion, targetVersion, cluster", field: String(key.prefix(40)))
+            throw .badRequest(
+                "unknown query parameter \"\(key.prefix(40))\"; known: kubernetesVersion, targetVersion, cluster",
+                field: String(key.prefix(40))
+            )
         }
     }
     return options

@@ -35,8 +35,10 @@ func addRoutes(to router: Router<BasicRequestContext>, api: APIContext) {
     }
     router.get("/metrics") { _, _ in
         Response(
-            status: .ok, headers: [.contentType: GateMetrics.contentType],
-            body: .init(byteBuffer: ByteBuffer(bytes: api.metrics.render())))
+            status: .ok,
+            headers: [.contentType: GateMetrics.contentType],
+            body: .init(byteBuffer: ByteBuffer(bytes: api.metrics.render()))
+        )
     }
 
     // The poller's endpoint: served from memory, never a query or a database read.
@@ -78,8 +80,11 @@ func addRoutes(to router: Router<BasicRequestContext>, api: APIContext) {
         let hookName = try context.parameters.require("hook")
         guard let hook = FlaggerHook(rawValue: hookName) else {
             throw APIError(
-                .notFound, code: "not_found", message: "unknown Flagger hook \"\(hookName)\"; known: \(FlaggerHook.allCases.map(\.rawValue).joined(separator: ", "))",
-                field: "hook")
+                .notFound,
+                code: "not_found",
+                message: "unknown Flagger hook \"\(hookName)\"; known: \(FlaggerHook.allCases.map(\.rawValue).joined(separator: ", "))",
+                field: "hook"
+            )
         }
         // Size, then token, then the rest of the body: an unauthenticated caller gets nothing parsed beyond JSON.
         let body = try await hookBody(request, api: api)
@@ -144,7 +149,8 @@ func addRoutes(to router: Router<BasicRequestContext>, api: APIContext) {
         let restore = try await api.engine.requestManualRestore(name, by: auditName(caller))
         return jsonResponse(
             .accepted,
-            encodeJSON(["restore": ["name": restore.name, "phase": restore.phase, "mode": restore.mode, "lastError": restore.lastError ?? ""]]))
+            encodeJSON(["restore": ["name": restore.name, "phase": restore.phase, "mode": restore.mode, "lastError": restore.lastError ?? ""]])
+        )
     }
 
     router.get("/api/v1/windows/:name/events") { request, context in

@@ -56,7 +56,9 @@ public final class TokenAuthenticator: Sendable {
         guard !disabled else { return }
         let now = ContinuousClock.now
         let problems = entries.withLock { entries -> [String] in
-            guard !entries.isEmpty else { return ["auth has no token: add auth.tokens or auth.tokenFile (or auth.disabled: true on a loopback listen)"] }
+            guard !entries.isEmpty else {
+                return ["auth has no token: add auth.tokens or auth.tokenFile (or auth.disabled: true on a loopback listen)"]
+            }
             var problems: [String] = []
             for index in entries.indices {
                 let file = entries[index].config.file

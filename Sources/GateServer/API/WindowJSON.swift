@@ -97,21 +97,33 @@ struct WindowDetailBody: Encodable {
             checks: window.baseline.checks.mapValues { series in
                 series.map { .init(labels: $0.labels.dictionary, value: $0.value.json, min: $0.min.json, max: $0.max.json, samples: $0.samples) }
             },
-            alerts: window.baseline.alerts.map { .init(labels: $0.labels.dictionary, startsAt: formatTimestamp($0.startsAt)) })
+            alerts: window.baseline.alerts.map { .init(labels: $0.labels.dictionary, startsAt: formatTimestamp($0.startsAt)) }
+        )
         lastEvaluation = window.lastEvaluation.map { evaluation in
             EvaluationBody(
-                at: formatTimestamp(evaluation.at), durationSeconds: evaluation.duration, verdict: evaluation.verdict.rawValue,
+                at: formatTimestamp(evaluation.at),
+                durationSeconds: evaluation.duration,
+                verdict: evaluation.verdict.rawValue,
                 reasons: evaluation.reasons,
                 checks: evaluation.outcomes.map { outcome in
                     .init(
-                        name: outcome.check, critical: outcome.critical, status: (evaluation.statuses[outcome.check] ?? .inconclusive).rawValue,
+                        name: outcome.check,
+                        critical: outcome.critical,
+                        status: (evaluation.statuses[outcome.check] ?? .inconclusive).rawValue,
                         result: outcome.result.rawValue,
                         series: outcome.series.map {
                             GateBody.Series(
-                                labels: $0.labels.dictionary, value: $0.value.json, baseline: $0.baseline.json, rule: $0.rule, reason: $0.reason,
-                                comparison: $0.comparison)
-                        })
-                })
+                                labels: $0.labels.dictionary,
+                                value: $0.value.json,
+                                baseline: $0.baseline.json,
+                                rule: $0.rule,
+                                reason: $0.reason,
+                                comparison: $0.comparison
+                            )
+                        }
+                    )
+                }
+            )
         }
     }
 }

@@ -40,7 +40,8 @@ func decodeWindowRequest(_ body: JSONValue, config: GateConfig) throws(APIError)
         for (index, check) in checks.enumerated() where !known.contains(check) {
             throw .badRequest(
                 "checks[\(index)]: no check named \"\(check)\" in the configuration (known: \(config.checks.map(\.name).joined(separator: ", ")))",
-                field: "checks[\(index)]")
+                field: "checks[\(index)]"
+            )
         }
         guard Set(checks).count == checks.count else { throw .badRequest("checks lists a check twice", field: "checks") }
         guard !checks.isEmpty else { throw .badRequest("checks is empty: omit it to run every configured check", field: "checks") }
@@ -49,7 +50,10 @@ func decodeWindowRequest(_ body: JSONValue, config: GateConfig) throws(APIError)
     request.soak = try duration(&reader, "soak")
     request.duration = try duration(&reader, "duration")
     if let soak = request.soak, let duration = request.duration, soak > duration {
-        throw .badRequest("soak (\(formatPrometheusDuration(soak))) is longer than duration (\(formatPrometheusDuration(duration))): the window would close before it could pass", field: "soak")
+        throw .badRequest(
+            "soak (\(formatPrometheusDuration(soak))) is longer than duration (\(formatPrometheusDuration(duration))): the window would close before it could pass",
+            field: "soak"
+        )
     }
     if let backup = reader.raw("backup") {
         var backupReader = try JSONObjectReader(backup, path: "backup")
@@ -61,7 +65,9 @@ func decodeWindowRequest(_ body: JSONValue, config: GateConfig) throws(APIError)
             throw .badRequest("backup was requested but the configuration has no velero section", field: "backup")
         }
         if let existing {
-            guard isDNS1123Subdomain(existing) else { throw .badRequest("backup.name \"\(existing)\" is not a valid Backup name", field: "backup.name") }
+            guard isDNS1123Subdomain(existing) else {
+                throw .badRequest("backup.name \"\(existing)\" is not a valid Backup name", field: "backup.name")
+            }
             request.backup = .existing(existing)
         } else if let create {
             request.backup = .create(create)
@@ -78,7 +84,8 @@ func decodeWindowRequest(_ body: JSONValue, config: GateConfig) throws(APIError)
         if backs {
             throw .badRequest(
                 "namespaces is required when a pre-upgrade backup is taken: it scopes the Velero Backup and Restore (or send \"backup\": {\"create\": false})",
-                field: "namespaces")
+                field: "namespaces"
+            )
         }
     }
     try reader.rejectUnknown(allowed: windowRequestFields)
@@ -93,7 +100,6 @@ private func duration(_ reader: inout JSONObjectReader, _ key: String) throws(AP
     return seconds
 }
 
-
 /// True for a DNS-1123 subdomain (Kubernetes object names): labels joined by dots, ≤ 253 chars.
 func isDNS1123Subdomain(_ name: String) -> Bool {
     name.utf8.count <= 253 && name.split(separator: ".", omittingEmptySubsequences: false).allSatisfy { isDNS1123Label(String($0)) }
@@ -106,7 +112,8 @@ func rejectControlCharacters(in labels: [String: String], fieldPrefix: String) t
         if let control = PromQLString.firstControlCharacter(in: value) {
             throw .badRequest(
                 "\(fieldPrefix)\(name) holds the control character \(PromQLString.name(of: control)); label values may not hold control characters",
-                field: "\(fieldPrefix)\(name)")
+                field: "\(fieldPrefix)\(name)"
+            )
         }
     }
 }

@@ -29,13 +29,22 @@ extension CheckReport {
             baseline: .init(start: formatTimestamp(baselineStart), end: formatTimestamp(baselineEnd)),
             checks: outcomes.map { outcome in
                 .init(
-                    name: outcome.check, critical: outcome.critical, status: Self.status(of: outcome),
+                    name: outcome.check,
+                    critical: outcome.critical,
+                    status: Self.status(of: outcome),
                     series: outcome.series.map {
                         .init(
-                            labels: $0.labels.dictionary, value: $0.value.json, baseline: $0.baseline.json, rule: $0.rule, reason: $0.reason,
-                            comparison: $0.comparison)
-                    })
-            })
+                            labels: $0.labels.dictionary,
+                            value: $0.value.json,
+                            baseline: $0.baseline.json,
+                            rule: $0.rule,
+                            reason: $0.reason,
+                            comparison: $0.comparison
+                        )
+                    }
+                )
+            }
+        )
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
         return String(decoding: (try? encoder.encode(body)) ?? Data("{}".utf8), as: UTF8.self) + "\n"

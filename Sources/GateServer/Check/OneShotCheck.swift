@@ -49,7 +49,11 @@ public struct CheckUsageError: Error, Sendable, CustomStringConvertible {
 /// Checks with a `compare` block compare the samples of `window` seconds before `now` (their own
 /// `compare.window` when `nil`) with the samples of the baseline range.
 public func runOneShotCheck(
-    config: GateConfig, labels: [String: String], baselineAt: Double, now: Double, window: Double? = nil
+    config: GateConfig,
+    labels: [String: String],
+    baselineAt: Double,
+    now: Double,
+    window: Double? = nil
 ) async throws(CheckUsageError) -> CheckReport {
     var specs: [CheckSpec] = []
     var problems: [String] = []
@@ -70,15 +74,26 @@ public func runOneShotCheck(
     let evaluator = Evaluator(source: source)
     let lookback = config.baseline.lookback
     let baselines = await evaluator.captureBaselines(
-        specs, end: baselineAt, lookback: lookback,
+        specs,
+        end: baselineAt,
+        lookback: lookback,
         step: baselineStep(lookback: lookback, interval: config.evaluation.interval),
-        aggregate: config.baseline.aggregate)
+        aggregate: config.baseline.aggregate
+    )
     let outcomes = await evaluator.evaluate(
-        specs, at: now, baselines: baselines, baselineRange: BaselineRange(start: baselineAt - lookback, end: baselineAt))
+        specs,
+        at: now,
+        baselines: baselines,
+        baselineRange: BaselineRange(start: baselineAt - lookback, end: baselineAt)
+    )
     await http.shutdown()
     return CheckReport(
-        verdict: oneShotVerdict(outcomes), evaluatedAt: now, baselineStart: baselineAt - lookback, baselineEnd: baselineAt,
-        outcomes: outcomes)
+        verdict: oneShotVerdict(outcomes),
+        evaluatedAt: now,
+        baselineStart: baselineAt - lookback,
+        baselineEnd: baselineAt,
+        outcomes: outcomes
+    )
 }
 
 /// The transport settings for talking to Prometheus.
@@ -90,7 +105,10 @@ func httpConfiguration(for prometheus: PrometheusConfig) -> HTTPClientConfigurat
         credentials = .basic(username: basic.username, passwordFile: basic.passwordFile)
     }
     let tls = TLSOptions(
-        caFile: prometheus.tls.caFile, certFile: prometheus.tls.certFile, keyFile: prometheus.tls.keyFile,
-        insecureSkipVerify: prometheus.tls.insecureSkipVerify)
+        caFile: prometheus.tls.caFile,
+        certFile: prometheus.tls.certFile,
+        keyFile: prometheus.tls.keyFile,
+        insecureSkipVerify: prometheus.tls.insecureSkipVerify
+    )
     return HTTPClientConfiguration(tls: tls, credentials: credentials)
 }

@@ -136,12 +136,24 @@ struct GateBody: Encodable {
         self.alerts = alerts.map(AlertBody.init)
         if velero != nil {
             let backup = record.backup
-            self.backup = BackupBody(mode: backup == nil ? "none" : nil, name: backup?.name, phase: backup.map { $0.phase.isEmpty ? "New" : $0.phase })
-            self.restore = Nullable(record.restore.map {
-                RestoreBody(
-                    mode: $0.mode, name: $0.name, phase: $0.phase, reason: $0.reason, lastError: $0.lastError,
-                    rolledBack: $0.rolledBack?.map(\.description), notRolledBack: $0.notRolledBack?.map(\.description))
-            })
+            self.backup = BackupBody(
+                mode: backup == nil ? "none" : nil,
+                name: backup?.name,
+                phase: backup.map { $0.phase.isEmpty ? "New" : $0.phase }
+            )
+            self.restore = Nullable(
+                record.restore.map {
+                    RestoreBody(
+                        mode: $0.mode,
+                        name: $0.name,
+                        phase: $0.phase,
+                        reason: $0.reason,
+                        lastError: $0.lastError,
+                        rolledBack: $0.rolledBack?.map(\.description),
+                        notRolledBack: $0.notRolledBack?.map(\.description)
+                    )
+                }
+            )
         } else {
             self.backup = BackupBody(mode: "disabled")
             self.restore = Nullable(RestoreBody(mode: "disabled"))
@@ -153,14 +165,21 @@ struct GateBody: Encodable {
                 // judge() sorts broken and inconclusive series before passing ones.
                 let listed = outcome.series.prefix(Self.maxSeriesPerCheck)
                 return Check(
-                    name: outcome.check, critical: outcome.critical,
+                    name: outcome.check,
+                    critical: outcome.critical,
                     status: (evaluation.statuses[outcome.check] ?? .inconclusive).rawValue,
                     series: listed.map {
                         Series(
-                            labels: $0.labels.dictionary, value: $0.value.json, baseline: $0.baseline.json, rule: $0.rule, reason: $0.reason,
-                            comparison: $0.comparison)
+                            labels: $0.labels.dictionary,
+                            value: $0.value.json,
+                            baseline: $0.baseline.json,
+                            rule: $0.rule,
+                            reason: $0.reason,
+                            comparison: $0.comparison
+                        )
                     },
-                    seriesTotal: outcome.series.count)
+                    seriesTotal: outcome.series.count
+                )
             }
         } else {
             reasons = verdict == .fail ? record.memory.failReasons : ["waiting for the first evaluation"]

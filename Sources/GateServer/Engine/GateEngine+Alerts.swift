@@ -28,7 +28,8 @@ extension GateEngine {
             metadata: [
                 "alert.started": .array(change.started.map { .string($0.labels.description) }),
                 "alert.resolved": .array(change.resolved.map { .string($0.labels.description) }),
-            ])
+            ]
+        )
         for name in live.keys.sorted() {
             await judgeAlertsNow(name, at: at)
         }
@@ -46,7 +47,8 @@ extension GateEngine {
             if !failing.isEmpty {
                 logger.notice(
                     "window \(name) (already failed): new alert \(failing.map(\.reason).joined(separator: "; "))",
-                    metadata: ["gate.window": .string(name), "gate.verdict": .string(Verdict.fail.rawValue)])
+                    metadata: ["gate.window": .string(name), "gate.verdict": .string(Verdict.fail.rawValue)]
+                )
             }
             publish(window)
             return
@@ -68,14 +70,21 @@ extension GateEngine {
                             "alertname": .string(finding.alert.labels["alertname"] ?? ""), "labels": .string(finding.alert.labels.description),
                             "since": .string(formatTimestamp(finding.alert.startsAt)), "reason": .string(finding.reason),
                         ])
-                    }),
+                    }
+                ),
                 "gate.action": .string(failAction(becameFail: becameFail)),
-            ])
+            ]
+        )
         metrics.setVerdict(window: name, verdict: .fail)
         metrics.countVerdictChange(window: name, to: .fail)
         let event = WindowEvent(
-            at: at, kind: "verdict", message: "verdict \(previous.rawValue) → fail: \(failing[0].reason)",
-            details: ["from": previous.rawValue, "to": Verdict.fail.rawValue, "reasons": failing.map(\.reason).joined(separator: "\n"), "cause": "alert"])
+            at: at,
+            kind: "verdict",
+            message: "verdict \(previous.rawValue) → fail: \(failing[0].reason)",
+            details: [
+                "from": previous.rawValue, "to": Verdict.fail.rawValue, "reasons": failing.map(\.reason).joined(separator: "\n"), "cause": "alert",
+            ]
+        )
         do {
             try await store.updateWindow(window.record, events: [event])
         } catch {
@@ -107,6 +116,9 @@ func alertPolicy(config: GateConfig, request: WindowRequest) -> AlertPolicy {
     // Matchers were validated when the window was opened.
     let windowMatchers = request.matchers.flatMap { (try? LabelMatcher.parseList($0)) ?? [] }
     return AlertPolicy(
-        matchers: config.alertmanager?.matchers ?? [], windowMatchers: windowMatchers,
-        ignore: (config.alertmanager?.ignore ?? []) + [selfMonitoringIgnore], grace: config.alertmanager?.grace ?? 0)
+        matchers: config.alertmanager?.matchers ?? [],
+        windowMatchers: windowMatchers,
+        ignore: (config.alertmanager?.ignore ?? []) + [selfMonitoringIgnore],
+        grace: config.alertmanager?.grace ?? 0
+    )
 }

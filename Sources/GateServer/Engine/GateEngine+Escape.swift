@@ -37,15 +37,21 @@ extension GateEngine {
                 let status = try await velero.backupStatus(name: existing)
                 return (BackupState(name: existing, phase: status.phase.rawValue, created: false, requestedAt: at), images)
             } catch {
-                if error.isNotFound { throw .badRequest("backup.name: no Velero Backup \"\(existing)\" in namespace \(veleroConfig.namespace)", field: "backup.name") }
+                if error.isNotFound {
+                    throw .badRequest("backup.name: no Velero Backup \"\(existing)\" in namespace \(veleroConfig.namespace)", field: "backup.name")
+                }
                 throw .unavailable("the Velero Backup \(existing) could not be read: \(error)")
             }
         }
         let name = veleroObjectName(window: request.name, id: id, suffix: "pre")
         let spec = BackupSpec(
-            name: name, namespace: veleroConfig.namespace, includedNamespaces: request.namespaces, ttl: veleroConfig.backup.ttl,
+            name: name,
+            namespace: veleroConfig.namespace,
+            includedNamespaces: request.namespaces,
+            ttl: veleroConfig.backup.ttl,
             storageLocation: veleroConfig.backup.storageLocation,
-            labels: ["app.kubernetes.io/managed-by": "upgrade-gate", "upgrade-gate.io/window": request.name, "upgrade-gate.io/window-id": id])
+            labels: ["app.kubernetes.io/managed-by": "upgrade-gate", "upgrade-gate.io/window": request.name, "upgrade-gate.io/window-id": id]
+        )
         do {
             try await velero.createBackup(spec)
         } catch {
@@ -54,7 +60,8 @@ extension GateEngine {
         metrics.countRestoreStep(step: "backup_created")
         logger.notice(
             "window \(request.name): pre-upgrade backup \(name) requested (namespaces \(request.namespaces.joined(separator: ", ")))",
-            metadata: ["gate.window": .string(request.name), "velero.backup": .string(name)])
+            metadata: ["gate.window": .string(request.name), "velero.backup": .string(name)]
+        )
         return (BackupState(name: name, phase: VeleroPhase.new.rawValue, created: true, requestedAt: at), images)
     }
 
@@ -74,12 +81,15 @@ extension GateEngine {
         current.record.backup?.phase = status.phase.rawValue
         if status.phase.isTerminal { current.record.backup?.finishedAt = at }
         live[name] = current
-        let message = "pre-upgrade backup \(backup.name): \(backup.phase.isEmpty ? "New" : backup.phase) → \(status.phase.rawValue)"
+        let message =
+            "pre-upgrade backup \(backup.name): \(backup.phase.isEmpty ? "New" : backup.phase) → \(status.phase.rawValue)"
             + (status.failureReason.map { " (\($0))" } ?? "")
         let event = WindowEvent(at: at, kind: "backup", message: message, details: ["backup": backup.name, "phase": status.phase.rawValue])
         try? await store.updateWindow(current.record, events: [event])
         metrics.countRestoreStep(step: "backup_\(status.phase.isSuccess ? "completed" : status.phase.isTerminal ? "failed" : "progress")")
-        let metadata: Logger.Metadata = ["gate.window": .string(name), "velero.backup": .string(backup.name), "velero.phase": .string(status.phase.rawValue)]
+        let metadata: Logger.Metadata = [
+            "gate.window": .string(name), "velero.backup": .string(backup.name), "velero.phase": .string(status.phase.rawValue),
+        ]
         if status.phase.isTerminal, !status.phase.isSuccess {
             logger.error("window \(name): \(message)", metadata: metadata)
         } else {
@@ -98,7 +108,8 @@ extension GateEngine {
             return required ? ([], [reason]) : ([], [])
         }
         if at - backup.requestedAt > veleroConfig.backup.waitTimeout {
-            let reason = "pre-upgrade backup failed: Velero Backup \(backup.name) did not complete within \(formatPrometheusDuration(veleroConfig.backup.waitTimeout)) (phase \(backup.phase.isEmpty ? "New" : backup.phase))"
+            let reason =
+                "pre-upgrade backup failed: Velero Backup \(backup.name) did not complete within \(formatPrometheusDuration(veleroConfig.backup.waitTimeout)) (phase \(backup.phase.isEmpty ? "New" : backup.phase))"
             return required ? ([], [reason]) : ([], [])
         }
         return (["waiting for pre-upgrade backup \(backup.name) (phase \(backup.phase.isEmpty ? "New" : backup.phase))"], [])
@@ -116,7 +127,8 @@ extension GateEngine {
         case .manual:
             logger.critical(
                 "window \(name) failed; restore.mode is manual: POST /api/v1/windows/\(name)/restore to roll back",
-                metadata: ["gate.window": .string(name), "gate.action": .string("waiting for a manual restore")])
+                metadata: ["gate.window": .string(name), "gate.action": .string("waiting for a manual restore")]
+            )
         }
     }
 
@@ -128,9 +140,13 @@ extension GateEngine {
             if try await storedWindowExists(name) { throw .conflict("window \(name) is closed", field: "name") }
             throw .windowNotFound(name)
         }
-        if let restore = window.record.restore { throw .conflict("window \(name) already has restore \(restore.name) (\(restore.phase)); a window is restored once") }
+        if let restore = window.record.restore {
+            throw .conflict("window \(name) already has restore \(restore.name) (\(restore.phase)); a window is restored once")
+        }
         guard window.record.backup?.isUsable == true else {
-            throw .conflict("window \(name) has no usable pre-upgrade backup (\(window.record.backup.map { "\($0.name) is \($0.phase)" } ?? "none was taken"))")
+            throw .conflict(
+                "window \(name) has no usable pre-upgrade backup (\(window.record.backup.map { "\($0.name) is \($0.phase)" } ?? "none was taken"))"
+            )
         }
         await startRestore(name, mode: "manual", reason: "requested by \(actor)", at: now())
         guard let restore = live[name]?.record.restore else { throw .storage("the restore intent could not be recorded") }
@@ -146,7 +162,8 @@ extension GateEngine {
             let why = window.record.backup.map { "backup \($0.name) is \($0.phase.isEmpty ? "New" : $0.phase)" } ?? "no backup was taken"
             logger.critical(
                 "window \(name) failed but cannot be restored: \(why)",
-                metadata: ["gate.window": .string(name), "gate.action": .string("none: no usable backup")])
+                metadata: ["gate.window": .string(name), "gate.action": .string("none: no usable backup")]
+            )
             try? await store.appendEvents(windowID: window.record.id, [WindowEvent(at: at, kind: "restore", message: "no restore: \(why)")])
             return
         }
@@ -157,11 +174,13 @@ extension GateEngine {
         live[name] = window
         let spec = restoreSpec(window, name: restoreName, config: veleroConfig)
         let intent = WindowEvent(
-            at: at, kind: "restore",
+            at: at,
+            kind: "restore",
             message: mode == "dry-run"
                 ? "dry run: would create Restore \(restoreName) from backup \(backup.name): \(describe(spec))"
                 : "restore intent: Restore \(restoreName) from backup \(backup.name) (\(reason))",
-            details: ["restore": restoreName, "backup": backup.name, "mode": mode, "object": describe(spec)])
+            details: ["restore": restoreName, "backup": backup.name, "mode": mode, "object": describe(spec)]
+        )
         do {
             try await store.updateWindow(window.record, events: [intent])
         } catch {
@@ -175,7 +194,8 @@ extension GateEngine {
             metadata: [
                 "gate.window": .string(name), "gate.verdict": .string(window.record.memory.verdict.rawValue), "velero.restore": .string(restoreName),
                 "velero.backup": .string(backup.name), "gate.action": .string(mode == "dry-run" ? "restore (dry run)" : "restore"),
-            ])
+            ]
+        )
         publish(live[name] ?? window)
         if mode != "dry-run" { await requestRestore(name) }
     }
@@ -197,14 +217,16 @@ extension GateEngine {
             metrics.countRestoreStep(step: "requested")
             logger.critical(
                 "window \(name): Restore \(restore.name) created in namespace \(veleroConfig.namespace)",
-                metadata: ["gate.window": .string(name), "velero.restore": .string(restore.name), "gate.action": .string("restore requested")])
+                metadata: ["gate.window": .string(name), "velero.restore": .string(restore.name), "gate.action": .string("restore requested")]
+            )
         } catch {
             restore.attempts += 1
             restore.lastError = error.description
             metrics.countRestoreStep(step: "request_failed")
             logger.error(
                 "window \(name): Restore \(restore.name) could not be created (attempt \(restore.attempts)); retrying: \(error)",
-                metadata: ["gate.window": .string(name), "velero.restore": .string(restore.name), "gate.error": .string(error.label)])
+                metadata: ["gate.window": .string(name), "velero.restore": .string(restore.name), "gate.error": .string(error.label)]
+            )
         }
         await record(restore, of: window.record.id, name: name, events: events)
     }
@@ -248,9 +270,13 @@ extension GateEngine {
         restore.phase = status.phase.rawValue
         var events = [
             WindowEvent(
-                at: at, kind: "restore", message: "Restore \(restore.name) is \(status.phase.rawValue)"
-                    + (status.failureReason.map { ": \($0)" } ?? "") + (status.errors > 0 ? " (\(status.errors) errors, \(status.warnings) warnings)" : ""),
-                details: ["restore": restore.name, "phase": status.phase.rawValue])
+                at: at,
+                kind: "restore",
+                message: "Restore \(restore.name) is \(status.phase.rawValue)"
+                    + (status.failureReason.map { ": \($0)" } ?? "")
+                    + (status.errors > 0 ? " (\(status.errors) errors, \(status.warnings) warnings)" : ""),
+                details: ["restore": restore.name, "phase": status.phase.rawValue]
+            )
         ]
         if status.phase.isTerminal {
             restore.finishedAt = at
@@ -262,24 +288,31 @@ extension GateEngine {
                     let (rolledBack, notRolledBack) = compareImages(atOpen: window.record.imagesAtOpen, now: now)
                     restore.rolledBack = rolledBack
                     restore.notRolledBack = notRolledBack
-                    let summary = notRolledBack.isEmpty
+                    let summary =
+                        notRolledBack.isEmpty
                         ? "all \(rolledBack.count) container images are back to the ones recorded at open"
                         : "\(notRolledBack.count) container image(s) NOT rolled back: " + notRolledBack.map(\.description).joined(separator: "; ")
-                    events.append(WindowEvent(at: at, kind: "verify", message: "after Restore \(restore.name): \(summary)", details: ["restore": restore.name]))
+                    events.append(
+                        WindowEvent(at: at, kind: "verify", message: "after Restore \(restore.name): \(summary)", details: ["restore": restore.name])
+                    )
                     logger.critical(
                         "window \(name): Restore \(restore.name) \(status.phase.rawValue); \(summary)",
                         metadata: [
                             "gate.window": .string(name), "velero.restore": .string(restore.name), "velero.phase": .string(status.phase.rawValue),
                             "restore.rolled_back": .array(rolledBack.map { .string($0.description) }),
                             "restore.not_rolled_back": .array(notRolledBack.map { .string($0.description) }),
-                        ])
+                        ]
+                    )
                 } catch {
-                    events.append(WindowEvent(at: at, kind: "verify", message: "the images after Restore \(restore.name) could not be read: \(error)"))
+                    events.append(
+                        WindowEvent(at: at, kind: "verify", message: "the images after Restore \(restore.name) could not be read: \(error)")
+                    )
                 }
             } else {
                 logger.critical(
                     "window \(name): Restore \(restore.name) \(status.phase.rawValue)",
-                    metadata: ["gate.window": .string(name), "velero.restore": .string(restore.name), "velero.phase": .string(status.phase.rawValue)])
+                    metadata: ["gate.window": .string(name), "velero.restore": .string(restore.name), "velero.phase": .string(status.phase.rawValue)]
+                )
             }
             metrics.countRestoreStep(step: status.phase.isSuccess ? "completed" : "failed")
         }
@@ -288,10 +321,17 @@ extension GateEngine {
 
     private func restoreSpec(_ window: LiveWindow, name: String, config velero: VeleroConfig) -> RestoreSpec {
         RestoreSpec(
-            name: name, namespace: velero.namespace, backupName: window.record.backup?.name ?? "", includedNamespaces: window.record.request.namespaces,
+            name: name,
+            namespace: velero.namespace,
+            backupName: window.record.backup?.name ?? "",
+            includedNamespaces: window.record.request.namespaces,
             existingResourcePolicy: velero.restore.existingResourcePolicy == .none ? nil : velero.restore.existingResourcePolicy.rawValue,
             restorePVs: velero.restore.restorePVs,
-            labels: ["app.kubernetes.io/managed-by": "upgrade-gate", "upgrade-gate.io/window": window.record.name, "upgrade-gate.io/window-id": window.record.id])
+            labels: [
+                "app.kubernetes.io/managed-by": "upgrade-gate", "upgrade-gate.io/window": window.record.name,
+                "upgrade-gate.io/window-id": window.record.id,
+            ]
+        )
     }
 
     private func describe(_ spec: RestoreSpec) -> String {

@@ -74,11 +74,15 @@ extension GateEngine {
             let type = payload.metadata["eventType"] ?? "Normal"
             logger.info(
                 "Flagger \(type) event for canary \(payload.canary): \(message)",
-                metadata: ["gate.window": .string(name), "flagger.canary": .string(payload.canary), "flagger.phase": .string(payload.phase)])
+                metadata: ["gate.window": .string(name), "flagger.canary": .string(payload.canary), "flagger.phase": .string(payload.phase)]
+            )
             if let window = live[name] {
                 let event = WindowEvent(
-                    at: now(), kind: "flagger", message: "Flagger \(type): \(message)",
-                    details: ["canary": payload.canary, "phase": payload.phase, "eventType": type])
+                    at: now(),
+                    kind: "flagger",
+                    message: "Flagger \(type): \(message)",
+                    details: ["canary": payload.canary, "phase": payload.phase, "eventType": type]
+                )
                 try? await store.appendEvents(windowID: window.record.id, [event])
             }
             return FlaggerAnswer(allowed: true, message: "event recorded")
@@ -90,9 +94,14 @@ extension GateEngine {
         // Labels for queries may also come through the canary's webhook metadata (`label.<name>`).
         for (key, value) in payload.metadata where key.hasPrefix("label.") { labels[String(key.dropFirst(6))] = value }
         return WindowRequest(
-            name: name, component: payload.metadata["component"] ?? payload.name, fromVersion: payload.metadata["fromVersion"],
-            toVersion: payload.metadata["toVersion"], namespaces: [payload.namespace], labels: labels,
-            matchers: payload.metadata["matchers"].map { [$0] } ?? [])
+            name: name,
+            component: payload.metadata["component"] ?? payload.name,
+            fromVersion: payload.metadata["fromVersion"],
+            toVersion: payload.metadata["toVersion"],
+            namespaces: [payload.namespace],
+            labels: labels,
+            matchers: payload.metadata["matchers"].map { [$0] } ?? []
+        )
     }
 
     /// A canary's new checksum is a new window: close the auto-opened windows of older checksums.
@@ -100,7 +109,11 @@ extension GateEngine {
         guard !payload.namesWindow else { return }
         let prefix = "\(payload.name)-\(payload.namespace)-".lowercased()
         for other in live.keys.sorted() where other != name && other.hasPrefix(prefix) {
-            _ = try? await close(other, reason: "superseded by a new revision of canary \(payload.canary) (checksum \(payload.checksum))", by: "flagger")
+            _ = try? await close(
+                other,
+                reason: "superseded by a new revision of canary \(payload.canary) (checksum \(payload.checksum))",
+                by: "flagger"
+            )
         }
     }
 
@@ -109,7 +122,8 @@ extension GateEngine {
     }
 
     private func summary(_ window: LiveWindow) -> String {
-        let reasons = window.record.memory.verdict == .fail && !window.record.memory.failReasons.isEmpty
+        let reasons =
+            window.record.memory.verdict == .fail && !window.record.memory.failReasons.isEmpty
             ? window.record.memory.failReasons : (window.lastEvaluation?.reasons ?? ["waiting for the first evaluation"])
         let text = reasons.prefix(3).joined(separator: "; ")
         return reasons.count > 3 ? text + "; and \(reasons.count - 3) more" : text

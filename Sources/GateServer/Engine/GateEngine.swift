@@ -48,8 +48,15 @@ actor GateEngine {
     private var unavailable: [String: Set<String>] = [:]
 
     init(
-        config: GateConfig, store: GateStore, source: any MetricsSource, alertSource: any FiringAlertsSource, velero: (any VeleroPort)?,
-        board: GateBoard, metrics: GateMetrics, logger: Logger, now: @escaping @Sendable () -> Double = { Date().timeIntervalSince1970 }
+        config: GateConfig,
+        store: GateStore,
+        source: any MetricsSource,
+        alertSource: any FiringAlertsSource,
+        velero: (any VeleroPort)?,
+        board: GateBoard,
+        metrics: GateMetrics,
+        logger: Logger,
+        now: @escaping @Sendable () -> Double = { Date().timeIntervalSince1970 }
     ) {
         self.config = config
         self.alertSource = alertSource
@@ -57,8 +64,10 @@ actor GateEngine {
         self.alertWriter = AlertGroupWriter(store: store)
         self.store = store
         self.evaluator = Evaluator(
-            source: AnyMetricsSource(base: source), maxConcurrentQueries: 8,
-            onQueryError: { [metrics] error in metrics.countQueryError(reason: error.label) })
+            source: AnyMetricsSource(base: source),
+            maxConcurrentQueries: 8,
+            onQueryError: { [metrics] error in metrics.countQueryError(reason: error.label) }
+        )
         self.board = board
         self.metrics = metrics
         self.logger = logger
@@ -98,7 +107,8 @@ actor GateEngine {
         if !open.isEmpty {
             logger.notice(
                 "resumed \(open.count) open window(s) from the state store",
-                metadata: ["gate.windows": .array(open.map { .string($0.record.name) })])
+                metadata: ["gate.windows": .array(open.map { .string($0.record.name) })]
+            )
         }
     }
 
@@ -122,7 +132,8 @@ actor GateEngine {
         guard soak <= duration else {
             throw .badRequest(
                 "soak (\(formatPrometheusDuration(soak))) is longer than duration (\(formatPrometheusDuration(duration))): the window would close before it could pass",
-                field: "duration")
+                field: "duration"
+            )
         }
 
         opening.insert(name)
@@ -133,29 +144,52 @@ actor GateEngine {
         let (backup, images) = try await prepareEscape(for: request, id: id, at: openedAt)
         let lookback = config.baseline.lookback
         let captures = await evaluator.captureBaselines(
-            specs, end: openedAt, lookback: lookback, step: baselineStep(lookback: lookback, interval: config.evaluation.interval),
-            aggregate: config.baseline.aggregate)
+            specs,
+            end: openedAt,
+            lookback: lookback,
+            step: baselineStep(lookback: lookback, interval: config.evaluation.interval),
+            aggregate: config.baseline.aggregate
+        )
         if let failed = specs.compactMap({ captures[$0.name]?.error }).first {
-            logger.warning("window \(name) not opened: baseline capture failed", metadata: ["gate.window": .string(name), "gate.error": .string(failed)])
+            logger.warning(
+                "window \(name) not opened: baseline capture failed",
+                metadata: ["gate.window": .string(name), "gate.error": .string(failed)]
+            )
             throw .unavailable("the baseline could not be captured, so the window was not opened: \(failed)")
         }
         let alreadyFiring: [Alert]
         do {
             alreadyFiring = try await alertSource.firingAlerts(at: openedAt)
         } catch {
-            logger.warning("window \(name) not opened: firing alerts could not be read", metadata: ["gate.window": .string(name), "gate.error": .string(error.description)])
+            logger.warning(
+                "window \(name) not opened: firing alerts could not be read",
+                metadata: ["gate.window": .string(name), "gate.error": .string(error.description)]
+            )
             throw .unavailable("the alerts already firing could not be read, so new alerts could not be told from old ones: \(error)")
         }
         // What webhooks already reported counts as firing at open too.
         var baselineAlerts = Dictionary(alreadyFiring.map { ($0.labels, $0) }, uniquingKeysWith: { first, _ in first })
         for alert in book.firing(at: openedAt) where baselineAlerts[alert.labels] == nil { baselineAlerts[alert.labels] = alert }
         let baseline = WindowBaseline(
-            capturedAt: now(), start: openedAt - lookback, end: openedAt,
+            capturedAt: now(),
+            start: openedAt - lookback,
+            end: openedAt,
             checks: Dictionary(uniqueKeysWithValues: specs.map { ($0.name, captures[$0.name]?.series ?? []) }),
-            alerts: baselineAlerts.values.sorted { $0.labels < $1.labels })
+            alerts: baselineAlerts.values.sorted { $0.labels < $1.labels }
+        )
         let record = WindowRecord(
-            id: id, request: request, checks: specs, openedAt: openedAt, soak: soak, duration: duration, backup: backup, imagesAtOpen: images)
-        let message = "window \(name) opened" + versionText(request) + "; soak \(formatPrometheusDuration(soak)), closes after \(formatPrometheusDuration(duration))"
+            id: id,
+            request: request,
+            checks: specs,
+            openedAt: openedAt,
+            soak: soak,
+            duration: duration,
+            backup: backup,
+            imagesAtOpen: images
+        )
+        let message =
+            "window \(name) opened" + versionText(request)
+            + "; soak \(formatPrometheusDuration(soak)), closes after \(formatPrometheusDuration(duration))"
         let event = WindowEvent(at: openedAt, kind: "opened", message: message, details: ["by": actor, "id": record.id])
         do {
             try await store.insertWindow(record, baseline: baseline, event: event)
@@ -172,8 +206,10 @@ actor GateEngine {
             "\(message)",
             metadata: [
                 "gate.window": .string(name), "gate.window_id": .string(record.id), "gate.verdict": .string(Verdict.pending.rawValue),
-                "gate.checks": .array(specs.map { .string($0.name) }), "gate.baseline_series": .stringConvertible(baseline.checks.values.map(\.count).reduce(0, +)),
-            ])
+                "gate.checks": .array(specs.map { .string($0.name) }),
+                "gate.baseline_series": .stringConvertible(baseline.checks.values.map(\.count).reduce(0, +)),
+            ]
+        )
         return window
     }
 
@@ -191,7 +227,8 @@ actor GateEngine {
         if let label = missing.keys.sorted().first {
             throw .badRequest(
                 "labels.\(label) is needed by check(s) \(missing[label]!.joined(separator: ", ")) ({{\(label)}} in the query) but the window does not set it",
-                field: "labels.\(label)")
+                field: "labels.\(label)"
+            )
         }
         return specs
     }
@@ -221,11 +258,19 @@ actor GateEngine {
                 group.addTask {
                     let started = ContinuousClock.now
                     let baselines = Dictionary(
-                        uniqueKeysWithValues: window.baseline.checks.map { ($0.key, BaselineCapture(check: $0.key, series: $0.value)) })
+                        uniqueKeysWithValues: window.baseline.checks.map { ($0.key, BaselineCapture(check: $0.key, series: $0.value)) }
+                    )
                     let outcomes = await evaluator.evaluate(
-                        window.record.checks, at: at, baselines: baselines, baselineRange: BaselineRange(start: window.baseline.start, end: window.baseline.end))
+                        window.record.checks,
+                        at: at,
+                        baselines: baselines,
+                        baselineRange: BaselineRange(start: window.baseline.start, end: window.baseline.end)
+                    )
                     let elapsed = started.duration(to: .now)
-                    return (window.record.name, window.record.id, outcomes, Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18)
+                    return (
+                        window.record.name, window.record.id, outcomes,
+                        Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
+                    )
                 }
             }
             for _ in 0..<4 { startNext() }
@@ -252,14 +297,24 @@ actor GateEngine {
         let findings = alertFindings(for: window, at: at)
         let backup = backupConditions(window, at: at)
         let decision = decide(
-            previous: window.record.memory, outcomes: outcomes, openedAt: window.record.openedAt, now: at,
+            previous: window.record.memory,
+            outcomes: outcomes,
+            openedAt: window.record.openedAt,
+            now: at,
             policy: GatePolicy(failAfter: config.evaluation.failAfter, warmup: config.evaluation.warmup, soak: window.record.soak),
             blockers: backup.blockers + findings.filter(\.inGrace).map { "\($0.reason) (in grace)" },
-            failures: backup.failures + findings.filter { !$0.inGrace }.map(\.reason))
+            failures: backup.failures + findings.filter { !$0.inGrace }.map(\.reason)
+        )
         window.record.memory = decision.memory
         let evaluation = EvaluationRecord(
-            at: at, duration: seconds, verdict: decision.verdict, statuses: decision.statuses, reasons: decision.reasons,
-            soakRemaining: decision.soakRemaining, outcomes: outcomes)
+            at: at,
+            duration: seconds,
+            verdict: decision.verdict,
+            statuses: decision.statuses,
+            reasons: decision.reasons,
+            soakRemaining: decision.soakRemaining,
+            outcomes: outcomes
+        )
         window.lastEvaluation = evaluation
         live[name] = window
         publish(window)
@@ -269,8 +324,12 @@ actor GateEngine {
             let message = "verdict \(previous.rawValue) → \(decision.verdict.rawValue): " + (decision.reasons.first ?? "")
             events.append(
                 WindowEvent(
-                    at: at, kind: "verdict", message: message,
-                    details: ["from": previous.rawValue, "to": decision.verdict.rawValue, "reasons": decision.reasons.joined(separator: "\n")]))
+                    at: at,
+                    kind: "verdict",
+                    message: message,
+                    details: ["from": previous.rawValue, "to": decision.verdict.rawValue, "reasons": decision.reasons.joined(separator: "\n")]
+                )
+            )
             logVerdictChange(window, from: previous, decision: decision, outcomes: outcomes)
             metrics.countVerdictChange(window: name, to: decision.verdict)
         }
@@ -283,7 +342,8 @@ actor GateEngine {
         } catch {
             logger.error(
                 "evaluation of window \(name) could not be persisted: \(error)",
-                metadata: ["gate.window": .string(name), "gate.error": .string(error.label)])
+                metadata: ["gate.window": .string(name), "gate.error": .string(error.label)]
+            )
         }
         if decision.becameFail {
             // A failed pre-upgrade backup fails the window but is no rollback point.
@@ -325,7 +385,10 @@ actor GateEngine {
         metrics.setOpenWindows(live.count)
         logger.notice(
             "\(message)",
-            metadata: ["gate.window": .string(name), "gate.verdict": .string(verdict.rawValue), "gate.reason": .string(reason), "gate.by": .string(actor)])
+            metadata: [
+                "gate.window": .string(name), "gate.verdict": .string(verdict.rawValue), "gate.reason": .string(reason), "gate.by": .string(actor),
+            ]
+        )
         return window
     }
 
@@ -359,7 +422,11 @@ actor GateEngine {
         metrics.setVerdict(window: name, verdict: .pending)
         logger.notice(
             "window \(name): \(message)",
-            metadata: ["gate.window": .string(name), "gate.verdict": .string(Verdict.pending.rawValue), "gate.previous": .string(previous.verdict.rawValue), "gate.by": .string(actor)])
+            metadata: [
+                "gate.window": .string(name), "gate.verdict": .string(Verdict.pending.rawValue), "gate.previous": .string(previous.verdict.rawValue),
+                "gate.by": .string(actor),
+            ]
+        )
         return window
     }
 
@@ -377,7 +444,9 @@ actor GateEngine {
         if includeClosed {
             do {
                 let stored = try await store.windows(includeClosed: true, limit: 100)
-                result += stored.filter { !$0.record.isOpen }.map { LiveWindow(record: $0.record, baseline: $0.baseline, lastEvaluation: $0.lastEvaluation, config: config) }
+                result += stored.filter { !$0.record.isOpen }.map {
+                    LiveWindow(record: $0.record, baseline: $0.baseline, lastEvaluation: $0.lastEvaluation, config: config)
+                }
             } catch {
                 throw .storage("the window list could not be read: \(error)")
             }
@@ -434,7 +503,8 @@ actor GateEngine {
                 failing.append(.dictionary(["check": .string(outcome.check), "reason": .string(reason)]))
             }
         }
-        let headline = "window \(name): verdict \(previous.rawValue) → \(decision.verdict.rawValue)"
+        let headline =
+            "window \(name): verdict \(previous.rawValue) → \(decision.verdict.rawValue)"
             + (decision.reasons.first.map { ": \($0)" } ?? "")
         let metadata: Logger.Metadata = [
             "gate.window": .string(name), "gate.verdict": .string(decision.verdict.rawValue), "gate.previous": .string(previous.rawValue),
@@ -457,7 +527,8 @@ actor GateEngine {
             let reasons = outcomes.filter { newlyMissing.contains($0.check) }.flatMap(\.reasons)
             logger.warning(
                 "window \(name): no evidence for \(newlyMissing.sorted().joined(separator: ", ")): \(reasons.first ?? "")",
-                metadata: ["gate.window": .string(name), "gate.checks": .array(newlyMissing.sorted().map { .string($0) })])
+                metadata: ["gate.window": .string(name), "gate.checks": .array(newlyMissing.sorted().map { .string($0) })]
+            )
         } else if missing.isEmpty, !before.isEmpty {
             logger.notice("window \(name): evidence is back for every check", metadata: ["gate.window": .string(name)])
         }

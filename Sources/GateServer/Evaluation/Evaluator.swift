@@ -40,7 +40,11 @@ public struct Evaluator<Source: MetricsSource>: Sendable {
     /// - Important: a failed range query yields a capture with `error` set, never an empty baseline
     ///   (an empty baseline would make every series "new" and silently weaken the check).
     public func captureBaselines(
-        _ checks: [CheckSpec], end: Double, lookback: Double, step: Double, aggregate: BaselineAggregate
+        _ checks: [CheckSpec],
+        end: Double,
+        lookback: Double,
+        step: Double,
+        aggregate: BaselineAggregate
     ) async -> [String: BaselineCapture] {
         let captures = await boundedMap(checks) { check -> BaselineCapture in
             do throws(PrometheusError) {
@@ -68,7 +72,10 @@ public struct Evaluator<Source: MetricsSource>: Sendable {
     /// - Important: a failed query, or a check whose baseline could not be captured, is judged on
     ///   `.unavailable` evidence: inconclusive, never pass.
     public func evaluate(
-        _ checks: [CheckSpec], at time: Double, baselines: [String: BaselineCapture], baselineRange: BaselineRange? = nil
+        _ checks: [CheckSpec],
+        at time: Double,
+        baselines: [String: BaselineCapture],
+        baselineRange: BaselineRange? = nil
     ) async -> [CheckOutcome] {
         await boundedMap(checks) { check -> CheckOutcome in
             let baseline = baselines[check.name]
@@ -82,7 +89,8 @@ public struct Evaluator<Source: MetricsSource>: Sendable {
                     evidence = .series(series)
                 } else {
                     evidence = .unavailable(
-                        PrometheusError.unexpectedType(query: check.query, got: answer.result.typeName, want: "instant vector").description)
+                        PrometheusError.unexpectedType(query: check.query, got: answer.result.typeName, want: "instant vector").description
+                    )
                 }
             } catch {
                 onQueryError(error)
@@ -125,7 +133,8 @@ public struct Evaluator<Source: MetricsSource>: Sendable {
         guard points <= maxRangePoints else {
             return .unavailable(
                 "the \(what) range (\(Int(end - start))s at step \(formatNumber(step))s) would be \(points) points per series, above "
-                    + "Prometheus's limit of \(maxRangePoints); use a longer compare.step")
+                    + "Prometheus's limit of \(maxRangePoints); use a longer compare.step"
+            )
         }
         do throws(PrometheusError) {
             let answer = try await source.range(query, start: start, end: end, step: step)
@@ -134,7 +143,8 @@ public struct Evaluator<Source: MetricsSource>: Sendable {
             }
             guard let series = answer.result.rangeSeries else {
                 return .unavailable(
-                    PrometheusError.unexpectedType(query: query, got: answer.result.typeName, want: "range vector").description)
+                    PrometheusError.unexpectedType(query: query, got: answer.result.typeName, want: "range vector").description
+                )
             }
             return .series(series)
         } catch {
@@ -145,7 +155,8 @@ public struct Evaluator<Source: MetricsSource>: Sendable {
 
     /// Maps `items` concurrently with at most `maxConcurrentQueries` in flight, keeping order.
     private func boundedMap<Item: Sendable, Output: Sendable>(
-        _ items: [Item], _ transform: @escaping @Sendable (Item) async -> Output
+        _ items: [Item],
+        _ transform: @escaping @Sendable (Item) async -> Output
     ) async -> [Output] {
         await withTaskGroup(of: (Int, Output).self) { group in
             var results = [Output?](repeating: nil, count: items.count)

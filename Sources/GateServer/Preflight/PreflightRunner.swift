@@ -27,7 +27,10 @@ public struct PreflightOptions: Sendable, Equatable {
 ///
 /// - Important: a source that was asked for and failed makes the report inconclusive; it is never skipped silently.
 public func runPreflight(
-    _ manifests: ManifestSet, options: PreflightOptions, config: GateConfig?, now: Double = Date().timeIntervalSince1970
+    _ manifests: ManifestSet,
+    options: PreflightOptions,
+    config: GateConfig?,
+    now: Double = Date().timeIntervalSince1970
 ) async -> PreflightReport {
     let table = APITable.builtIn
     var evidence: ClusterEvidence?
@@ -52,7 +55,10 @@ func gatherClusterEvidence(_ manifests: ManifestSet, config: GateConfig?, askVer
     let connection: KubernetesConnection
     do {
         connection = try KubernetesConnection.resolve(
-            apiServer: config?.kubernetes?.apiServer, tokenFile: config?.kubernetes?.tokenFile, caFile: config?.kubernetes?.caFile)
+            apiServer: config?.kubernetes?.apiServer,
+            tokenFile: config?.kubernetes?.tokenFile,
+            caFile: config?.kubernetes?.caFile
+        )
     } catch {
         evidence.clusterProblem = "\(error)"
         return evidence
@@ -64,14 +70,20 @@ func gatherClusterEvidence(_ manifests: ManifestSet, config: GateConfig?, askVer
             let text = try await client.serverVersion()
             evidence.serverVersion = ReleaseVersion(parsing: text)
             if evidence.serverVersion == nil {
-                evidence.clusterProblem = "the API server reports the version \"\(text.prefix(40))\", which is not a release number; pass --kubernetes-version"
+                evidence.clusterProblem =
+                    "the API server reports the version \"\(text.prefix(40))\", which is not a release number; pass --kubernetes-version"
             }
         }
         for (_, crd) in manifests.crds where !crd.name.isEmpty && evidence.crds[crd.name] == nil {
             let live: KubernetesObject
             do {
-                live = try await client.getClusterScoped(group: "apiextensions.k8s.io", version: "v1", plural: "customresourcedefinitions", name: crd.name)
-            } catch where error == .notFound {
+                live = try await client.getClusterScoped(
+                    group: "apiextensions.k8s.io",
+                    version: "v1",
+                    plural: "customresourcedefinitions",
+                    name: crd.name
+                )
+            } catch  where error == .notFound {
                 continue  // a new CRD: nothing stored yet
             }
             let stored = live.status?["storedVersions"]?.arrayValue?.compactMap(\.stringValue) ?? []
@@ -97,8 +109,12 @@ func gatherClusterEvidence(_ manifests: ManifestSet, config: GateConfig?, askVer
             let response = try await source.instant("apiserver_requested_deprecated_apis", at: now)
             evidence.deprecatedRequests = (response.result.instantSeries ?? []).map { series in
                 ClusterEvidence.DeprecatedRequest(
-                    group: series.labels["group"] ?? "", version: series.labels["version"] ?? "", resource: series.labels["resource"] ?? "",
-                    subresource: series.labels["subresource"] ?? "", removedRelease: series.labels["removed_release"].flatMap(ReleaseVersion.init(parsing:)))
+                    group: series.labels["group"] ?? "",
+                    version: series.labels["version"] ?? "",
+                    resource: series.labels["resource"] ?? "",
+                    subresource: series.labels["subresource"] ?? "",
+                    removedRelease: series.labels["removed_release"].flatMap(ReleaseVersion.init(parsing:))
+                )
             }
         } catch {
             evidence.prometheusProblem = "\(error)"

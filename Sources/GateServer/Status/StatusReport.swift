@@ -40,9 +40,14 @@ public enum StatusReport {
             let versions = [window["fromVersion"] as? String, window["toVersion"] as? String].compactMap { $0 }.joined(separator: " → ")
             let soak = (window["soakRemaining"] as? String).map { $0 == "0s" ? "done" : $0 } ?? "-"
             table.add(
-                window["name"] as? String ?? "?", window["state"] as? String ?? "?", (window["verdict"] as? String ?? "?").uppercased(),
-                window["component"] as? String ?? "-", versions.isEmpty ? "-" : versions,
-                window["state"] as? String == "open" ? soak : "-", (window["failing"] as? [String])?.joined(separator: ", ") ?? "")
+                window["name"] as? String ?? "?",
+                window["state"] as? String ?? "?",
+                (window["verdict"] as? String ?? "?").uppercased(),
+                window["component"] as? String ?? "-",
+                versions.isEmpty ? "-" : versions,
+                window["state"] as? String == "open" ? soak : "-",
+                (window["failing"] as? [String])?.joined(separator: ", ") ?? ""
+            )
         }
         return table.render()
     }
@@ -80,8 +85,14 @@ public enum StatusReport {
                 for (index, item) in notFine.enumerated() {
                     let labels = (item["labels"] as? [String: String] ?? [:]).sorted { $0.key < $1.key }.map { "\($0.key)=\"\($0.value)\"" }
                     table.add(
-                        index == 0 ? name : "", index == 0 ? critical : "", index == 0 ? status : "",
-                        "{" + labels.joined(separator: ", ") + "}", describe(item["value"]), describe(item["baseline"]), item["rule"] as? String ?? "")
+                        index == 0 ? name : "",
+                        index == 0 ? critical : "",
+                        index == 0 ? status : "",
+                        "{" + labels.joined(separator: ", ") + "}",
+                        describe(item["value"]),
+                        describe(item["baseline"]),
+                        item["rule"] as? String ?? ""
+                    )
                 }
             }
             out += "\n" + table.render()

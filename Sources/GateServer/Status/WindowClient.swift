@@ -27,8 +27,15 @@ public enum WindowClient {
 
         /// Creates a request.
         public init(
-            name: String, component: String? = nil, fromVersion: String? = nil, toVersion: String? = nil, namespaces: [String] = [],
-            labels: [String: String] = [:], checks: [String] = [], soak: String? = nil, duration: String? = nil
+            name: String,
+            component: String? = nil,
+            fromVersion: String? = nil,
+            toVersion: String? = nil,
+            namespaces: [String] = [],
+            labels: [String: String] = [:],
+            checks: [String] = [],
+            soak: String? = nil,
+            duration: String? = nil
         ) {
             self.name = name
             self.component = component
@@ -87,9 +94,14 @@ public enum WindowClient {
             result = .success(
                 try await http.execute(
                     HTTPRequest(
-                        method: "POST", url: base + path,
+                        method: "POST",
+                        url: base + path,
                         headers: [(name: "Content-Type", value: "application/json"), (name: "User-Agent", value: "upgrade-gate-cli")],
-                        body: Array(payload), timeout: .seconds(120))))
+                        body: Array(payload),
+                        timeout: .seconds(120)
+                    )
+                )
+            )
         } catch {
             result = .failure(error)
         }

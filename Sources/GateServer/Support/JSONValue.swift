@@ -102,7 +102,9 @@ struct JSONObjectReader {
     func rejectUnknown(allowed: [String]) throws(APIError) {
         if let unknown = fields.keys.sorted().first(where: { !seen.contains($0) }) {
             throw .badRequest(
-                "unknown field \(path(unknown)); allowed: \(allowed.joined(separator: ", "))", field: path(unknown))
+                "unknown field \(path(unknown)); allowed: \(allowed.joined(separator: ", "))",
+                field: path(unknown)
+            )
         }
     }
 }

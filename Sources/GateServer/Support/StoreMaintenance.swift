@@ -59,7 +59,8 @@ struct StoreMaintenanceService: Service {
                     metadata: [
                         "retention.closedWindows": .stringConvertible(report.closedWindows), "retention.events": .stringConvertible(report.events),
                         "retention.alertGroups": .stringConvertible(report.alertGroups),
-                    ])
+                    ]
+                )
             }
         } catch {
             logger.warning("pruning the state store failed; retrying in an hour: \(error)")

@@ -47,9 +47,14 @@ public enum AlertmanagerWebhook {
             throw WebhookError(field: "\(path).startsAt", message: "is required")
         }
         return Alert(
-            labels: Labels(labels), annotations: annotations, startsAt: startsAt, endsAt: try time(fields, "endsAt", path: path, required: false),
-            firing: status == "firing", generatorURL: try optionalString(fields, "generatorURL", path: "\(path).generatorURL"),
-            fingerprint: try optionalString(fields, "fingerprint", path: "\(path).fingerprint"))
+            labels: Labels(labels),
+            annotations: annotations,
+            startsAt: startsAt,
+            endsAt: try time(fields, "endsAt", path: path, required: false),
+            firing: status == "firing",
+            generatorURL: try optionalString(fields, "generatorURL", path: "\(path).generatorURL"),
+            fingerprint: try optionalString(fields, "fingerprint", path: "\(path).fingerprint")
+        )
     }
 
     private static func string(_ object: [String: JSONValue], _ key: String, path: String) throws(WebhookError) -> String {

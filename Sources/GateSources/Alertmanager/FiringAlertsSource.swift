@@ -42,7 +42,9 @@ public struct AlertmanagerAPIClient: FiringAlertsSource {
             throw AlertSourceError(description: "Alertmanager at \(baseURL) is unreachable: \(error.description)")
         }
         guard response.status == 200 else {
-            throw AlertSourceError(description: "Alertmanager at \(baseURL) answered HTTP \(response.status): \(String(response.bodyText.prefix(300)))")
+            throw AlertSourceError(
+                description: "Alertmanager at \(baseURL) answered HTTP \(response.status): \(String(response.bodyText.prefix(300)))"
+            )
         }
         do {
             return try JSONDecoder().decode([GettableAlert].self, from: Data(response.body)).map(\.alert)
@@ -62,9 +64,14 @@ public struct AlertmanagerAPIClient: FiringAlertsSource {
 
         var alert: Alert {
             Alert(
-                labels: Labels(labels), annotations: annotations ?? [:], startsAt: parseRFC3339(startsAt) ?? 0,
-                endsAt: endsAt.flatMap(parseRFC3339).flatMap { $0 < 0 ? nil : $0 }, firing: true, generatorURL: generatorURL,
-                fingerprint: fingerprint)
+                labels: Labels(labels),
+                annotations: annotations ?? [:],
+                startsAt: parseRFC3339(startsAt) ?? 0,
+                endsAt: endsAt.flatMap(parseRFC3339).flatMap { $0 < 0 ? nil : $0 },
+                firing: true,
+                generatorURL: generatorURL,
+                fingerprint: fingerprint
+            )
         }
     }
 }

@@ -41,7 +41,13 @@ extension KubernetesClient {
         let call = KubernetesCall(verb: "patch", group: group, version: version, namespace: namespace, plural: plural, name: name)
         var url = baseURL(group: group, version: version, namespace: namespace, plural: plural) + "/" + pathSegment(name)
         if let subresource { url += "/" + pathSegment(subresource) }
-        let json = try await send(call, method: "PATCH", url: url + "?fieldValidation=Strict", body: patch.encoded(), contentType: "application/merge-patch+json")
+        let json = try await send(
+            call,
+            method: "PATCH",
+            url: url + "?fieldValidation=Strict",
+            body: patch.encoded(),
+            contentType: "application/merge-patch+json"
+        )
         return KubernetesObject(json)
     }
 }

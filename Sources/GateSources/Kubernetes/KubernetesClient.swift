@@ -138,7 +138,12 @@ public final class KubernetesClient: Sendable {
     /// could tell).
     public func count(group: String, version: String, plural: String) async throws(KubernetesError) -> Int? {
         let call = KubernetesCall(verb: "list", group: group, version: version, namespace: nil, plural: plural, name: nil)
-        let page = try await send(call, method: "GET", url: baseURL(group: group, version: version, namespace: nil, plural: plural) + "?limit=1", body: nil)
+        let page = try await send(
+            call,
+            method: "GET",
+            url: baseURL(group: group, version: version, namespace: nil, plural: plural) + "?limit=1",
+            body: nil
+        )
         guard let items = page["items"]?.arrayValue else {
             throw .undecodable(call, httpStatus: 200, why: "the list has no items array", attempts: 1)
         }
@@ -169,7 +174,11 @@ public final class KubernetesClient: Sendable {
 
     /// Sends one call with retries and returns the decoded 2xx body.
     func send(
-        _ call: KubernetesCall, method: String, url: String, body: [UInt8]?, contentType: String = "application/json"
+        _ call: KubernetesCall,
+        method: String,
+        url: String,
+        body: [UInt8]?,
+        contentType: String = "application/json"
     ) async throws(KubernetesError) -> JSONValue {
         let clock = ContinuousClock()
         let deadline = clock.now.advanced(by: options.deadline)
@@ -227,7 +236,13 @@ public final class KubernetesClient: Sendable {
 
     /// One request and the classification of its answer.
     private func attempt(
-        _ call: KubernetesCall, method: String, url: String, body: [UInt8]?, contentType: String, timeout: Duration, attempts: Int
+        _ call: KubernetesCall,
+        method: String,
+        url: String,
+        body: [UInt8]?,
+        contentType: String,
+        timeout: Duration,
+        attempts: Int
     ) async -> Outcome {
         var headers: [(name: String, value: String)] = [(name: "Accept", value: "application/json"), (name: "User-Agent", value: "upgrade-gate")]
         if body != nil { headers.append((name: "Content-Type", value: contentType)) }

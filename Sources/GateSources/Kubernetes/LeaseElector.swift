@@ -154,13 +154,18 @@ public struct KubernetesLeaseStore: LeaseStore {
         do {
             let object = try await client.get(group: "coordination.k8s.io", version: "v1", namespace: namespace, plural: "leases", name: name)
             return StoredLease(object: object.json)
-        } catch where error == .notFound {
+        } catch  where error == .notFound {
             return nil
         }
     }
 
     /// PUT over `previous` (carrying its resourceVersion), or POST when there is none.
-    public func write(_ record: LeaseRecord, namespace: String, name: String, over previous: StoredLease?) async throws(KubernetesError) -> StoredLease {
+    public func write(
+        _ record: LeaseRecord,
+        namespace: String,
+        name: String,
+        over previous: StoredLease?
+    ) async throws(KubernetesError) -> StoredLease {
         guard let previous else {
             let object: JSONValue = [
                 "apiVersion": "coordination.k8s.io/v1", "kind": "Lease",
@@ -182,7 +187,13 @@ public struct KubernetesLeaseStore: LeaseStore {
         metadata["managedFields"] = nil
         members["metadata"] = .object(metadata)
         let written = try await client.replace(
-            group: "coordination.k8s.io", version: "v1", namespace: namespace, plural: "leases", name: name, object: .object(members))
+            group: "coordination.k8s.io",
+            version: "v1",
+            namespace: namespace,
+            plural: "leases",
+            name: name,
+            object: .object(members)
+        )
         return StoredLease(object: written.json)
     }
 }
@@ -338,8 +349,12 @@ public final class LeaseElector: Sendable {
         let started = clock.now
         let stamp = microTime(Date())
         var desired = LeaseRecord(
-            holderIdentity: identity, leaseDurationSeconds: Int(config.leaseDuration.components.seconds), acquireTime: stamp, renewTime: stamp,
-            leaseTransitions: 0)
+            holderIdentity: identity,
+            leaseDurationSeconds: Int(config.leaseDuration.components.seconds),
+            acquireTime: stamp,
+            renewTime: stamp,
+            leaseTransitions: 0
+        )
         let (leading, cached) = state.withLock { ($0.leading, $0.current) }
         // Fast path for the leader: write over the Lease it wrote last, without reading first.
         if leading, let cached, cached.record.holderIdentity == identity {
@@ -430,11 +445,16 @@ public final class LeaseElector: Sendable {
             while clock.now < deadline {
                 let stamp = microTime(Date())
                 let record = LeaseRecord(
-                    holderIdentity: "", leaseDurationSeconds: 1, acquireTime: stamp, renewTime: stamp, leaseTransitions: over.record.leaseTransitions)
+                    holderIdentity: "",
+                    leaseDurationSeconds: 1,
+                    acquireTime: stamp,
+                    renewTime: stamp,
+                    leaseTransitions: over.record.leaseTransitions
+                )
                 do throws(KubernetesError) {
                     _ = try await store.write(record, namespace: config.namespace, name: config.name, over: over)
                     return
-                } catch where error == .conflict {
+                } catch  where error == .conflict {
                     // Someone wrote in between: release only if the lease is still ours.
                     guard let fresh = try? await store.read(namespace: config.namespace, name: config.name),
                         fresh.record.holderIdentity == config.identity

@@ -29,7 +29,8 @@ public struct PrometheusClient: MetricsSource {
     /// Runs `query` from `start` to `end` every `step` seconds through `/api/v1/query_range`.
     public func range(_ query: String, start: Double, end: Double, step: Double) async throws(PrometheusError) -> QueryResponse {
         try await post(
-            path: "/api/v1/query_range", query: query,
+            path: "/api/v1/query_range",
+            query: query,
             parameters: [("query", query), ("start", formatTime(start)), ("end", formatTime(end)), ("step", formatTime(step))]
         )
     }

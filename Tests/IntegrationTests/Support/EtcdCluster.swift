@@ -25,7 +25,8 @@ final class EtcdCluster: Sendable {
         for (index, port) in ports.enumerated() {
             let name = "m\(index)"
             let process = try ServiceProcess(
-                name: "etcd-\(name)", executable: "etcd",
+                name: "etcd-\(name)",
+                executable: "etcd",
                 arguments: [
                     "--name", name, "--data-dir", directory.file(name),
                     "--listen-client-urls", "http://127.0.0.1:\(port.client)", "--advertise-client-urls", "http://127.0.0.1:\(port.client)",
@@ -33,7 +34,8 @@ final class EtcdCluster: Sendable {
                     "--initial-cluster", initialCluster, "--initial-cluster-state", "new", "--initial-cluster-token", "upgrade-gate-test",
                     "--heartbeat-interval", "50", "--election-timeout", "500", "--log-level", "warn",
                 ],
-                logPath: directory.file("\(name).log"))
+                logPath: directory.file("\(name).log")
+            )
             members.append(Member(name: name, clientPort: port.client, peerPort: port.peer, process: process))
         }
         let cluster = EtcdCluster(members: members, directory: directory)
@@ -96,14 +98,17 @@ final class AlertmanagerServer: Sendable {
                       authorization:
                         type: Bearer
                         credentials_file: \(tokenFile)
-            """)
+            """
+        )
         let process = try ServiceProcess(
-            name: "alertmanager", executable: "prometheus-alertmanager",
+            name: "alertmanager",
+            executable: "prometheus-alertmanager",
             arguments: [
                 "--config.file=\(config)", "--storage.path=\(directory.file("data"))", "--web.listen-address=127.0.0.1:\(port)",
                 "--cluster.listen-address=", "--log.level=warn",
             ],
-            logPath: directory.file("alertmanager.log"))
+            logPath: directory.file("alertmanager.log")
+        )
         let server = AlertmanagerServer(port: port, directory: directory, process: process)
         let http = HTTPClient()
         do {

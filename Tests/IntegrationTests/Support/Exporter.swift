@@ -101,8 +101,10 @@ final class Exporter: Sendable {
         guard healthy else { return Response(status: .internalServerError) }
         let text = metrics.sorted { $0.key < $1.key }.map { "\($0.key) \(formatValue($0.value))\n" }.joined()
         return Response(
-            status: .ok, headers: [.contentType: "text/plain; version=0.0.4"],
-            body: .init(byteBuffer: ByteBuffer(string: text)))
+            status: .ok,
+            headers: [.contentType: "text/plain; version=0.0.4"],
+            body: .init(byteBuffer: ByteBuffer(string: text))
+        )
     }
 
     /// Stops serving.

@@ -51,5 +51,6 @@ func runGate(_ arguments: [String], timeout: Duration = .seconds(60)) async thro
     return GateRun(
         exitCode: process.terminationStatus,
         stdout: String(decoding: await stdout, as: UTF8.self),
-        stderr: String(decoding: await stderr, as: UTF8.self))
+        stderr: String(decoding: await stderr, as: UTF8.self)
+    )
 }

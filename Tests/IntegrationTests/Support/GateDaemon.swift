@@ -38,13 +38,25 @@ final class GateDaemon: Sendable {
         let hasAuth = config.hasPrefix("auth:") || config.contains("\nauth:")
         let configPath = try directory.write("gate.yaml", config + (hasAuth ? "" : auth))
         let daemon = GateDaemon(
-            port: try port ?? freeLoopbackPort(), directory: directory, configPath: configPath, token: token, scopedTokens: scoped,
-            environment: environment)
+            port: try port ?? freeLoopbackPort(),
+            directory: directory,
+            configPath: configPath,
+            token: token,
+            scopedTokens: scoped,
+            environment: environment
+        )
         try await daemon.launch()
         return daemon
     }
 
-    private init(port: Int, directory: TemporaryDirectory, configPath: String, token: String, scopedTokens: [String: String], environment: [String: String]) {
+    private init(
+        port: Int,
+        directory: TemporaryDirectory,
+        configPath: String,
+        token: String,
+        scopedTokens: [String: String],
+        environment: [String: String]
+    ) {
         self.port = port
         self.directory = directory
         self.configPath = configPath
@@ -60,12 +72,15 @@ final class GateDaemon: Sendable {
         let inherited = ProcessInfo.processInfo.environment
         let environment = inherited.merging(self.environment) { $1 }.merging(extra) { $1 }
         let started = try ServiceProcess(
-            name: "upgrade-gate", executable: try gateBinaryPath(),
+            name: "upgrade-gate",
+            executable: try gateBinaryPath(),
             arguments: [
                 "serve", "--config", configPath, "--listen", "127.0.0.1:\(port)", "--state", statePath, "--log-format", "json",
                 "--log-level", "debug",
             ],
-            logPath: logPath + ".\(generation)", environment: environment)
+            logPath: logPath + ".\(generation)",
+            environment: environment
+        )
         process.generation = generation + 1
         process.current = started
         do {
@@ -125,7 +140,11 @@ final class GateDaemon: Sendable {
     /// Flagger hooks carry it as Flagger does, in the body's `metadata.token` (left alone when the body already
     /// has one), never in a header.
     func call(
-        _ method: String, _ path: String, body: String? = nil, token: String?? = .none, headers: [(name: String, value: String)] = []
+        _ method: String,
+        _ path: String,
+        body: String? = nil,
+        token: String?? = .none,
+        headers: [(name: String, value: String)] = []
     ) async throws -> Answer {
         var allHeaders = headers
         var body = body
@@ -137,7 +156,8 @@ final class GateDaemon: Sendable {
         }
         if body != nil { allHeaders.append((name: "Content-Type", value: "application/json")) }
         let response = try await http.execute(
-            HTTPRequest(method: method, url: url + path, headers: allHeaders, body: body.map { Array($0.utf8) }, timeout: .seconds(30)))
+            HTTPRequest(method: method, url: url + path, headers: allHeaders, body: body.map { Array($0.utf8) }, timeout: .seconds(30))
+        )
         return Answer(status: response.status, body: response.bodyText)
     }
 

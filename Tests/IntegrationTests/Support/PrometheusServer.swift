@@ -1,8 +1,8 @@
 import Foundation
-import Synchronization
 import GateCore
 import GateHTTP
 import GateSources
+import Synchronization
 
 /// A real Prometheus (Debian's `prometheus`) on a free loopback port, scraping the given targets
 /// every second, with its TSDB in a temporary directory.
@@ -16,7 +16,10 @@ final class PrometheusServer: Sendable {
 
     /// Starts Prometheus scraping `targets` (job `demo`), plus any extra scrape config and rule files.
     static func start(
-        targets: [String], extraScrapeConfigs: String = "", ruleFiles: [String] = [], alertmanagers: [String] = []
+        targets: [String],
+        extraScrapeConfigs: String = "",
+        ruleFiles: [String] = [],
+        alertmanagers: [String] = []
     ) async throws -> PrometheusServer {
         let directory = try TemporaryDirectory(prefix: "prometheus")
         let port = try freeLoopbackPort()
@@ -46,7 +49,8 @@ final class PrometheusServer: Sendable {
         }
         let configPath = try directory.write("prometheus.yml", config)
         let process = try ServiceProcess(
-            name: "prometheus", executable: "prometheus",
+            name: "prometheus",
+            executable: "prometheus",
             arguments: [
                 "--config.file=\(configPath)",
                 "--storage.tsdb.path=\(directory.file("data"))",
@@ -55,7 +59,8 @@ final class PrometheusServer: Sendable {
                 // Lets tests look back at samples from seconds ago without extra lookback noise.
                 "--query.lookback-delta=5s",
             ],
-            logPath: directory.file("prometheus.log"))
+            logPath: directory.file("prometheus.log")
+        )
         let server = PrometheusServer(port: port, directory: directory, process: process)
         do {
             try await eventually(timeout: .seconds(90), "Prometheus on port \(port) to be ready") {

@@ -134,7 +134,8 @@ func findExecutable(_ name: String) -> String? {
 
 /// Polls `condition` every 50 ms until it holds or `timeout` passes.
 func eventually(
-    timeout: Duration = .seconds(60), _ what: @autoclosure () -> String = "condition",
+    timeout: Duration = .seconds(60),
+    _ what: @autoclosure () -> String = "condition",
     _ condition: () async throws -> Bool
 ) async throws {
     let deadline = ContinuousClock.now + timeout

@@ -119,7 +119,9 @@ struct VeleroClientTests {
             // And once more, as after a crash between the request and persisting its outcome.
             try await velero.createRestore(Self.restore("w-1-rollback", from: "w-1-pre"))
             #expect(k8s.server.restores.count == 1)
-            #expect(k8s.server.requestCount(method: "POST") >= 3)
+            // The first create can only have succeeded through a retry (its first answer never came); on a loaded machine
+            // the stalled attempt may not be counted yet, so the count proves only that both creates reached the server.
+            #expect(k8s.server.requestCount(method: "POST") >= 2)
         }
     }
 

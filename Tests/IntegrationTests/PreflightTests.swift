@@ -19,7 +19,7 @@ func runPreflightCLI(_ arguments: [String], input: String = "", timeout: Duratio
     process.standardInput = FileHandle(forReadingAtPath: inputPath)
     process.standardOutput = FileHandle(forWritingAtPath: outPath)
     process.standardError = FileHandle(forWritingAtPath: errPath)
-    try process.run()
+    try process.runSerialised()
     let deadline = ContinuousClock.now + timeout
     while process.isRunning {
         if ContinuousClock.now > deadline {

@@ -35,7 +35,7 @@ func runGate(_ arguments: [String], timeout: Duration = .seconds(60)) async thro
     process.standardOutput = out
     process.standardError = err
     process.standardInput = FileHandle.nullDevice
-    try process.run()
+    try process.runSerialised()
     // Drain both pipes concurrently so a chatty child never blocks on a full pipe; each on a thread of its own, never
     // on the cooperative pool (see OffThePool.swift).
     async let stdout = readToEnd(out.fileHandleForReading)

@@ -72,7 +72,7 @@ final class ServiceProcess: Sendable {
         process.standardError = log
         process.standardInput = FileHandle.nullDevice
         if let environment { process.environment = environment }
-        try process.run()
+        try process.runSerialised()
         self.name = name
         self.logPath = logPath
         self.process = process

@@ -69,8 +69,10 @@ final class GateDaemon: Sendable {
     /// Starts (or restarts) the binary and waits until /readyz answers 200.
     func launch(environment extra: [String: String] = [:]) async throws {
         let generation = self.process.generation
-        let inherited = ProcessInfo.processInfo.environment
-        let environment = inherited.merging(self.environment) { $1 }.merging(extra) { $1 }
+        // The child inherits this process's environment as it is unless the test sets variables: handing Foundation a
+        // copied environment crashed `Process.run()` (a memcpy in building the child's environment) in full-suite runs.
+        let overrides = self.environment.merging(extra) { $1 }
+        let environment = overrides.isEmpty ? nil : ProcessInfo.processInfo.environment.merging(overrides) { $1 }
         let started = try ServiceProcess(
             name: "upgrade-gate",
             executable: try gateBinaryPath(),

@@ -473,37 +473,12 @@ public struct ManifestReader: Sendable {
 
     // MARK: - Files
 
-    /// The YAML files at `path`: the file itself, or those under a directory in sorted order.
+    /// The files to read at `path` (see `filesToRead(at:include:)`).
     static func files(at path: String) throws(PreflightInputError) -> [String] {
-        var isDirectory: ObjCBool = false
-        guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) else {
-            throw .unreadable(path, "no such file or directory")
-        }
-        guard isDirectory.boolValue else { return [path] }
-        var files: [String] = []
-        var visited: Set<String> = []
-        try collect(directory: path, into: &files, visited: &visited)
-        return files
-    }
-
-    private static func collect(directory: String, into files: inout [String], visited: inout Set<String>) throws(PreflightInputError) {
-        // A symbolic link back up the tree would otherwise recurse for ever.
-        guard visited.insert(URL(fileURLWithPath: directory).resolvingSymlinksInPath().path).inserted else { return }
-        let names: [String]
         do {
-            names = try FileManager.default.contentsOfDirectory(atPath: directory)
+            return try filesToRead(at: path) { $0.lowercased().hasSuffix(".yaml") || $0.lowercased().hasSuffix(".yml") }
         } catch {
-            throw .unreadable(directory, "the directory cannot be listed")
-        }
-        for name in names.sorted() where !name.hasPrefix(".") {
-            let child = directory.hasSuffix("/") ? directory + name : "\(directory)/\(name)"
-            var isDirectory: ObjCBool = false
-            guard FileManager.default.fileExists(atPath: child, isDirectory: &isDirectory) else { continue }
-            if isDirectory.boolValue {
-                try collect(directory: child, into: &files, visited: &visited)
-            } else if name.lowercased().hasSuffix(".yaml") || name.lowercased().hasSuffix(".yml") {
-                files.append(child)
-            }
+            throw .unreadable(error.path, error.reason)
         }
     }
 }

@@ -499,16 +499,6 @@ public struct VeleroBackupConfig: Sendable, Equatable {
     }
 }
 
-/// How a failed window is rolled back.
-public enum RestoreMode: String, Sendable, Equatable, Hashable, CaseIterable {
-    /// Create the Restore on the transition to `fail`.
-    case auto
-    /// Wait for `POST /api/v1/windows/{name}/restore`.
-    case manual
-    /// Log and record the Restore that would be created, and create nothing.
-    case dryRun = "dry-run"
-}
-
 /// Velero's `existingResourcePolicy` for a Restore.
 public enum ExistingResourcePolicy: String, Sendable, Equatable, Hashable, CaseIterable {
     /// Velero skips objects that already exist: nothing upgraded is rolled back.

@@ -2,8 +2,8 @@
 public struct BackupState: Sendable, Equatable, Codable {
     /// The Backup's name (`<window>-<id>-pre`, or an existing one the request named).
     public var name: String
-    /// Velero's phase (`New`, `InProgress`, `Completed`, `Failed`, …); empty until first read.
-    public var phase: String
+    /// Velero's phase as last read; ``BackupPhase/unknown`` until first read.
+    public var phase: BackupPhase
     /// True when the gate created it (false: an existing backup named by the request).
     public var created: Bool
     /// When the gate asked for it / started waiting (Unix seconds).
@@ -12,7 +12,7 @@ public struct BackupState: Sendable, Equatable, Codable {
     public var finishedAt: Double?
 
     /// Creates a backup state.
-    public init(name: String, phase: String = "", created: Bool, requestedAt: Double, finishedAt: Double? = nil) {
+    public init(name: String, phase: BackupPhase = .unknown, created: Bool, requestedAt: Double, finishedAt: Double? = nil) {
         self.name = name
         self.phase = phase
         self.created = created
@@ -21,19 +21,19 @@ public struct BackupState: Sendable, Equatable, Codable {
     }
 
     /// Velero finished it successfully: it can be restored from.
-    public var isUsable: Bool { phase == "Completed" }
-    /// Velero gave up on it, or finished it only partly: not a safe rollback point.
-    public var hasFailed: Bool { ["Failed", "PartiallyFailed", "FailedValidation", "Deleting"].contains(phase) }
+    public var isUsable: Bool { phase.isUsable }
+    /// Velero gave up on it, or finished it only partly, or it is being deleted: not a safe rollback point.
+    public var hasFailed: Bool { phase.hasFailed }
 }
 
 /// The rollback of a window: from intent to a verified result.
 public struct RestoreState: Sendable, Equatable, Codable {
     /// The Restore's name (`<window>-<id>-rollback`).
     public var name: String
-    /// `intent` (persisted, not yet requested), `dry-run`, or Velero's phase once requested.
-    public var phase: String
-    /// `auto`, `manual` or `dry-run`: how it was triggered.
-    public var mode: String
+    /// ``RestorePhase/intent`` (persisted, not yet requested), ``RestorePhase/dryRun``, or Velero's phase once requested.
+    public var phase: RestorePhase
+    /// How it was triggered: automatically, by an operator, or only recorded (dry run).
+    public var mode: RestoreMode
     /// When the intent was persisted (before any request).
     public var intentAt: Double
     /// When the API accepted the Restore (201, or 409 for a retry of the same name).
@@ -52,7 +52,7 @@ public struct RestoreState: Sendable, Equatable, Codable {
     public var lastError: String?
 
     /// Creates a restore intent.
-    public init(name: String, phase: String = "intent", mode: String, intentAt: Double, reason: String) {
+    public init(name: String, phase: RestorePhase = .intent, mode: RestoreMode, intentAt: Double, reason: String) {
         self.name = name
         self.phase = phase
         self.mode = mode
@@ -61,8 +61,8 @@ public struct RestoreState: Sendable, Equatable, Codable {
         self.attempts = 0
     }
 
-    /// Velero is done with it, one way or another (or it was only a dry run).
-    public var isTerminal: Bool { ["Completed", "PartiallyFailed", "Failed", "FailedValidation", "dry-run"].contains(phase) }
+    /// Velero is done with it, one way or another (or it was only a dry run, or it was deleted).
+    public var isTerminal: Bool { phase.isTerminal }
 }
 
 /// One container's image in one workload, recorded at open and compared after a restore.

@@ -94,22 +94,16 @@ public struct WindowRecord: Sendable, Equatable, Codable {
     public var restore: RestoreState?
     /// The window's workloads' container images when it opened (for restore verification).
     public var imagesAtOpen: [RecordedImage]
+    /// Who opened it, and so who may change it.
+    public var owner: WindowOwner
 
     /// Creates a record.
     public init(
-        id: String,
-        request: WindowRequest,
-        checks: [CheckSpec],
-        openedAt: Double,
-        soak: Double,
-        duration: Double,
-        closedAt: Double? = nil,
-        closeReason: String? = nil,
-        memory: GateMemory = GateMemory(),
-        backup: BackupState? = nil,
-        restore: RestoreState? = nil,
-        imagesAtOpen: [RecordedImage] = []
+        id: String, request: WindowRequest, checks: [CheckSpec], openedAt: Double, soak: Double, duration: Double,
+        closedAt: Double? = nil, closeReason: String? = nil, memory: GateMemory = GateMemory(), backup: BackupState? = nil,
+        restore: RestoreState? = nil, imagesAtOpen: [RecordedImage] = [], owner: WindowOwner = .pipeline
     ) {
+        self.owner = owner
         self.id = id
         self.request = request
         self.checks = checks
@@ -125,7 +119,7 @@ public struct WindowRecord: Sendable, Equatable, Codable {
     }
 
     private enum CodingKeys: String, CodingKey {
-        case id, request, checks, openedAt, soak, duration, closedAt, closeReason, memory, backup, restore, imagesAtOpen
+        case id, request, checks, openedAt, soak, duration, closedAt, closeReason, memory, backup, restore, imagesAtOpen, owner
     }
 
     /// Decodes a stored window; fields added after it was stored take their defaults.
@@ -144,6 +138,9 @@ public struct WindowRecord: Sendable, Equatable, Codable {
         backup = try container.decodeIfPresent(BackupState.self, forKey: .backup)
         restore = try container.decodeIfPresent(RestoreState.self, forKey: .restore)
         imagesAtOpen = try container.decodeIfPresent([RecordedImage].self, forKey: .imagesAtOpen) ?? []
+        // Records written before windows had owners were opened by pipelines or Flagger alike; the pipeline rule
+        // (any windows-scoped caller may change them) keeps them manageable.
+        owner = try container.decodeIfPresent(WindowOwner.self, forKey: .owner) ?? .pipeline
     }
 
     /// The window's name.

@@ -119,6 +119,12 @@ let package = Package(
             path: "Tests/FakeKubernetes",
             resources: [.copy("CRDs")]
         ),
+        // Test support: fakes for the engine's ports (metrics, Velero, store), a manual clock, shared helpers.
+        .target(
+            name: "GateTestKit",
+            dependencies: ["GateCore", "GateSources", "GateStore"],
+            path: "Tests/GateTestKit"
+        ),
         .testTarget(name: "GateCoreTests", dependencies: ["GateCore"], resources: [.copy("Fixtures")]),
         .testTarget(name: "GateHTTPTests", dependencies: ["GateHTTP", .product(name: "NIOPosix", package: "swift-nio")]),
         .testTarget(name: "GateSourcesTests", dependencies: ["GateSources", "GateHTTP", "FakeKubernetes"], resources: [.copy("Fixtures")]),
@@ -132,7 +138,12 @@ let package = Package(
         .testTarget(name: "GateStoreTests", dependencies: ["GateStore"]),
         .testTarget(
             name: "GateServerTests",
-            dependencies: ["GateServer", "GateConfig", "GateSources", .product(name: "Logging", package: "swift-log")],
+            dependencies: [
+                "GateServer", "GateConfig", "GateCore", "GateSources", "GateStore", "GateTestKit",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HummingbirdTesting", package: "hummingbird"),
+            ],
             resources: [.copy("Fixtures")]
         ),
         .testTarget(

@@ -227,3 +227,12 @@ public struct WindowSettings: Sendable, Equatable {
     /// How old the last evaluation may be before the verdict is stale.
     public var staleAfter: Double { 3 * interval }
 }
+
+/// The open windows a new window of `owner` supersedes: the earlier windows of the same owner (a canary's new
+/// revision replaces its old one), never a window of another owner, whatever its name.
+///
+/// - Important: Identity, not names: `podinfo`'s canary never supersedes `podinfo-prod-upgrade` opened by a pipeline.
+public func windowsSuperseded(by owner: WindowOwner, opening id: String, among open: [WindowRecord]) -> [WindowRecord] {
+    guard owner != .pipeline else { return [] }
+    return open.filter { $0.isOpen && $0.owner == owner && $0.id != id }.sorted { $0.openedAt < $1.openedAt }
+}

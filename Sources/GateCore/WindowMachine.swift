@@ -70,8 +70,8 @@ public struct WindowMachine: Sendable, Equatable {
         case restoreGone(at: Double)
         /// The Restore could not be read.
         case restoreUnreadable(error: String, at: Double)
-        /// The images after the restore were compared with those at open.
-        case verified(rolledBack: [ImageChange], notRolledBack: [ImageChange], at: Double)
+        /// The window's workloads' images were read after the restore (compared with those recorded at open).
+        case imagesRead([RecordedImage], at: Double)
         /// The images after the restore could not be read.
         case verifyFailed(error: String, at: Double)
         /// Time passed: the escape loop's tick (Kubernetes work, duration, staleness).
@@ -204,7 +204,9 @@ public struct WindowMachine: Sendable, Equatable {
         case .restoreUnreadable(let error, _):
             restoreCallInFlight = false
             return [.log(GateLogLine(.warning, "window \(name): Restore \(restoreName) could not be read: \(error)", ["gate.window": .string(name)]))]
-        case .verified(let rolledBack, let notRolledBack, let at): return verified(rolledBack: rolledBack, notRolledBack: notRolledBack, at: at)
+        case .imagesRead(let images, let at):
+            let (rolledBack, notRolledBack) = compareImages(atOpen: record.imagesAtOpen, now: images)
+            return verified(rolledBack: rolledBack, notRolledBack: notRolledBack, at: at)
         case .verifyFailed(let error, let at):
             restoreCallInFlight = false
             verifyAttempted = true

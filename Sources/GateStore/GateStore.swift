@@ -272,6 +272,48 @@ public final class GateStore: Sendable {
         }
     }
 
+    /// Records one evaluation together with the whole record it led to, in one transaction: the verdict, the memory
+    /// and (on a transition to fail) the restore intent land together or not at all; then keeps only the newest
+    /// `evaluationHistory` evaluations of that window.
+    ///
+    /// - Throws: `StoreError.notFound` when no window has the record's id (nothing is written).
+    nonisolated(nonsending) public func recordEvaluation(_ record: WindowRecord, _ evaluation: EvaluationRecord, events: [WindowEvent])
+        async throws(StoreError)
+    {
+        let operation = "recording an evaluation of window \(record.name) (id \(record.id))"
+        let coding = coding
+        let recordJSON = try coding.encode(record, operation: operation)
+        let evaluationJSON = try coding.encode(evaluation, operation: operation)
+        let eventRows = try events.map { event throws(StoreError) in (event, try coding.encode(event, operation: operation)) }
+        let windowID = record.id
+        try await write(operation) { db in
+            try updateRecord(db, record, json: recordJSON)
+            try db.cachedStatement(sql: "INSERT INTO evaluation (windowID, at, verdict, evaluation) VALUES (?, ?, ?, ?)")
+                .execute(arguments: [windowID, evaluation.at, evaluation.verdict.rawValue, evaluationJSON])
+            try db.cachedStatement(
+                sql: """
+                    DELETE FROM evaluation WHERE windowID = :windowID AND id < (
+                        SELECT id FROM evaluation WHERE windowID = :windowID ORDER BY id DESC LIMIT 1 OFFSET :keep
+                    )
+                    """
+            ).execute(arguments: ["windowID": windowID, "keep": Self.evaluationHistory - 1])
+            try insertEvents(db, windowID: windowID, eventRows)
+        }
+    }
+
+    /// Closed windows whose restore was intended or requested and has not reached a terminal phase.
+    public func unfinishedRestoreWindows() async throws(StoreError) -> [StoredWindow] {
+        let coding = coding
+        return try await read("listing closed windows with unfinished restores") { db in
+            let sql = StoredWindowRow.select + """
+                 WHERE w.closedAt IS NOT NULL AND json_extract(w.record, '$.restore') IS NOT NULL
+                   AND json_extract(w.record, '$.restore.phase') NOT IN ('Completed', 'PartiallyFailed', 'Failed', 'FailedValidation', 'dry-run', 'Deleting', 'Gone')
+                 ORDER BY w.openedAt, w.rowid
+                """
+            return try Row.fetchAll(db, sql: sql).map { try coding.storedWindow($0) }
+        }
+    }
+
     /// Up to `limit` evaluations of a window, newest recorded first; empty for an unknown window.
     public func evaluations(windowID: String, limit: Int) async throws(StoreError) -> [EvaluationRecord] {
         guard limit > 0 else { return [] }

@@ -265,6 +265,8 @@ struct Window: AsyncParsableCommand {
         @Option(help: "Duration override, e.g. 4h.") var duration: String?
         @Option(help: "Run preflight on these manifests first (file, directory or -) and open nothing when it fails.") var preflight: String?
         @Option(help: "With --preflight: the Kubernetes release the upgrade targets, e.g. 1.32.") var kubernetesVersion: String?
+        @Flag(help: "Return once the pre-upgrade backup is Completed; exit 1 if it failed.") var wait = false
+        @Option(help: "How long --wait waits, in seconds.") var waitTimeout: Int = 1800
 
         func validate() throws {
             _ = try parseKeyValues(labels, option: "--label")
@@ -301,6 +303,20 @@ struct Window: AsyncParsableCommand {
                 duration: duration
             )
             try await Window.perform(.open(request), connection)
+            guard wait else { return }
+            let outcome: WindowClient.BackupWait
+            do {
+                outcome = try await WindowClient.waitForBackup(name: name, url: connection.url, timeout: .seconds(waitTimeout))
+            } catch {
+                FileHandle.standardError.write(Data("\(error)\n".utf8))
+                throw ExitCode(1)
+            }
+            switch outcome {
+            case .ready(let message): print(message)
+            case .failed(let message):
+                FileHandle.standardError.write(Data("\(message)\n".utf8))
+                throw ExitCode(1)
+            }
         }
     }
 

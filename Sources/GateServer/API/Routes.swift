@@ -15,7 +15,7 @@ struct APIContext: Sendable {
     let authenticator: TokenAuthenticator
     let now: @Sendable () -> Double
     /// The state store, for reads that need no engine (window summaries).
-    let store: GateStore
+    let store: any WindowStore
     /// What `/readyz` answers.
     let readiness: Readiness
     /// For refused calls (never with a token's value).
@@ -51,7 +51,7 @@ func addRoutes(to router: Router<BasicRequestContext>, api: APIContext) {
     router.post("/api/v1/windows") { request, context in
         let (body, caller) = try await authorizedBody(request, scope: .windows, api: api)
         let windowRequest = try decodeWindowRequest(try JSONValue.parseBody(body.readableBytesView), config: api.config)
-        let window = try await api.engine.open(windowRequest, by: auditName(caller))
+        let window = try await api.engine.open(windowRequest, by: .pipeline(auditName(caller)))
         return jsonResponse(.created, await api.engine.detailJSON(window))
     }
 
@@ -132,24 +132,24 @@ func addRoutes(to router: Router<BasicRequestContext>, api: APIContext) {
         let name = try context.parameters.require("name")
         let (body, caller) = try await authorizedBody(request, scope: .windows, api: api)
         let reason = try optionalReason(body) ?? "closed through the API"
-        let window = try await api.engine.close(name, reason: reason, by: auditName(caller))
+        let window = try await api.engine.close(name, reason: reason, by: .pipeline(auditName(caller)))
         return jsonResponse(.ok, await api.engine.detailJSON(window))
     }
 
     router.post("/api/v1/windows/:name/reset") { request, context in
         let name = try context.parameters.require("name")
         let (body, caller) = try await authorizedBody(request, scope: .windows, api: api)
-        let window = try await api.engine.reset(name, by: auditName(caller), note: try optionalReason(body))
+        let window = try await api.engine.reset(name, by: .pipeline(auditName(caller)), note: try optionalReason(body))
         return jsonResponse(.ok, await api.engine.detailJSON(window))
     }
 
     router.post("/api/v1/windows/:name/restore") { request, context in
         let name = try context.parameters.require("name")
         let (_, caller) = try await authorizedBody(request, scope: .windows, api: api)
-        let restore = try await api.engine.requestManualRestore(name, by: auditName(caller))
+        let restore = try await api.engine.requestManualRestore(name, by: .pipeline(auditName(caller)))
         return jsonResponse(
             .accepted,
-            encodeJSON(["restore": ["name": restore.name, "phase": restore.phase, "mode": restore.mode, "lastError": restore.lastError ?? ""]])
+            encodeJSON(["restore": ["name": restore.name, "phase": restore.phase.rawValue, "mode": restore.mode.rawValue, "lastError": restore.lastError ?? ""]])
         )
     }
 

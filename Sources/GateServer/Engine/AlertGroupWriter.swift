@@ -4,16 +4,16 @@ import GateStore
 /// written are committed together in the next one, and every caller returns only once its own
 /// payload is committed (so the webhook's 200 still means "durable").
 actor AlertGroupWriter {
-    private let store: GateStore
-    private var pending: [(group: GateStore.StoredAlertGroup, done: CheckedContinuation<StoreError?, Never>)] = []
+    private let store: any WindowStore
+    private var pending: [(group: StoredAlertGroup, done: CheckedContinuation<StoreError?, Never>)] = []
     private var flushing = false
 
-    init(store: GateStore) {
+    init(store: any WindowStore) {
         self.store = store
     }
 
     /// Persists `group`; returns when it is committed.
-    func write(_ group: GateStore.StoredAlertGroup) async throws(StoreError) {
+    func write(_ group: StoredAlertGroup) async throws(StoreError) {
         let failure = await withCheckedContinuation { (continuation: CheckedContinuation<StoreError?, Never>) in
             pending.append((group, continuation))
             if !flushing {

@@ -25,3 +25,31 @@ struct EvaluationService: Service {
         }
     }
 }
+
+/// The escape loop as a Service: creates, polls and verifies Velero objects, closes windows whose duration ended and
+/// republishes stale verdicts, beside the evaluation loop so that neither waits on the other.
+///
+/// It runs every `interval`, and at once when a machine has new Kubernetes work (a restore intent).
+struct EscapeService: Service {
+    let engine: GateEngine
+    let interval: Duration
+
+    func run() async throws {
+        await cancelWhenGracefulShutdown {
+            await withDiscardingTaskGroup { group in
+                let wake = engine.escapeWake
+                group.addTask {
+                    while !Task.isCancelled {
+                        wake.yield()
+                        do { try await Task.sleep(for: interval) } catch { return }
+                    }
+                }
+                for await _ in engine.escapeWakes {
+                    if Task.isCancelled { break }
+                    await engine.reconcile()
+                }
+                group.cancelAll()
+            }
+        }
+    }
+}

@@ -52,7 +52,7 @@ public final class GateBoard: Sendable {
     }
 }
 
-/// The gate body: what pollers read (docs/http-api.md lists its fields).
+/// The gate body of SPEC §5: what pollers read.
 struct GateBody: Encodable {
     var window: String
     var state: String
@@ -67,6 +67,8 @@ struct GateBody: Encodable {
     var evaluatedAt: String?
     /// Prometheus duration syntax (`25m`, `0s`), as Argo Rollouts' examples read it.
     var soakRemaining: String
+    /// The last evaluation is older than three intervals: the verdict says inconclusive (a sticky fail stays).
+    var stale: Bool
 
     struct Check: Encodable {
         var name: String
@@ -118,8 +120,6 @@ struct GateBody: Encodable {
         var baseline: JSONNumber?
         var rule: String?
         var reason: String?
-        /// The statistical comparison's numbers (medians, shift, interval, effect, allowance), for compare checks.
-        var comparison: SeriesComparison? = nil
     }
 
     /// At most this many series per check are listed: the ones that are not fine first, then fine ones.
@@ -127,7 +127,8 @@ struct GateBody: Encodable {
 
     init(window: LiveWindow, alerts: [AlertFinding], velero: VeleroConfig?, now: Double) {
         let record = window.record
-        let verdict = record.memory.verdict
+        let verdict = window.machine.verdict(at: now)
+        self.stale = window.machine.isStale(at: now)
         self.window = record.name
         self.state = record.isOpen ? "open" : "closed"
         self.verdict = verdict.rawValue
@@ -136,50 +137,35 @@ struct GateBody: Encodable {
         self.alerts = alerts.map(AlertBody.init)
         if velero != nil {
             let backup = record.backup
-            self.backup = BackupBody(
-                mode: backup == nil ? "none" : nil,
-                name: backup?.name,
-                phase: backup.map { $0.phase.isEmpty ? "New" : $0.phase }
-            )
-            self.restore = Nullable(
-                record.restore.map {
-                    RestoreBody(
-                        mode: $0.mode,
-                        name: $0.name,
-                        phase: $0.phase,
-                        reason: $0.reason,
-                        lastError: $0.lastError,
-                        rolledBack: $0.rolledBack?.map(\.description),
-                        notRolledBack: $0.notRolledBack?.map(\.description)
-                    )
-                }
-            )
+            self.backup = BackupBody(mode: backup == nil ? "none" : nil, name: backup?.name, phase: backup.map { $0.phase.display })
+            self.restore = Nullable(record.restore.map {
+                RestoreBody(
+                    mode: $0.mode.rawValue, name: $0.name, phase: $0.phase.rawValue, reason: $0.reason,
+                    // Pollers carry no token: the Kubernetes error text stays in the log and the window API.
+                    lastError: $0.lastError == nil ? nil : "the Restore could not be created yet; retrying (details in the gate's log)",
+                    rolledBack: $0.rolledBack?.map(\.description), notRolledBack: $0.notRolledBack?.map(\.description))
+            })
         } else {
             self.backup = BackupBody(mode: "disabled")
             self.restore = Nullable(RestoreBody(mode: "disabled"))
         }
-        if let evaluation = window.lastEvaluation {
+        if stale, verdict != .fail {
+            reasons = ["the verdict is stale: no evaluation finished in the last \(formatDuration(3 * window.machine.settings.interval))"]
+            evaluatedAt = window.lastEvaluation.map { formatTimestamp($0.at) }
+            checks = []
+        } else if let evaluation = window.lastEvaluation {
             reasons = verdict == .fail && !record.memory.failReasons.isEmpty ? record.memory.failReasons : evaluation.reasons
             evaluatedAt = formatTimestamp(evaluation.at)
             checks = evaluation.outcomes.map { outcome in
                 // judge() sorts broken and inconclusive series before passing ones.
                 let listed = outcome.series.prefix(Self.maxSeriesPerCheck)
                 return Check(
-                    name: outcome.check,
-                    critical: outcome.critical,
+                    name: outcome.check, critical: outcome.critical,
                     status: (evaluation.statuses[outcome.check] ?? .inconclusive).rawValue,
                     series: listed.map {
-                        Series(
-                            labels: $0.labels.dictionary,
-                            value: $0.value.json,
-                            baseline: $0.baseline.json,
-                            rule: $0.rule,
-                            reason: $0.reason,
-                            comparison: $0.comparison
-                        )
+                        Series(labels: $0.labels.dictionary, value: $0.value.json, baseline: $0.baseline.json, rule: $0.rule, reason: $0.reason)
                     },
-                    seriesTotal: outcome.series.count
-                )
+                    seriesTotal: outcome.series.count)
             }
         } else {
             reasons = verdict == .fail ? record.memory.failReasons : ["waiting for the first evaluation"]
@@ -194,27 +180,6 @@ struct GateBody: Encodable {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
         return Array((try? encoder.encode(self)) ?? Data("{}".utf8))
-    }
-}
-
-/// A window as the engine holds it in memory.
-struct LiveWindow: Sendable {
-    var record: WindowRecord
-    var baseline: WindowBaseline
-    var lastEvaluation: EvaluationRecord?
-    /// Derived once from the window and the config (regexes compiled once, not per notification).
-    let alertPolicy: AlertPolicy
-    /// The label sets of the alerts firing at open.
-    let baselineAlerts: Set<Labels>
-    /// The alert findings in the last published gate body (to skip re-publishing unchanged ones).
-    var publishedAlerts: [AlertFinding] = []
-
-    init(record: WindowRecord, baseline: WindowBaseline, lastEvaluation: EvaluationRecord?, config: GateConfig) {
-        self.record = record
-        self.baseline = baseline
-        self.lastEvaluation = lastEvaluation
-        self.alertPolicy = GateServer.alertPolicy(config: config, request: record.request)
-        self.baselineAlerts = Set(baseline.alerts.map(\.labels))
     }
 }
 

@@ -1,4 +1,3 @@
-import Foundation
 import GateConfig
 import GateCore
 import GateSources
@@ -18,416 +17,235 @@ struct AnyMetricsSource: MetricsSource {
     }
 }
 
-/// The one owner of open windows: opens, evaluates, closes and resets them, persists every change
-/// before it is acknowledged, logs the gate lines and publishes answers to the board.
-///
-/// GateCore decides; this actor only carries the decisions out (I/O, logs, metrics).
+/// A window as the engine holds it: its machine (the lifecycle), its pinned baseline and what alert judging needs.
+struct LiveWindow: Sendable {
+    /// The window's lifecycle.
+    var machine: WindowMachine
+    /// The snapshot pinned at open.
+    let baseline: WindowBaseline
+    /// Derived once from the window and the config (regexes compiled once, not per notification).
+    let alertPolicy: AlertPolicy
+    /// The label sets of the alerts firing at open.
+    let baselineAlerts: Set<Labels>
+    /// The alert findings in the last published gate body (to skip re-publishing unchanged ones).
+    var publishedAlerts: [AlertFinding] = []
+
+    init(machine: WindowMachine, baseline: WindowBaseline, config: GateConfig) {
+        self.machine = machine
+        self.baseline = baseline
+        self.alertPolicy = GateServer.alertPolicy(config: config, request: machine.record.request)
+        self.baselineAlerts = Set(baseline.alerts.map(\.labels))
+    }
+
+    /// The durable record.
+    var record: WindowRecord { machine.record }
+    /// The newest evaluation.
+    var lastEvaluation: EvaluationRecord? { machine.lastEvaluation }
+}
+
+/// The one owner of open windows. Each window's `WindowMachine` decides; this actor feeds it events (API calls,
+/// evaluations, notifications, Kubernetes answers, ticks) and carries out the actions it returns: persist, publish,
+/// log, count, and the Kubernetes calls, which run in the escape loop beside the evaluation cycle.
 actor GateEngine {
     let config: GateConfig
-    let store: GateStore
-    private let evaluator: Evaluator<AnyMetricsSource>
-    private let board: GateBoard
+    let settings: WindowSettings
+    let store: any WindowStore
+    let evaluator: Evaluator<AnyMetricsSource>
+    let board: GateBoard
     let metrics: GateMetrics
     let logger: Logger
     let now: @Sendable () -> Double
-
     let alertSource: any FiringAlertsSource
     /// Velero, when the config has a `velero` section.
     let velero: (any VeleroPort)?
+    /// How long one Kubernetes call of the escape loop may take.
+    let escapeTimeout: Duration
     /// Group-commits Alertmanager notifications.
     let alertWriter: AlertGroupWriter
+    /// Wakes the escape loop when a machine has new Kubernetes work.
+    let escapeWake: AsyncStream<Void>.Continuation
+    /// The escape loop's wake-ups.
+    let escapeWakes: AsyncStream<Void>
     var live: [String: LiveWindow] = [:]
-    /// Closed windows whose restore is still in flight, by window id (the reconciler finishes them).
+    /// Closed windows whose restore is still in flight, by window id (the escape loop finishes them).
     var restoring: [String: LiveWindow] = [:]
-    /// Every alert Alertmanager told us about, by group (global: windows differ only in their
-    /// baselines and matchers).
+    /// Every alert Alertmanager told us about, by group.
     var book = AlertBook()
-    private var opening: Set<String> = []
-    /// Checks whose evidence was missing at the last evaluation, per window (to log source
-    /// failures on change, not on every tick).
-    private var unavailable: [String: Set<String>] = [:]
+    var opening: Set<String> = []
+    /// Checks whose evidence was missing at the last evaluation, per window (to log source failures on change).
+    var unavailable: [String: Set<String>] = [:]
 
     init(
-        config: GateConfig,
-        store: GateStore,
-        source: any MetricsSource,
-        alertSource: any FiringAlertsSource,
-        velero: (any VeleroPort)?,
-        board: GateBoard,
-        metrics: GateMetrics,
-        logger: Logger,
-        now: @escaping @Sendable () -> Double = { Date().timeIntervalSince1970 }
+        config: GateConfig, store: any WindowStore, source: any MetricsSource, alertSource: any FiringAlertsSource, velero: (any VeleroPort)?,
+        board: GateBoard, metrics: GateMetrics, logger: Logger, now: @escaping @Sendable () -> Double, escapeTimeout: Duration = .seconds(30)
     ) {
         self.config = config
+        self.settings = windowSettings(config)
         self.alertSource = alertSource
         self.velero = velero
-        self.alertWriter = AlertGroupWriter(store: store)
         self.store = store
+        self.alertWriter = AlertGroupWriter(store: store)
         self.evaluator = Evaluator(
-            source: AnyMetricsSource(base: source),
-            maxConcurrentQueries: 8,
-            onQueryError: { [metrics] error in metrics.countQueryError(reason: error.label) }
-        )
+            source: AnyMetricsSource(base: source), maxConcurrentQueries: 8,
+            onQueryError: { [metrics] error in metrics.countQueryError(reason: error.label) })
         self.board = board
         self.metrics = metrics
         self.logger = logger
         self.now = now
+        self.escapeTimeout = escapeTimeout
+        (self.escapeWakes, self.escapeWake) = AsyncStream.makeStream(of: Void.self, bufferingPolicy: .bufferingNewest(1))
     }
 
-    /// What the gate does about a verdict change, as the gate log says it.
-    func failAction(becameFail: Bool) -> String {
-        guard becameFail else { return "none" }
-        return config.velero.map { "restore mode \($0.restore.mode.rawValue)" } ?? "none: no velero section, judging only"
+    func machine(for record: WindowRecord, lastEvaluation: EvaluationRecord?) -> WindowMachine {
+        WindowMachine(
+            record: record, lastEvaluation: lastEvaluation, settings: settings,
+            restoreName: veleroObjectName(window: record.name, id: record.id, suffix: "rollback"))
     }
 
     // MARK: Start-up
 
-    /// Loads every open window (baseline, streaks, sticky verdicts) and the recent closed ones
-    /// from the store, and publishes their answers, so a restart (even after kill -9) loses nothing acknowledged.
+    /// Loads every open window, every closed window whose restore is unfinished, and the alert book, then lets each
+    /// machine continue what its state says is unfinished (a recorded restore intent continues after a restart).
     func resume() async throws(StoreError) {
-        for group in try await store.alertGroups() {
+        let state = try await store.resumeState(recentlyClosed: 50)
+        for group in state.alertGroups {
             // Payloads were validated before they were stored; one that no longer decodes is skipped, not fatal.
             if let notification = try? AlertmanagerWebhook.decode(group.payload) {
                 _ = book.receive(notification, at: group.receivedAt)
             }
         }
-        let open = try await store.openWindows()
-        for stored in open {
-            let window = LiveWindow(record: stored.record, baseline: stored.baseline, lastEvaluation: stored.lastEvaluation, config: config)
-            live[window.record.name] = window
-            publish(window)
-            metrics.setVerdict(window: window.record.name, verdict: window.record.memory.verdict)
+        for stored in state.open {
+            live[stored.record.name] = LiveWindow(
+                machine: machine(for: stored.record, lastEvaluation: stored.lastEvaluation), baseline: stored.baseline, config: config)
         }
-        for stored in try await store.windows(includeClosed: true, limit: 50) where !stored.record.isOpen && live[stored.record.name] == nil {
-            let window = LiveWindow(record: stored.record, baseline: stored.baseline, lastEvaluation: stored.lastEvaluation, config: config)
-            publish(window)
-            if let restore = stored.record.restore, !restore.isTerminal { restoring[stored.record.id] = window }
+        for stored in state.unfinishedRestores where live[stored.record.name]?.record.id != stored.record.id {
+            restoring[stored.record.id] = LiveWindow(
+                machine: machine(for: stored.record, lastEvaluation: stored.lastEvaluation), baseline: stored.baseline, config: config)
+        }
+        for stored in state.recentlyClosed where live[stored.record.name] == nil && restoring[stored.record.id] == nil {
+            publish(LiveWindow(machine: machine(for: stored.record, lastEvaluation: stored.lastEvaluation), baseline: stored.baseline, config: config))
+        }
+        let at = now()
+        for id in (live.values.map(\.record.id) + restoring.keys).sorted() {
+            _ = await send(.resumed(at: at), windowID: id)
         }
         metrics.setOpenWindows(live.count)
-        if !open.isEmpty {
+        if !state.open.isEmpty {
             logger.notice(
-                "resumed \(open.count) open window(s) from the state store",
-                metadata: ["gate.windows": .array(open.map { .string($0.record.name) })]
-            )
+                "resumed \(state.open.count) open window(s) from the state store",
+                metadata: ["gate.windows": .array(state.open.map { .string($0.record.name) })])
         }
     }
 
-    // MARK: Opening
+    // MARK: Carrying out decisions
 
-    /// Opens a window: validates, resolves checks and soak, captures and persists the baseline,
-    /// and only then answers.
-    func open(_ request: WindowRequest, by actor: String) async throws(APIError) -> LiveWindow {
-        let name = request.name
-        if live[name] != nil || opening.contains(name) {
-            throw .conflict("a window named \"\(name)\" is already open; close it first or pick another name", field: "name")
-        }
-        guard live.count + opening.count < config.limits.maxOpenWindows else {
-            throw .tooManyWindows(limit: config.limits.maxOpenWindows)
-        }
-        let specs = try resolveChecks(for: request)
-        let soak = request.soak ?? config.windows.soak(for: bump(request))
-        // A window must stay open long enough to pass: without an explicit duration, a long
-        // policy soak (major bumps) extends it.
-        let duration = request.duration ?? max(config.windows.duration, soak)
-        guard soak <= duration else {
-            throw .badRequest(
-                "soak (\(formatPrometheusDuration(soak))) is longer than duration (\(formatPrometheusDuration(duration))): the window would close before it could pass",
-                field: "duration"
-            )
-        }
-
-        opening.insert(name)
-        defer { opening.remove(name) }
-        let openedAt = now()
-        let id = makeWindowID()
-        // The Backup first, then the baseline and the alerts, then persist: a failed open leaves nothing half-made.
-        let (backup, images) = try await prepareEscape(for: request, id: id, at: openedAt)
-        let lookback = config.baseline.lookback
-        let captures = await evaluator.captureBaselines(
-            specs,
-            end: openedAt,
-            lookback: lookback,
-            step: baselineStep(lookback: lookback, interval: config.evaluation.interval),
-            aggregate: config.baseline.aggregate
-        )
-        if let failed = specs.compactMap({ captures[$0.name]?.error }).first {
-            logger.warning(
-                "window \(name) not opened: baseline capture failed",
-                metadata: ["gate.window": .string(name), "gate.error": .string(failed)]
-            )
-            throw .unavailable("the baseline could not be captured, so the window was not opened: \(failed)")
-        }
-        let alreadyFiring: [Alert]
-        do {
-            alreadyFiring = try await alertSource.firingAlerts(at: openedAt)
-        } catch {
-            logger.warning(
-                "window \(name) not opened: firing alerts could not be read",
-                metadata: ["gate.window": .string(name), "gate.error": .string(error.description)]
-            )
-            throw .unavailable("the alerts already firing could not be read, so new alerts could not be told from old ones: \(error)")
-        }
-        // What webhooks already reported counts as firing at open too.
-        var baselineAlerts = Dictionary(alreadyFiring.map { ($0.labels, $0) }, uniquingKeysWith: { first, _ in first })
-        for alert in book.firing(at: openedAt) where baselineAlerts[alert.labels] == nil { baselineAlerts[alert.labels] = alert }
-        let baseline = WindowBaseline(
-            capturedAt: now(),
-            start: openedAt - lookback,
-            end: openedAt,
-            checks: Dictionary(uniqueKeysWithValues: specs.map { ($0.name, captures[$0.name]?.series ?? []) }),
-            alerts: baselineAlerts.values.sorted { $0.labels < $1.labels }
-        )
-        let record = WindowRecord(
-            id: id,
-            request: request,
-            checks: specs,
-            openedAt: openedAt,
-            soak: soak,
-            duration: duration,
-            backup: backup,
-            imagesAtOpen: images
-        )
-        let message =
-            "window \(name) opened" + versionText(request)
-            + "; soak \(formatPrometheusDuration(soak)), closes after \(formatPrometheusDuration(duration))"
-        let event = WindowEvent(at: openedAt, kind: "opened", message: message, details: ["by": actor, "id": record.id])
-        do {
-            try await store.insertWindow(record, baseline: baseline, event: event)
-        } catch {
-            if error.isNameTaken { throw .conflict("a window named \"\(name)\" is already open", field: "name") }
-            throw .storage("the window could not be persisted, so it was not opened: \(error)")
-        }
-        let window = LiveWindow(record: record, baseline: baseline, lastEvaluation: nil, config: config)
-        live[name] = window
-        publish(window)
-        metrics.setVerdict(window: name, verdict: .pending)
-        metrics.setOpenWindows(live.count)
-        logger.notice(
-            "\(message)",
-            metadata: [
-                "gate.window": .string(name), "gate.window_id": .string(record.id), "gate.verdict": .string(Verdict.pending.rawValue),
-                "gate.checks": .array(specs.map { .string($0.name) }),
-                "gate.baseline_series": .stringConvertible(baseline.checks.values.map(\.count).reduce(0, +)),
-            ]
-        )
-        return window
+    /// What became of an event sent to a window.
+    enum SendResult {
+        /// The machine took it; `work` is the Kubernetes work it asked for.
+        case done(work: [WindowAction])
+        /// The machine refused it; nothing changed.
+        case refused(WindowRefusal)
+        /// The window is not in memory.
+        case gone
+        /// A write the caller waits for failed; the machine was put back as it was.
+        case writeFailed(StoreError)
     }
 
-    private func resolveChecks(for request: WindowRequest) throws(APIError) -> [CheckSpec] {
-        let selected = request.checks.map { names in config.checks.filter { names.contains($0.name) } } ?? config.checks
-        var specs: [CheckSpec] = []
-        var missing: [String: [String]] = [:]
-        for check in selected {
-            do {
-                specs.append(try check.spec(labels: request.templateLabels))
-            } catch {
-                for label in error.missingLabels { missing[label, default: []].append(check.name) }
-            }
+    /// Feeds one event to a window's machine and carries out its actions.
+    ///
+    /// - Parameter acknowledged: the caller answers someone once this returns (API close, reset, restore): a
+    ///   failed write puts the machine back and is returned, instead of being retried later.
+    func send(_ event: WindowMachine.Event, windowID id: String, acknowledged: Bool = false) async -> SendResult {
+        guard var window = window(id: id) else { return .gone }
+        let before = window
+        let actions = window.machine.receive(event)
+        if case .reject(let refusal)? = actions.first {
+            metrics.countDenial(reason: refusal.label)
+            return .refused(refusal)
         }
-        if let label = missing.keys.sorted().first {
-            throw .badRequest(
-                "labels.\(label) is needed by check(s) \(missing[label]!.joined(separator: ", ")) ({{\(label)}} in the query) but the window does not set it",
-                field: "labels.\(label)"
-            )
-        }
-        return specs
+        put(window)
+        return await execute(actions, windowID: id, acknowledged: acknowledged ? before : nil)
     }
 
-    private func bump(_ request: WindowRequest) -> SemverBump? {
-        guard let from = request.fromVersion, let to = request.toVersion else { return nil }
-        return semverBump(from: from, to: to)
-    }
-
-    // MARK: Evaluating
-
-    /// One evaluation cycle: every open window's checks at one pinned time, judged, persisted,
-    /// published; windows past their duration are closed with their final verdict.
-    func evaluateAll() async {
-        let at = now()
-        let windows = Array(live.values)
-        guard !windows.isEmpty else {
-            await reconcileRestores()
-            return
-        }
-        let results = await withTaskGroup(of: (String, String, [CheckOutcome], Double).self) { group in
-            var collected: [(String, String, [CheckOutcome], Double)] = []
-            var pending = windows[...]
-            func startNext() {
-                guard let window = pending.popFirst() else { return }
-                let evaluator = self.evaluator
-                group.addTask {
-                    let started = ContinuousClock.now
-                    let baselines = Dictionary(
-                        uniqueKeysWithValues: window.baseline.checks.map { ($0.key, BaselineCapture(check: $0.key, series: $0.value)) }
-                    )
-                    let outcomes = await evaluator.evaluate(
-                        window.record.checks,
-                        at: at,
-                        baselines: baselines,
-                        baselineRange: BaselineRange(start: window.baseline.start, end: window.baseline.end)
-                    )
-                    let elapsed = started.duration(to: .now)
-                    return (
-                        window.record.name, window.record.id, outcomes,
-                        Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
-                    )
+    /// Carries out actions in order. Kubernetes work is not done here: it is returned for the escape loop.
+    func execute(_ actions: [WindowAction], windowID id: String, acknowledged before: LiveWindow? = nil) async -> SendResult {
+        var work: [WindowAction] = []
+        for action in actions {
+            switch action {
+            case .persist(let write):
+                do {
+                    try await store.apply(write, windowID: id)
+                } catch {
+                    let name = write.record?.name ?? self.window(id: id)?.record.name ?? id
+                    logger.error(
+                        "window \(name): a state write (\(write.label)) failed: \(error)",
+                        metadata: ["gate.window": .string(name), "gate.error": .string(error.label), "gate.write": .string(write.label)])
+                    metrics.countFailedWrite(operation: write.label)
+                    if let before {
+                        // The caller is told; nothing changed.
+                        put(before, replacing: id)
+                        return .writeFailed(error)
+                    }
+                    if var window = self.window(id: id) {
+                        _ = window.machine.receive(.persistFailed(at: now()))
+                        put(window)
+                    }
                 }
+            case .publish:
+                if let window = window(id: id) { publish(window) }
+            case .log(let line):
+                log(line)
+            case .count(let count):
+                switch count {
+                case .verdictChange(let verdict):
+                    if let name = window(id: id)?.record.name { metrics.countVerdictChange(window: name, to: verdict) }
+                case .escapeStep(let step): metrics.countRestoreStep(step: step.rawValue)
+                }
+            case .closed:
+                guard let window = window(id: id), live[window.record.name]?.record.id == id else { break }
+                live.removeValue(forKey: window.record.name)
+                unavailable.removeValue(forKey: window.record.name)
+                if window.machine.hasEscapeWork { restoring[id] = window }
+                metrics.removeWindow(window.record.name, checks: window.record.checks.map(\.name))
+                metrics.setOpenWindows(live.count)
+            case .wakeEscape:
+                escapeWake.yield()
+            case .pollBackup, .createRestore, .pollRestore, .verifyImages, .createBackup:
+                work.append(action)
+            case .reject:
+                break
             }
-            for _ in 0..<4 { startNext() }
-            while let result = await group.next() {
-                collected.append(result)
-                startNext()
-            }
-            return collected
         }
-        // Shutting down: the queries were cancelled, so these outcomes are not evidence.
-        guard !Task.isCancelled else { return }
-        for (name, id, outcomes, seconds) in results {
-            await refreshBackup(name, at: at)
-            await apply(outcomes, to: name, id: id, at: at, seconds: seconds)
-        }
-        await reconcileRestores()
+        // A closed window whose escape plan is done leaves memory.
+        if let window = restoring[id], !window.machine.hasEscapeWork { restoring.removeValue(forKey: id) }
+        return .done(work: work)
     }
 
-    private func apply(_ outcomes: [CheckOutcome], to name: String, id: String, at: Double, seconds: Double) async {
-        // The window may have been closed, reset or reopened while its queries ran: decide on
-        // its current memory, and drop results for a window that is gone.
-        guard var window = live[name], window.record.id == id else { return }
-        let previous = window.record.memory.verdict
-        let findings = alertFindings(for: window, at: at)
-        let backup = backupConditions(window, at: at)
-        let decision = decide(
-            previous: window.record.memory,
-            outcomes: outcomes,
-            openedAt: window.record.openedAt,
-            now: at,
-            policy: GatePolicy(failAfter: config.evaluation.failAfter, warmup: config.evaluation.warmup, soak: window.record.soak),
-            blockers: backup.blockers + findings.filter(\.inGrace).map { "\($0.reason) (in grace)" },
-            failures: backup.failures + findings.filter { !$0.inGrace }.map(\.reason)
-        )
-        window.record.memory = decision.memory
-        let evaluation = EvaluationRecord(
-            at: at,
-            duration: seconds,
-            verdict: decision.verdict,
-            statuses: decision.statuses,
-            reasons: decision.reasons,
-            soakRemaining: decision.soakRemaining,
-            outcomes: outcomes
-        )
-        window.lastEvaluation = evaluation
-        live[name] = window
-        publish(window)
+    /// The window with this id, open or closed with a restore in flight.
+    func window(id: String) -> LiveWindow? {
+        if let window = restoring[id] { return window }
+        return live.values.first { $0.record.id == id }
+    }
 
-        var events: [WindowEvent] = []
-        if decision.verdict != previous {
-            let message = "verdict \(previous.rawValue) → \(decision.verdict.rawValue): " + (decision.reasons.first ?? "")
-            events.append(
-                WindowEvent(
-                    at: at,
-                    kind: "verdict",
-                    message: message,
-                    details: ["from": previous.rawValue, "to": decision.verdict.rawValue, "reasons": decision.reasons.joined(separator: "\n")]
-                )
-            )
-            logVerdictChange(window, from: previous, decision: decision, outcomes: outcomes)
-            metrics.countVerdictChange(window: name, to: decision.verdict)
-        }
-        logSourceChanges(name, outcomes: outcomes)
-        metrics.setVerdict(window: name, verdict: decision.verdict)
-        for (check, status) in decision.statuses { metrics.setCheckStatus(window: name, check: check, status: status) }
-        metrics.observeEvaluation(window: name, seconds: seconds)
-        do {
-            try await store.recordEvaluation(windowID: id, evaluation, memory: decision.memory, events: events)
-        } catch {
-            logger.error(
-                "evaluation of window \(name) could not be persisted: \(error)",
-                metadata: ["gate.window": .string(name), "gate.error": .string(error.label)]
-            )
-        }
-        if decision.becameFail {
-            // A failed pre-upgrade backup fails the window but is no rollback point.
-            await onBecameFail(name, reasons: decision.reasons, at: at)
-        }
-        if at >= window.record.closesAt {
-            _ = try? await close(name, reason: "duration ended", by: "upgrade-gate")
+    /// Writes a window back where it lives.
+    func put(_ window: LiveWindow, replacing id: String? = nil) {
+        let id = id ?? window.record.id
+        if restoring[id] != nil {
+            restoring[id] = window
+        } else if window.record.isOpen || live[window.record.name]?.record.id == id {
+            live[window.record.name] = window
         }
     }
 
-    // MARK: Closing and resetting
-
-    /// Closes an open window and records its final verdict; closing a closed window again
-    /// answers with it (pipelines retry).
-    func close(_ name: String, reason: String, by actor: String) async throws(APIError) -> LiveWindow {
-        guard var window = live[name] else {
-            if let closed = try await storedWindow(named: name), !closed.record.isOpen { return closed }
-            throw .windowNotFound(name)
+    private func log(_ line: GateLogLine) {
+        let metadata = line.metadata.mapValues(\.loggerValue)
+        switch line.level {
+        case .info: logger.info("\(line.message)", metadata: metadata)
+        case .notice: logger.notice("\(line.message)", metadata: metadata)
+        case .warning: logger.warning("\(line.message)", metadata: metadata)
+        case .error: logger.error("\(line.message)", metadata: metadata)
+        case .critical: logger.critical("\(line.message)", metadata: metadata)
         }
-        let at = now()
-        window.record.closedAt = at
-        window.record.closeReason = reason
-        let verdict = window.record.memory.verdict
-        let message = "window \(name) closed (\(reason)); final verdict \(verdict.rawValue)"
-        let event = WindowEvent(at: at, kind: "closed", message: message, details: ["by": actor, "reason": reason, "verdict": verdict.rawValue])
-        // Memory first, then the write: while it is in flight nothing else (an evaluation, an alert)
-        // may still treat the window as open and write an open record after this one.
-        let previous = live.removeValue(forKey: name)
-        do {
-            try await store.updateWindow(window.record, events: [event])
-        } catch {
-            live[name] = previous
-            throw .storage("the window could not be closed in the state store: \(error)")
-        }
-        unavailable.removeValue(forKey: name)
-        if let restore = window.record.restore, !restore.isTerminal { restoring[window.record.id] = window }
-        publish(window)
-        metrics.removeWindow(name, checks: window.record.checks.map(\.name))
-        metrics.setOpenWindows(live.count)
-        logger.notice(
-            "\(message)",
-            metadata: [
-                "gate.window": .string(name), "gate.verdict": .string(verdict.rawValue), "gate.reason": .string(reason), "gate.by": .string(actor),
-            ]
-        )
-        return window
-    }
-
-    /// An operator clears a sticky fail (or any verdict): streaks restart, the reset is audited.
-    func reset(_ name: String, by actor: String, note: String?) async throws(APIError) -> LiveWindow {
-        guard var window = live[name] else {
-            if let closed = try await storedWindow(named: name), !closed.record.isOpen {
-                throw .conflict("window \"\(name)\" is closed; a closed window's final verdict cannot be reset", field: "name")
-            }
-            throw .windowNotFound(name)
-        }
-        let previous = window.record.memory
-        window.record.memory.reset()
-        window.lastEvaluation = nil
-        let at = now()
-        var details = ["by": actor, "from": previous.verdict.rawValue]
-        if let note { details["note"] = note }
-        if !previous.failReasons.isEmpty { details["clearedReasons"] = previous.failReasons.joined(separator: "\n") }
-        let message = "verdict reset by operator (\(previous.verdict.rawValue) → pending)" + (note.map { ": \($0)" } ?? "")
-        // Memory first, then the write (see close): an evaluation finishing meanwhile decides on the
-        // reset memory, and its write is queued after this one.
-        let before = live[name]
-        live[name] = window
-        do {
-            try await store.updateWindow(window.record, events: [WindowEvent(at: at, kind: "reset", message: message, details: details)])
-        } catch {
-            if let before, live[name]?.record.id == before.record.id { live[name] = before }
-            throw .storage("the reset could not be persisted, so nothing was changed: \(error)")
-        }
-        publish(live[name] ?? window)
-        metrics.setVerdict(window: name, verdict: .pending)
-        logger.notice(
-            "window \(name): \(message)",
-            metadata: [
-                "gate.window": .string(name), "gate.verdict": .string(Verdict.pending.rawValue), "gate.previous": .string(previous.verdict.rawValue),
-                "gate.by": .string(actor),
-            ]
-        )
-        return window
     }
 
     // MARK: Reading
@@ -435,17 +253,18 @@ actor GateEngine {
     /// An open window from memory, else the latest closed one from the store.
     func window(named name: String) async throws(APIError) -> LiveWindow? {
         if let window = live[name] { return window }
+        if let window = restoring.values.first(where: { $0.record.name == name }) { return window }
         return try await storedWindow(named: name)
     }
 
     /// Open windows (memory) and recently closed ones (store), newest first.
-    func windows(includeClosed: Bool) async throws(APIError) -> [LiveWindow] {
-        var result = live.values.sorted { $0.record.openedAt > $1.record.openedAt }
-        if includeClosed {
+    func windows(includeClosed: Bool, limit: Int = 100) async throws(APIError) -> [LiveWindow] {
+        var result = Array(live.values.sorted { $0.record.openedAt > $1.record.openedAt }.prefix(limit))
+        if includeClosed, result.count < limit {
             do {
-                let stored = try await store.windows(includeClosed: true, limit: 100)
-                result += stored.filter { !$0.record.isOpen }.map {
-                    LiveWindow(record: $0.record, baseline: $0.baseline, lastEvaluation: $0.lastEvaluation, config: config)
+                let stored = try await store.windows(includeClosed: true, limit: limit)
+                result += stored.filter { !$0.record.isOpen }.prefix(limit - result.count).map {
+                    LiveWindow(machine: machine(for: $0.record, lastEvaluation: $0.lastEvaluation), baseline: $0.baseline, config: config)
                 }
             } catch {
                 throw .storage("the window list could not be read: \(error)")
@@ -464,86 +283,68 @@ actor GateEngine {
         }
     }
 
-    private func storedWindow(named name: String) async throws(APIError) -> LiveWindow? {
+    func storedWindow(named name: String) async throws(APIError) -> LiveWindow? {
         do {
             guard let stored = try await store.window(named: name) else { return nil }
-            return LiveWindow(record: stored.record, baseline: stored.baseline, lastEvaluation: stored.lastEvaluation, config: config)
+            return LiveWindow(machine: machine(for: stored.record, lastEvaluation: stored.lastEvaluation), baseline: stored.baseline, config: config)
         } catch {
             throw .storage("the window could not be read: \(error)")
         }
     }
 
-    // MARK: Publishing and gate logs
+    // MARK: Publishing
 
     func publish(_ window: LiveWindow) {
         let at = now()
         let findings = window.record.isOpen ? alertFindings(for: window, at: at) : []
         if live[window.record.name]?.record.id == window.record.id { live[window.record.name]?.publishedAlerts = findings }
         let body = GateBody(window: window, alerts: findings, velero: config.velero, now: at)
-        board.publish(window.record.name, body: body.encoded(), verdict: window.record.memory.verdict, isOpen: window.record.isOpen)
-    }
-
-    private func logVerdictChange(_ window: LiveWindow, from previous: Verdict, decision: GateDecision, outcomes: [CheckOutcome]) {
-        let name = window.record.name
-        var failing: [Logger.MetadataValue] = []
-        for outcome in outcomes where outcome.result != .pass {
-            for series in outcome.series where series.result != .pass {
-                var entry: Logger.Metadata = [
-                    "check": .string(outcome.check), "series": .string(series.labels.description),
-                    "status": .string((decision.statuses[outcome.check] ?? .inconclusive).rawValue),
-                ]
-                if let value = series.value { entry["value"] = .string(formatNumber(value)) }
-                if let baseline = series.baseline { entry["baseline"] = .string(formatNumber(baseline)) }
-                if let rule = series.rule { entry["rule"] = .string(rule) }
-                if let reason = series.reason { entry["reason"] = .string(reason) }
-                if let comparison = series.comparison { entry["comparison"] = comparison.logMetadata }
-                failing.append(.dictionary(entry))
-            }
-            if outcome.series.isEmpty, let reason = outcome.reasons.first {
-                failing.append(.dictionary(["check": .string(outcome.check), "reason": .string(reason)]))
-            }
-        }
-        let headline =
-            "window \(name): verdict \(previous.rawValue) → \(decision.verdict.rawValue)"
-            + (decision.reasons.first.map { ": \($0)" } ?? "")
-        let metadata: Logger.Metadata = [
-            "gate.window": .string(name), "gate.verdict": .string(decision.verdict.rawValue), "gate.previous": .string(previous.rawValue),
-            "gate.reasons": .array(decision.reasons.map { .string($0) }), "gate.checks": .array(failing),
-            "gate.action": .string(failAction(becameFail: decision.becameFail)),
-        ]
-        if decision.verdict == .fail {
-            logger.critical("\(headline)", metadata: metadata)
-        } else {
-            logger.notice("\(headline)", metadata: metadata)
-        }
-    }
-
-    private func logSourceChanges(_ name: String, outcomes: [CheckOutcome]) {
-        let missing = Set(outcomes.filter { $0.result == .inconclusive && $0.series.isEmpty }.map(\.check))
-        let before = unavailable[name] ?? []
-        unavailable[name] = missing
-        let newlyMissing = missing.subtracting(before)
-        if !newlyMissing.isEmpty {
-            let reasons = outcomes.filter { newlyMissing.contains($0.check) }.flatMap(\.reasons)
-            logger.warning(
-                "window \(name): no evidence for \(newlyMissing.sorted().joined(separator: ", ")): \(reasons.first ?? "")",
-                metadata: ["gate.window": .string(name), "gate.checks": .array(newlyMissing.sorted().map { .string($0) })]
-            )
-        } else if missing.isEmpty, !before.isEmpty {
-            logger.notice("window \(name): evidence is back for every check", metadata: ["gate.window": .string(name)])
+        let verdict = window.machine.verdict(at: at)
+        board.publish(window.record.name, body: body.encoded(), verdict: verdict, isOpen: window.record.isOpen)
+        if window.record.isOpen, live[window.record.name]?.record.id == window.record.id {
+            metrics.setVerdict(window: window.record.name, verdict: window.record.memory.verdict)
         }
     }
 }
 
-private func versionText(_ request: WindowRequest) -> String {
-    var text = ""
-    if let component = request.component { text += " for \(component)" }
-    if let from = request.fromVersion, let to = request.toVersion { text += " \(from) → \(to)" }
-    return text
+extension WindowWrite {
+    /// A bounded label for logs and metrics.
+    var label: String {
+        switch self {
+        case .insert: "insert"
+        case .update: "update"
+        case .evaluation: "evaluation"
+        case .events: "events"
+        }
+    }
 }
 
-/// A short id fixed when a window opens: 5 characters of [a-z0-9], so that
-/// `<window>-<id>-rollback` stays a DNS-1123 name.
+extension LogValue {
+    /// The swift-log spelling.
+    var loggerValue: Logger.MetadataValue {
+        switch self {
+        case .string(let text): .string(text)
+        case .array(let values): .array(values.map(\.loggerValue))
+        case .dictionary(let values): .dictionary(values.mapValues(\.loggerValue))
+        }
+    }
+}
+
+/// The lifecycle settings of every window, from the configuration.
+func windowSettings(_ config: GateConfig) -> WindowSettings {
+    WindowSettings(
+        failAfter: config.evaluation.failAfter, warmup: config.evaluation.warmup, interval: config.evaluation.interval,
+        velero: config.velero.map { velero in
+            WindowSettings.VeleroSettings(
+                restoreMode: velero.restore.mode, backupRequired: velero.backup.required, backupWaitTimeout: velero.backup.waitTimeout,
+                verify: velero.restore.verify, namespace: velero.namespace,
+                existingResourcePolicy: velero.restore.existingResourcePolicy == .none ? nil : velero.restore.existingResourcePolicy.rawValue,
+                restorePVs: velero.restore.restorePVs)
+        })
+}
+
+/// A short id fixed when a window opens: 5 characters of [a-z0-9], so that `<window>-<id>-rollback` stays a
+/// DNS-1123 name.
 func makeWindowID() -> String {
     let alphabet = Array("abcdefghijklmnopqrstuvwxyz0123456789")
     var generator = SystemRandomNumberGenerator()

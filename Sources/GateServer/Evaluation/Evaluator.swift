@@ -46,9 +46,14 @@ public struct Evaluator<Source: MetricsSource>: Sendable {
         step: Double,
         aggregate: BaselineAggregate
     ) async -> [String: BaselineCapture] {
-        let captures = await boundedMap(checks) { check -> BaselineCapture in
+        let captures = await boundedMap(checks, limit: maxConcurrentQueries) { check -> BaselineCapture in
             do throws(PrometheusError) {
                 let answer = try await source.range(check.query, start: end - lookback, end: end, step: step)
+                guard answer.warnings.isEmpty else {
+                    // A partial baseline would make every series it lacks look new: not a baseline to pin.
+                    return BaselineCapture(
+                        check: check.name, series: [], error: "partial answer from Prometheus (warnings: \(answer.warnings.prefix(3).joined(separator: "; ")))")
+                }
                 guard let series = answer.result.rangeSeries else {
                     let error = PrometheusError.unexpectedType(query: check.query, got: answer.result.typeName, want: "range vector")
                     return BaselineCapture(check: check.name, series: [], error: String(describing: error))
@@ -77,7 +82,7 @@ public struct Evaluator<Source: MetricsSource>: Sendable {
         baselines: [String: BaselineCapture],
         baselineRange: BaselineRange? = nil
     ) async -> [CheckOutcome] {
-        await boundedMap(checks) { check -> CheckOutcome in
+        await boundedMap(checks, limit: maxConcurrentQueries) { check -> CheckOutcome in
             let baseline = baselines[check.name]
             if let error = baseline?.error {
                 return judge(check, evidence: .unavailable("no baseline: \(error)"), baseline: [])
@@ -85,7 +90,11 @@ public struct Evaluator<Source: MetricsSource>: Sendable {
             let evidence: Evidence
             do throws(PrometheusError) {
                 let answer = try await source.instant(check.query, at: time)
-                if let series = answer.result.instantSeries {
+                if !answer.warnings.isEmpty {
+                    // A partial answer lacks series it should hold; judging it would turn them into missing
+                    // (failing) series. Missing evidence is inconclusive.
+                    evidence = .unavailable("partial answer from Prometheus (warnings: \(answer.warnings.prefix(3).joined(separator: "; ")))")
+                } else if let series = answer.result.instantSeries {
                     evidence = .series(series)
                 } else {
                     evidence = .unavailable(
@@ -150,31 +159,6 @@ public struct Evaluator<Source: MetricsSource>: Sendable {
         } catch {
             onQueryError(error)
             return .unavailable("\(what) samples: \(error.description)")
-        }
-    }
-
-    /// Maps `items` concurrently with at most `maxConcurrentQueries` in flight, keeping order.
-    private func boundedMap<Item: Sendable, Output: Sendable>(
-        _ items: [Item],
-        _ transform: @escaping @Sendable (Item) async -> Output
-    ) async -> [Output] {
-        await withTaskGroup(of: (Int, Output).self) { group in
-            var results = [Output?](repeating: nil, count: items.count)
-            var next = 0
-            for _ in 0..<min(maxConcurrentQueries, items.count) {
-                let index = next
-                group.addTask { (index, await transform(items[index])) }
-                next += 1
-            }
-            while let (index, output) = await group.next() {
-                results[index] = output
-                if next < items.count {
-                    let index = next
-                    group.addTask { (index, await transform(items[index])) }
-                    next += 1
-                }
-            }
-            return results.map { $0! }
         }
     }
 }

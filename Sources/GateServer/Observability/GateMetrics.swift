@@ -162,6 +162,20 @@ public final class GateMetrics: Sendable {
         self.registry.makeCounter(descriptor: Family.restoreSteps, labels: [("step", step)]).increment()
     }
 
+    /// Counts one durable write that failed in `upgrade_gate_state_write_failures_total{operation}`.
+    ///
+    /// - Parameter operation: A bounded label: `insert`, `update`, `evaluation`, `events`, `alerts`.
+    public func countFailedWrite(operation: String) {
+        self.registry.makeCounter(descriptor: Family.failedWrites, labels: [("operation", operation)]).increment()
+    }
+
+    /// Counts one refused request in `upgrade_gate_denials_total{reason}`.
+    ///
+    /// - Parameter reason: A bounded label from `Denial.label`.
+    public func countDenial(reason: String) {
+        self.registry.makeCounter(descriptor: Family.denials, labels: [("reason", reason)]).increment()
+    }
+
     /// Sets `upgrade_gate_build_info{version}` to 1, replacing the series of any version set before.
     public func setBuildInfo(version: String) {
         self.lock.withLock { state in
@@ -250,6 +264,12 @@ private enum Family {
     }
     static var restoreSteps: MetricNameDescriptor {
         descriptor("upgrade_gate_restore_steps_total", "Velero restore steps taken, by step.")
+    }
+    static var failedWrites: MetricNameDescriptor {
+        descriptor("upgrade_gate_state_write_failures_total", "Durable state writes that failed (logged, and retried where they matter), by operation.")
+    }
+    static var denials: MetricNameDescriptor {
+        descriptor("upgrade_gate_denials_total", "Requests the gate refused (ownership, validation, limits, auth), by reason.")
     }
     static var buildInfo: MetricNameDescriptor {
         descriptor("upgrade_gate_build_info", "Build information of the running upgrade-gate; always 1.")

@@ -126,3 +126,82 @@ public enum WindowClient {
         }
     }
 }
+
+/// The parts of the gate body (`GET /api/v1/gate/{name}`) the CLI reads, decoded with the same field names the
+/// daemon serves.
+public struct GateBodyDTO: Decodable, Sendable, Equatable {
+    /// The pre-upgrade backup: `{"mode":"disabled"}`, `{"mode":"none"}`, or its name and phase.
+    public struct Backup: Decodable, Sendable, Equatable {
+        /// `disabled` (no velero section) or `none` (no backup for this window).
+        public var mode: String?
+        /// The Backup's name.
+        public var name: String?
+        /// Velero's phase.
+        public var phase: String?
+    }
+
+    /// The window's name.
+    public var window: String
+    /// The verdict pollers get.
+    public var verdict: String
+    /// Why.
+    public var reasons: [String]
+    /// The pre-upgrade backup.
+    public var backup: Backup
+    /// The verdict is stale.
+    public var stale: Bool?
+}
+
+extension WindowClient {
+    /// What `window open --wait` ends with.
+    public enum BackupWait: Sendable, Equatable {
+        /// The backup is Completed (or the window takes none): the upgrade may start.
+        case ready(String)
+        /// The backup failed or the window failed: do not upgrade.
+        case failed(String)
+    }
+
+    /// Polls the window's gate body until its pre-upgrade backup is `Completed` (ready) or failed, or `timeout` passes.
+    public static func waitForBackup(name: String, url: String, timeout: Duration, poll: Duration = .seconds(2)) async throws(StatusError) -> BackupWait {
+        var base = url
+        while base.hasSuffix("/") { base.removeLast() }
+        let http = HTTPClient()
+        let outcome: Result<BackupWait, StatusError>
+        do {
+            outcome = .success(try await pollBackup(name: name, base: base, http: http, timeout: timeout, poll: poll))
+        } catch {
+            outcome = .failure(error)
+        }
+        await http.shutdown()
+        return try outcome.get()
+    }
+
+    private static func pollBackup(name: String, base: String, http: HTTPClient, timeout: Duration, poll: Duration) async throws(StatusError)
+        -> BackupWait
+    {
+        let deadline = ContinuousClock.now + timeout
+        while true {
+            let response: HTTPResponse
+            do {
+                response = try await http.execute(
+                    HTTPRequest(method: "GET", url: base + "/api/v1/gate/\(percentEncodePathSegment(name))", headers: [], body: [], timeout: .seconds(30)))
+            } catch {
+                throw StatusError(description: "upgrade-gate at \(base) did not answer: \(error.description)")
+            }
+            guard response.status == 200, let body = try? JSONDecoder().decode(GateBodyDTO.self, from: Data(response.body)) else {
+                throw StatusError(description: "HTTP \(response.status) reading the gate of window \(name): \(response.bodyText)")
+            }
+            if let mode = body.backup.mode { return .ready("window \(name) takes no pre-upgrade backup (\(mode))") }
+            let phase = body.backup.phase ?? "New"
+            if phase == "Completed" { return .ready("pre-upgrade backup \(body.backup.name ?? "") is Completed: the upgrade may start") }
+            if ["Failed", "PartiallyFailed", "FailedValidation", "Deleting", "Gone"].contains(phase) {
+                return .failed("pre-upgrade backup \(body.backup.name ?? "") is \(phase): do not upgrade")
+            }
+            if body.verdict == "fail" { return .failed("window \(name) failed while waiting for its backup: \(body.reasons.first ?? "")") }
+            guard ContinuousClock.now < deadline else {
+                return .failed("pre-upgrade backup \(body.backup.name ?? "") is still \(phase) after \(timeout.components.seconds)s")
+            }
+            try? await Task.sleep(for: poll)
+        }
+    }
+}

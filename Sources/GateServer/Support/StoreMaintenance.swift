@@ -7,7 +7,7 @@ import ServiceLifecycle
 /// Keeps the state store bounded and honest about itself: prunes what `retention` allows at start and every hour
 /// (never anything open), and probes every few seconds whether the store can still be written, for `/readyz`.
 struct StoreMaintenanceService: Service {
-    let store: GateStore
+    let store: any WindowStore
     let retention: RetentionConfig
     let readiness: Readiness
     let logger: Logger
@@ -35,7 +35,7 @@ struct StoreMaintenanceService: Service {
                     if health.writable {
                         logger.notice("the state store can be written again")
                     } else {
-                        logger.error("not ready: \(health.reason)", metadata: ["gate.state": .string(store.path)])
+                        logger.error("not ready: \(health.reason)", metadata: ["gate.state": .string(store.location)])
                     }
                     lastProblem = health.writable ? nil : health.reason
                 }

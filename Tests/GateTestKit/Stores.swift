@@ -1,0 +1,57 @@
+import GateCore
+import GateStore
+import Synchronization
+
+/// A state store that forwards to a real one until it is aborted: from then on every write fails, as if the
+/// process had died before it (reads still work, so a test can look). Used to stop the gate between two writes.
+public final class AbortableStore: WindowStore {
+    /// The store writes go to.
+    public let base: any WindowStore
+    private let state = Mutex<(writes: Int, abortAfter: Int?)>((0, nil))
+
+    /// Wraps `base`.
+    public init(_ base: any WindowStore) {
+        self.base = base
+    }
+
+    /// Lets `count` more writes through, then fails every later one.
+    public func abort(afterWrites count: Int) {
+        state.withLock { $0.abortAfter = $0.writes + count }
+    }
+
+    /// How many writes landed.
+    public var writes: Int { state.withLock { $0.writes } }
+
+    private func admit(_ operation: String) throws(StoreError) {
+        let allowed = state.withLock { state -> Bool in
+            if let limit = state.abortAfter, state.writes >= limit { return false }
+            state.writes += 1
+            return true
+        }
+        if !allowed { throw StoreError.aborted(operation) }
+    }
+
+    public func resumeState(recentlyClosed: Int) async throws(StoreError) -> ResumeState {
+        try await base.resumeState(recentlyClosed: recentlyClosed)
+    }
+
+    public func apply(_ write: WindowWrite, windowID: String) async throws(StoreError) {
+        try admit("applying a write to window id \(windowID)")
+        try await base.apply(write, windowID: windowID)
+    }
+
+    public func window(named name: String) async throws(StoreError) -> StoredWindow? { try await base.window(named: name) }
+
+    public func windows(includeClosed: Bool, limit: Int) async throws(StoreError) -> [StoredWindow] {
+        try await base.windows(includeClosed: includeClosed, limit: limit)
+    }
+
+    public func events(windowID: String, limit: Int) async throws(StoreError) -> [WindowEvent] {
+        try await base.events(windowID: windowID, limit: limit)
+    }
+
+    public func recordAlertGroups(_ groups: [StoredAlertGroup]) async throws(StoreError) {
+        try admit("recording alert groups")
+        try await base.recordAlertGroups(groups)
+    }
+}

@@ -142,7 +142,7 @@ let package = Package(
                 "GateServer", "GateConfig", "GateCore", "GateSources", "GateStore", "GateTestKit",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Hummingbird", package: "hummingbird"),
-                .product(name: "HummingbirdTesting", package: "hummingbird"),
+                .product(name: "NIOEmbedded", package: "swift-nio"),
             ],
             resources: [.copy("Fixtures")]
         ),

@@ -28,14 +28,14 @@ private func evaluation(_ result: CheckResult, at: Double, generation: Int = 0) 
 }
 
 /// The story steps a table row is made of.
-enum Step: Sendable, CustomStringConvertible {
+enum MachineStep: Sendable, CustomStringConvertible {
     case pass, broken, inconclusive, alert, tick, created, createFailed, completed, reset, manual, backupCompleted, persistFailed
 
     var description: String { "\(self)" }
 }
 
 /// Runs a story; returns every action, and the machine.
-private func run(_ steps: [Step], on start: WindowMachine) -> (machine: WindowMachine, actions: [WindowAction]) {
+private func run(_ steps: [MachineStep], on start: WindowMachine) -> (machine: WindowMachine, actions: [WindowAction]) {
     var machine = start
     var actions: [WindowAction] = []
     var at = 10.0
@@ -72,7 +72,7 @@ private func intents(_ actions: [WindowAction]) -> Int {
 @Suite struct WindowMachineTests {
     // MARK: Restore exactly once, never on inconclusive
 
-    static let restoreStories: [(steps: [Step], intents: Int, creates: Int)] = [
+    static let restoreStories: [(steps: [MachineStep], intents: Int, creates: Int)] = [
         ([.broken, .tick, .created, .tick, .tick], 1, 1),
         // The create failed and is retried: the same object, one intent.
         ([.broken, .tick, .createFailed, .tick, .created, .tick], 1, 2),
@@ -91,7 +91,7 @@ private func intents(_ actions: [WindowAction]) -> Int {
     ]
 
     @Test(arguments: restoreStories)
-    func aWindowIsRestoredAtMostOnceAndNeverOnInconclusive(story: (steps: [Step], intents: Int, creates: Int)) {
+    func aWindowIsRestoredAtMostOnceAndNeverOnInconclusive(story: (steps: [MachineStep], intents: Int, creates: Int)) {
         let (machine, actions) = run(story.steps, on: machine())
         #expect(intents(actions) == story.intents, "\(story.steps)")
         #expect(createRestores(actions) == story.creates, "\(story.steps)")
@@ -108,7 +108,7 @@ private func intents(_ actions: [WindowAction]) -> Int {
 
     // MARK: Sticky fail
 
-    static let stickyStories: [[Step]] = [
+    static let stickyStories: [[MachineStep]] = [
         [.broken, .pass, .pass, .pass],
         [.broken, .inconclusive, .pass],
         [.alert, .pass, .pass],
@@ -116,7 +116,7 @@ private func intents(_ actions: [WindowAction]) -> Int {
     ]
 
     @Test(arguments: stickyStories)
-    func failIsStickyUntilAReset(steps: [Step]) {
+    func failIsStickyUntilAReset(steps: [MachineStep]) {
         let (failed, _) = run(steps, on: machine())
         #expect(failed.record.memory.verdict == .fail)
         let (reset, _) = run([.reset], on: failed)
@@ -125,8 +125,8 @@ private func intents(_ actions: [WindowAction]) -> Int {
 
     // MARK: Fail and intent are one write
 
-    @Test(arguments: [Step.broken, .alert])
-    func theFailAndItsRestoreIntentAreOneWriteAndTheRequestComesAfter(cause: Step) {
+    @Test(arguments: [MachineStep.broken, .alert])
+    func theFailAndItsRestoreIntentAreOneWriteAndTheRequestComesAfter(cause: MachineStep) {
         let (machine, actions) = run([.pass, cause], on: machine())
         let lastPersist = actions.compactMap { if case .persist(let write) = $0 { write } else { nil } }.last
         let written = lastPersist?.record
@@ -324,7 +324,7 @@ private func intents(_ actions: [WindowAction]) -> Int {
 
     // MARK: Staleness and duration
 
-    static let staleness: [(steps: [Step], at: Double, verdict: Verdict)] = [
+    static let staleness: [(steps: [MachineStep], at: Double, verdict: Verdict)] = [
         ([.pass], 40, .pending),
         ([.pass], 51, .inconclusive),
         ([.broken], 500, .fail),
@@ -333,7 +333,7 @@ private func intents(_ actions: [WindowAction]) -> Int {
     ]
 
     @Test(arguments: staleness)
-    func aStaleVerdictIsInconclusiveExceptAStickyFail(row: (steps: [Step], at: Double, verdict: Verdict)) {
+    func aStaleVerdictIsInconclusiveExceptAStickyFail(row: (steps: [MachineStep], at: Double, verdict: Verdict)) {
         let (machine, _) = run(row.steps, on: machine())
         #expect(machine.verdict(at: row.at) == row.verdict)
     }

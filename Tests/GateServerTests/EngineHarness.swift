@@ -5,8 +5,8 @@ import GateSources
 import GateStore
 import GateTestKit
 import Hummingbird
-import HummingbirdTesting
 import Logging
+import NIOEmbedded
 
 @testable import GateServer
 
@@ -93,10 +93,11 @@ struct InProcessGate {
         for _ in 0..<count { await engine.reconcile() }
     }
 
-    /// Runs `body` against the routes, in-process.
-    func routes(_ body: @escaping @Sendable (any TestClientProtocol) async throws -> Void) async throws {
-        let app = buildApplication(config: config, parts: parts, logger: Logger(label: "test", factory: { _ in SwiftLogNoOpLogHandler() }))
-        try await app.test(.router) { client in try await body(client) }
+    /// Runs `body` against the routes, in-process: requests go straight to the router's responder, no socket.
+    func routes(_ body: @escaping @Sendable (RouterClient) async throws -> Void) async throws {
+        let router = Router(context: BasicRequestContext.self)
+        addRoutes(to: router, api: parts.api)
+        try await body(RouterClient(responder: router.buildResponder()))
     }
 
     /// Opens `name` through the engine, as a pipeline.
@@ -119,10 +120,40 @@ struct InProcessGate {
     func remove() { directory.remove() }
 }
 
-extension TestClientProtocol {
+/// Sends requests to a router's responder in-process (what HummingbirdTesting's `.router` framework does, without
+/// its TLS and HTTP client dependencies).
+struct RouterClient: Sendable {
+    let responder: RouterResponder<BasicRequestContext>
+
     /// A JSON or text call; the answer's status and body text.
     func call(_ method: HTTPRequest.Method, _ uri: String, _ body: String? = nil) async throws -> (status: Int, body: String) {
-        let response = try await execute(uri: uri, method: method, headers: [:], body: body.map { ByteBuffer(string: $0) })
-        return (Int(response.status.code), String(buffer: response.body))
+        var headers = HTTPFields()
+        if let body { headers[.contentLength] = String(body.utf8.count) }
+        let request = Request(
+            head: .init(method: method, scheme: "http", authority: "localhost", path: uri, headerFields: headers),
+            body: RequestBody(buffer: ByteBuffer(string: body ?? "")))
+        let logger = Logger(label: "test", factory: { _ in SwiftLogNoOpLogHandler() })
+        let context = BasicRequestContext(source: ApplicationRequestContextSource(channel: EmbeddedChannel(), logger: logger))
+        let response = try await responder.respond(to: request, context: context)
+        let collected = Collected()
+        try await response.body.write(CollectingWriter(into: collected))
+        return (Int(response.status.code), String(buffer: collected.buffer))
     }
+}
+
+/// A response body, as written.
+private final class Collected {
+    var buffer = ByteBuffer()
+}
+
+/// Collects a response body into `Collected` (the writer itself is consumed by the body).
+private struct CollectingWriter: ResponseBodyWriter {
+    let into: Collected
+
+    mutating func write(_ buffer: ByteBuffer) async throws {
+        var buffer = buffer
+        into.buffer.writeBuffer(&buffer)
+    }
+
+    consuming func finish(_ trailingHeaders: HTTPFields?) async throws {}
 }

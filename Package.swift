@@ -127,7 +127,7 @@ let package = Package(
         ),
         .testTarget(name: "GateCoreTests", dependencies: ["GateCore"], resources: [.copy("Fixtures")]),
         .testTarget(name: "GateHTTPTests", dependencies: ["GateHTTP", .product(name: "NIOPosix", package: "swift-nio")]),
-        .testTarget(name: "GateSourcesTests", dependencies: ["GateSources", "GateHTTP", "FakeKubernetes"], resources: [.copy("Fixtures")]),
+        .testTarget(name: "GateSourcesTests", dependencies: ["GateSources", "GateHTTP", "FakeKubernetes", "GateTestKit"], resources: [.copy("Fixtures")]),
         .testTarget(name: "GateConfigTests", dependencies: ["GateConfig"], resources: [.copy("Fixtures")]),
         .testTarget(name: "GateLintTests", dependencies: ["GateLint"]),
         .testTarget(
@@ -150,7 +150,7 @@ let package = Package(
             name: "IntegrationTests",
             dependencies: [
                 "GateServer", "GateSources", "GateHTTP", "GateCore", "GateConfig", "GateLint", "GatePreflight", "GateStore", "UpgradeGate",
-                "FakeKubernetes",
+                "FakeKubernetes", "GateTestKit",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Yams", package: "Yams"),

@@ -1,6 +1,7 @@
 import Foundation
 import GateConfig
 import GateSources
+import GateTestKit
 import Testing
 
 @testable import GateServer
@@ -26,7 +27,7 @@ import Testing
     ]
 
     @Test func windowAndFlaggerBodiesNeverTrap() {
-        var rng = SplitMix64Server(state: 11)
+        var rng = SplitMix64(state: 11)
         var badRequests = 0
         for index in 0..<3000 {
             let seed = Array(Self.seeds[index % 2].utf8)
@@ -48,18 +49,7 @@ import Testing
     }
 }
 
-struct SplitMix64Server: RandomNumberGenerator {
-    var state: UInt64
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-}
-
-func mutateServer(_ input: [UInt8], using rng: inout SplitMix64Server) -> [UInt8] {
+func mutateServer(_ input: [UInt8], using rng: inout SplitMix64) -> [UInt8] {
     var bytes = input
     let tokens: [[UInt8]] = ["null", "true", "[]", "{}", "\"", "1e999", ",", ":", "\"\\u0000\"", "-"].map { Array($0.utf8) }
     for _ in 0..<Int.random(in: 1...6, using: &rng) {

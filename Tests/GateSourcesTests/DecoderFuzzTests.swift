@@ -1,19 +1,8 @@
 import Foundation
+import GateTestKit
 import Testing
 
 @testable import GateSources
-
-/// A small deterministic generator, so a failing mutation can be reproduced from its seed.
-struct SplitMix64: RandomNumberGenerator {
-    var state: UInt64
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-}
 
 /// Mutates `input`: flips, inserts, deletes or duplicates bytes, and splices in JSON tokens.
 func mutate(_ input: [UInt8], using rng: inout SplitMix64) -> [UInt8] {

@@ -31,7 +31,7 @@ public struct TestKitError: Error, CustomStringConvertible {
 /// Polls `condition` every 20 ms until it holds, or throws once `timeout` passed (a generous deadline, never a
 /// timing assertion).
 public func eventually(
-    timeout: Duration = .seconds(20), _ what: @autoclosure () -> String = "condition", _ condition: () async throws -> Bool
+    timeout: Duration = .seconds(60), _ what: @autoclosure () -> String = "condition", _ condition: () async throws -> Bool
 ) async throws {
     let deadline = ContinuousClock.now + timeout
     while ContinuousClock.now < deadline {

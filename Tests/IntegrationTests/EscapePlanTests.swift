@@ -1,3 +1,4 @@
+import GateTestKit
 import FakeKubernetes
 import Foundation
 import Testing

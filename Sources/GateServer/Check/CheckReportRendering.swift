@@ -1,5 +1,6 @@
 import Foundation
 import GateCore
+import GateSources
 
 extension CheckReport {
     /// A table for people: one row per check, with the failing series underneath.
@@ -103,12 +104,8 @@ func formatTimestamp(_ time: Double) -> String {
     formatRFC3339(time, milliseconds: true)
 }
 
-/// Parses an RFC 3339 timestamp or Unix seconds.
+/// Parses an RFC 3339 timestamp or Unix seconds (with the project's one RFC 3339 parser).
 public func parseTimestamp(_ text: String) -> Double? {
     if let seconds = Double(text) { return seconds }
-    let formatter = ISO8601DateFormatter()
-    formatter.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
-    if let date = formatter.date(from: text) { return date.timeIntervalSince1970 }
-    formatter.formatOptions = [.withInternetDateTime]
-    return formatter.date(from: text)?.timeIntervalSince1970
+    return parseRFC3339(text)
 }

@@ -3,6 +3,7 @@ import GateCore
 import GateSources
 import GateStore
 import Logging
+import Synchronization
 
 /// Type-erases a `MetricsSource` so the engine is not generic.
 struct AnyMetricsSource: MetricsSource {
@@ -85,9 +86,13 @@ actor GateEngine {
         self.velero = velero
         self.store = store
         self.alertWriter = AlertGroupWriter(store: store)
+        let queryErrors = QueryErrorLog(logger: logger)
         self.evaluator = Evaluator(
-            source: AnyMetricsSource(base: source), maxConcurrentQueries: 8,
-            onQueryError: { [metrics] error in metrics.countQueryError(reason: error.label) })
+            source: AnyMetricsSource(base: source), maxConcurrentQueries: 8, detailedReasons: false,
+            onQueryError: { [metrics] error in
+                metrics.countQueryError(reason: error.label)
+                queryErrors.record(error)
+            })
         self.board = board
         self.metrics = metrics
         self.logger = logger
@@ -349,4 +354,25 @@ func makeWindowID() -> String {
     let alphabet = Array("abcdefghijklmnopqrstuvwxyz0123456789")
     var generator = SystemRandomNumberGenerator()
     return String((0..<5).map { _ in alphabet[Int(generator.next(upperBound: UInt64(alphabet.count)))] })
+}
+
+/// Logs each failed query's full error once per change (the gate body only says "the Prometheus query failed").
+final class QueryErrorLog: Sendable {
+    private let logger: Logger
+    private let last = Mutex<[String: String]>([:])
+
+    init(logger: Logger) {
+        self.logger = logger
+    }
+
+    func record(_ error: PrometheusError) {
+        let text = error.description
+        let changed = last.withLock { last -> Bool in
+            guard last[error.query] != text else { return false }
+            if last.count > 1000 { last.removeAll() }
+            last[error.query] = text
+            return true
+        }
+        if changed { logger.warning("a Prometheus query failed: \(text)", metadata: ["gate.error": .string(error.label)]) }
+    }
 }

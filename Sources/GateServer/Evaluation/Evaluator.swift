@@ -26,10 +26,18 @@ public struct Evaluator<Source: MetricsSource>: Sendable {
     private let source: Source
     private let maxConcurrentQueries: Int
     private let onQueryError: @Sendable (PrometheusError) -> Void
+    private let detailedReasons: Bool
 
     /// Creates an evaluator that runs at most `maxConcurrentQueries` queries at a time and tells
-    /// `onQueryError` about every failed query (for metrics).
-    public init(source: Source, maxConcurrentQueries: Int = 8, onQueryError: @escaping @Sendable (PrometheusError) -> Void = { _ in }) {
+    /// `onQueryError` about every failed query (for metrics and logs).
+    ///
+    /// - Parameter detailedReasons: put the upstream error text in a failed check's reason (the one-shot `check`
+    ///   report); the daemon passes `false`, because its reasons reach pollers without a token.
+    public init(
+        source: Source, maxConcurrentQueries: Int = 8, detailedReasons: Bool = true,
+        onQueryError: @escaping @Sendable (PrometheusError) -> Void = { _ in }
+    ) {
+        self.detailedReasons = detailedReasons
         self.source = source
         self.maxConcurrentQueries = max(1, maxConcurrentQueries)
         self.onQueryError = onQueryError
@@ -103,7 +111,7 @@ public struct Evaluator<Source: MetricsSource>: Sendable {
                 }
             } catch {
                 onQueryError(error)
-                evidence = .unavailable(error.description)
+                evidence = .unavailable(detailedReasons ? error.description : "the Prometheus query failed (\(error.label))")
             }
             guard check.compare != nil else { return judge(check, evidence: evidence, baseline: baseline?.series ?? []) }
             let comparison = await comparisonEvidence(check, at: time, baselineRange: baselineRange)

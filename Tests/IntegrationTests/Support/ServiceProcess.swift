@@ -72,7 +72,7 @@ final class ServiceProcess: Sendable {
         process.standardError = log
         process.standardInput = FileHandle.nullDevice
         if let environment { process.environment = environment }
-        try process.runSerialised()
+        try process.run()
         self.name = name
         self.logPath = logPath
         self.process = process
@@ -101,17 +101,9 @@ final class ServiceProcess: Sendable {
         process.waitUntilExit()
     }
 
-    /// Waits for the process to exit on its own and returns its exit status; after `limit` (a generous bound, so a
-    /// hung process fails its test instead of hanging the suite) it is killed and the answer is -1.
-    func waitForExit(limit: Duration = .seconds(120)) async -> Int32 {
-        let deadline = ContinuousClock.now + limit
-        while process.isRunning {
-            if ContinuousClock.now > deadline {
-                kill9()
-                return -1
-            }
-            try? await Task.sleep(for: .milliseconds(10))
-        }
+    /// Waits for the process to exit on its own and returns its exit status.
+    func waitForExit() async -> Int32 {
+        while process.isRunning { try? await Task.sleep(for: .milliseconds(10)) }
         return process.terminationStatus
     }
 
@@ -130,20 +122,6 @@ func findExecutable(_ name: String) -> String? {
         if FileManager.default.isExecutableFile(atPath: candidate) { return candidate }
     }
     return nil
-}
-
-/// Polls `condition` every 50 ms until it holds or `timeout` passes.
-func eventually(
-    timeout: Duration = .seconds(60),
-    _ what: @autoclosure () -> String = "condition",
-    _ condition: () async throws -> Bool
-) async throws {
-    let deadline = ContinuousClock.now + timeout
-    while ContinuousClock.now < deadline {
-        if (try? await condition()) == true { return }
-        try await Task.sleep(for: .milliseconds(50))
-    }
-    throw HarnessError(description: "timed out after \(timeout) waiting for \(what())")
 }
 
 /// Runs `body` and then `teardown`, also when `body` throws: every started service is stopped.

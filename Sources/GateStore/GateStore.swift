@@ -284,7 +284,8 @@ public final class GateStore: Sendable {
         let coding = coding
         let recordJSON = try coding.encode(record, operation: operation)
         let evaluationJSON = try coding.encode(evaluation, operation: operation)
-        let eventRows = try events.map { event throws(StoreError) in (event, try coding.encode(event, operation: operation)) }
+        let eventRows = try events.map { event throws(StoreError) in (event, try coding.encode(self.bounded(event), operation: operation)) }
+        let keep = eventsPerWindow
         let windowID = record.id
         try await write(operation) { db in
             try updateRecord(db, record, json: recordJSON)
@@ -297,7 +298,7 @@ public final class GateStore: Sendable {
                     )
                     """
             ).execute(arguments: ["windowID": windowID, "keep": Self.evaluationHistory - 1])
-            try insertEvents(db, windowID: windowID, eventRows)
+            try insertEvents(db, windowID: windowID, eventRows, keep: keep)
         }
     }
 

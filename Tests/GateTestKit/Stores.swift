@@ -54,4 +54,19 @@ public final class AbortableStore: WindowStore {
         try admit("recording alert groups")
         try await base.recordAlertGroups(groups)
     }
+
+    public func windowSummaries(state: WindowStateFilter?, limit: Int) async throws(StoreError) -> [WindowSummary] {
+        try await base.windowSummaries(state: state, limit: limit)
+    }
+
+    public func eventsDropped(windowID: String) async throws(StoreError) -> Int { try await base.eventsDropped(windowID: windowID) }
+
+    public func prune(closedBefore: Double, alertGroupsBefore: Double) async throws(StoreError) -> PruneReport {
+        try admit("pruning")
+        return try await base.prune(closedBefore: closedBefore, alertGroupsBefore: alertGroupsBefore)
+    }
+
+    public func health(headroomBytes: Int) async -> StoreHealth { await base.health(headroomBytes: headroomBytes) }
+
+    public var location: String { base.location }
 }

@@ -1,3 +1,4 @@
+import GateTestKit
 import Foundation
 import GateHTTP
 import Testing

@@ -1,3 +1,4 @@
+import GateTestKit
 import Foundation
 import GateCore
 import Synchronization

@@ -61,11 +61,11 @@ func validateWindowRequest(_ request: WindowRequest, config: GateConfig) throws(
     guard request.labels.count <= 64 else { throw .badRequest("labels has more than 64 entries", field: "labels") }
     for name in request.labels.keys.sorted() {
         guard Labels.isValidName(name) else { throw .badRequest("labels.\(name): label names match [a-zA-Z_][a-zA-Z0-9_]*", field: "labels.\(name)") }
-        let value = request.labels[name] ?? ""
-        guard value.utf8.count <= 1024, !value.unicodeScalars.contains(where: { $0.properties.generalCategory == .control }) else {
-            throw .badRequest("labels.\(name): values are at most 1024 bytes and hold no control characters", field: "labels.\(name)")
+        guard (request.labels[name] ?? "").utf8.count <= 1024 else {
+            throw .badRequest("labels.\(name): values are at most 1024 bytes", field: "labels.\(name)")
         }
     }
+    try rejectControlCharacters(in: request.labels, fieldPrefix: "labels.")
     guard request.matchers.count <= 32 else { throw .badRequest("matchers has more than 32 entries", field: "matchers") }
     for (index, matcher) in request.matchers.enumerated() {
         do {
@@ -129,4 +129,17 @@ private func duration(_ reader: inout JSONObjectReader, _ key: String) throws(AP
 /// True for a DNS-1123 subdomain (Kubernetes object names): labels joined by dots, ≤ 253 chars.
 func isDNS1123Subdomain(_ name: String) -> Bool {
     name.utf8.count <= 253 && name.split(separator: ".", omittingEmptySubsequences: false).allSatisfy { isDNS1123Label(String($0)) }
+}
+
+/// Refuses label values with control characters: they fill `{{label}}` placeholders in queries, where a value is
+/// always data (escaped per Unicode scalar), and no label value a user means holds a newline or a NUL.
+func rejectControlCharacters(in labels: [String: String], fieldPrefix: String) throws(APIError) {
+    for (name, value) in labels.sorted(by: { $0.key < $1.key }) {
+        if let control = PromQLString.firstControlCharacter(in: value) {
+            throw .badRequest(
+                "\(fieldPrefix)\(name) holds the control character \(PromQLString.name(of: control)); label values may not hold control characters",
+                field: "\(fieldPrefix)\(name)"
+            )
+        }
+    }
 }

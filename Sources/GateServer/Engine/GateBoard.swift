@@ -120,6 +120,8 @@ struct GateBody: Encodable {
         var baseline: JSONNumber?
         var rule: String?
         var reason: String?
+        /// The statistical comparison's numbers (medians, shift, interval, effect, allowance), for compare checks.
+        var comparison: SeriesComparison? = nil
     }
 
     /// At most this many series per check are listed: the ones that are not fine first, then fine ones.
@@ -163,7 +165,7 @@ struct GateBody: Encodable {
                     name: outcome.check, critical: outcome.critical,
                     status: (evaluation.statuses[outcome.check] ?? .inconclusive).rawValue,
                     series: listed.map {
-                        Series(labels: $0.labels.dictionary, value: $0.value.json, baseline: $0.baseline.json, rule: $0.rule, reason: $0.reason)
+                        Series(labels: $0.labels.dictionary, value: $0.value.json, baseline: $0.baseline.json, rule: $0.rule, reason: $0.reason, comparison: $0.comparison)
                     },
                     seriesTotal: outcome.series.count)
             }

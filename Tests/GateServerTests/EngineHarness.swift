@@ -28,7 +28,7 @@ struct InProcessGate {
 
     /// A gate with one critical check (`demo_error_ratio`, max 0.5), soak 30 s, and Velero unless `velero` is nil.
     static func start(
-        restore mode: String? = "auto", backup: String = "{waitTimeout: 10m, required: true}", flagger: String = "{autoOpen: true}",
+        restore mode: String? = "auto", backup: String = "{waitTimeout: 10m, required: true}", flagger: String = "{autoOpen: true, requireToken: false}",
         directory: TemporaryDirectory? = nil, prometheus: ScriptedMetricsSource = ScriptedMetricsSource(.value(0.1)), velero: FakeVelero? = nil,
         clock: ManualClock = ManualClock()
     ) async throws -> InProcessGate {
@@ -44,6 +44,8 @@ struct InProcessGate {
             } ?? ""
         let yaml = """
             state: \(directory.file("state.sqlite"))
+            listen: 127.0.0.1:0
+            auth: {disabled: true}
             prometheus:
               url: http://127.0.0.1:9
             evaluation:

@@ -210,14 +210,15 @@ import Testing
         defer { gate.remove() }
         let body = #"{"name":"podinfo",\#(namespace),"phase":"Progressing","checksum":"a","metadata":{}}"#
         try await gate.routes { client in
+            // Refused as malformed (400 naming the field) before any decision is made: nothing is opened.
             let answer = try await client.call(.post, "/api/v1/flagger/confirm-rollout", body)
-            #expect(answer.status == 403 && answer.body.contains("namespace"), "\(answer)")
+            #expect(answer.status == 400 && answer.body.contains("namespace"), "\(answer)")
         }
         #expect(gate.velero?.backupNames.isEmpty == true)
     }
 
     @Test func confirmRolloutHonoursAutoOpenOffEvenWithANamedWindow() async throws {
-        let gate = try await InProcessGate.start(restore: nil, flagger: "{autoOpen: false}")
+        let gate = try await InProcessGate.start(restore: nil, flagger: "{autoOpen: false, requireToken: false}")
         defer { gate.remove() }
         try await gate.routes { client in
             let answer = try await client.call(.post, "/api/v1/flagger/confirm-rollout", hook("podinfo", checksum: "a", window: "canary"))

@@ -187,19 +187,39 @@ public struct WindowBaseline: Sendable, Equatable, Codable {
     }
 }
 
+/// What an audit-trail event records: a closed set, so readers and dashboards can switch on it.
+public enum EventKind: String, Sendable, Codable, CaseIterable {
+    /// The window was opened (by whom, with which id).
+    case opened
+    /// The verdict changed (from, to, reasons; `cause: alert` when an alert decided it).
+    case verdict
+    /// The pre-upgrade Backup was requested or changed phase.
+    case backup
+    /// A restore was intended, requested, observed, refused or lost.
+    case restore
+    /// The images after a restore were compared with the ones recorded at open.
+    case verify
+    /// Flagger reported an event for the canary that owns the window.
+    case flagger
+    /// The window was closed (by whom, why, with which verdict).
+    case closed
+    /// An operator cleared a sticky fail.
+    case reset
+}
+
 /// One entry of a window's audit trail.
 public struct WindowEvent: Sendable, Equatable, Codable {
     /// When it happened.
     public var at: Double
-    /// A short, bounded kind: `opened`, `verdict`, `closed`, `reset`, …
-    public var kind: String
+    /// What happened, from a closed set.
+    public var kind: EventKind
     /// The sentence an on-call engineer reads.
     public var message: String
     /// Extra details (who, from which verdict, …).
     public var details: [String: String]
 
     /// Creates an event.
-    public init(at: Double, kind: String, message: String, details: [String: String] = [:]) {
+    public init(at: Double, kind: EventKind, message: String, details: [String: String] = [:]) {
         self.at = at
         self.kind = kind
         self.message = message

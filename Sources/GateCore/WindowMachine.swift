@@ -140,7 +140,7 @@ public struct WindowMachine: Sendable, Equatable {
                         "window \(record.name): pre-upgrade backup \(backup.name) requested (namespaces \(record.request.namespaces.joined(separator: ", ")))",
                         ["gate.window": .string(record.name), "velero.backup": .string(backup.name)])))
         }
-        let event = WindowEvent(at: record.openedAt, kind: "opened", message: message, details: ["by": actor.description, "id": record.id])
+        let event = WindowEvent(at: record.openedAt, kind: .opened, message: message, details: ["by": actor.description, "id": record.id])
         actions.append(.persist(.insert(record, baseline, event)))
         actions.append(.publish)
         actions.append(
@@ -210,7 +210,7 @@ public struct WindowMachine: Sendable, Equatable {
         case .verifyFailed(let error, let at):
             restoreCallInFlight = false
             verifyAttempted = true
-            let event = WindowEvent(at: at, kind: "verify", message: "the images after Restore \(restoreName) could not be read: \(error)")
+            let event = WindowEvent(at: at, kind: .verify, message: "the images after Restore \(restoreName) could not be read: \(error)")
             return [.persist(.events([event])), .log(GateLogLine(.error, "window \(name): \(event.message)", ["gate.window": .string(name)]))]
         case .tick(let at): return tick(at: at)
         case .close(let reason, let actor, let at): return close(reason: reason, by: actor, at: at)
@@ -218,7 +218,7 @@ public struct WindowMachine: Sendable, Equatable {
         case .restoreRequested(let actor, let at): return restoreRequested(by: actor, at: at)
         case .hookEvent(let message, let details, let actor, let at):
             guard actor.mayChange(record.owner) else { return [.reject(.notOwner(window: name, owner: record.owner))] }
-            return [.persist(.events([WindowEvent(at: at, kind: "flagger", message: message, details: details)]))]
+            return [.persist(.events([WindowEvent(at: at, kind: .flagger, message: message, details: details)]))]
         case .persistFailed:
             unsaved = true
             return []
@@ -298,7 +298,7 @@ public struct WindowMachine: Sendable, Equatable {
     private mutating func enterFail(at: Double, events: inout [WindowEvent], actions: inout [WindowAction]) {
         guard let velero = settings.velero, record.restore == nil else { return }
         func noRestore(_ why: String) {
-            events.append(WindowEvent(at: at, kind: "restore", message: "no restore: \(why)"))
+            events.append(WindowEvent(at: at, kind: .restore, message: "no restore: \(why)"))
             actions.append(
                 .log(
                     GateLogLine(
@@ -341,7 +341,7 @@ public struct WindowMachine: Sendable, Equatable {
             : "restore intent: Restore \(restore.name) from backup \(backup.name) (\(restore.reason))"
         events.append(
             WindowEvent(
-                at: at, kind: "restore", message: message,
+                at: at, kind: .restore, message: message,
                 details: ["restore": restore.name, "backup": backup.name, "mode": restore.mode.rawValue, "object": object]))
         var actions: [WindowAction] = [
             .count(.escapeStep(dryRun ? .dryRun : .intent)),
@@ -372,7 +372,7 @@ public struct WindowMachine: Sendable, Equatable {
     private func verdictEvent(from previous: Verdict, to verdict: Verdict, reasons: [String], at: Double, cause: String?) -> WindowEvent {
         var details = ["from": previous.rawValue, "to": verdict.rawValue, "reasons": reasons.joined(separator: "\n")]
         if let cause { details["cause"] = cause }
-        return WindowEvent(at: at, kind: "verdict", message: "verdict \(previous.rawValue) → \(verdict.rawValue): " + (reasons.first ?? ""), details: details)
+        return WindowEvent(at: at, kind: .verdict, message: "verdict \(previous.rawValue) → \(verdict.rawValue): " + (reasons.first ?? ""), details: details)
     }
 
     private func verdictLogLine(from previous: Verdict, decision: GateDecision, outcomes: [CheckOutcome]) -> GateLogLine {
@@ -387,6 +387,7 @@ public struct WindowMachine: Sendable, Equatable {
                 if let baseline = series.baseline { entry["baseline"] = .string(formatNumber(baseline)) }
                 if let rule = series.rule { entry["rule"] = .string(rule) }
                 if let reason = series.reason { entry["reason"] = .string(reason) }
+                if let comparison = series.comparison { entry["comparison"] = comparison.logValue }
                 failing.append(.dictionary(entry))
             }
             if outcome.series.isEmpty, let reason = outcome.reasons.first {
@@ -428,7 +429,7 @@ public struct WindowMachine: Sendable, Equatable {
         if phase.isTerminal { backup.finishedAt = at }
         record.backup = backup
         let message = "pre-upgrade backup \(backup.name): \(old.display) → \(phase.display)" + (failureReason.map { " (\($0))" } ?? "")
-        let event = WindowEvent(at: at, kind: "backup", message: message, details: ["backup": backup.name, "phase": phase.display])
+        let event = WindowEvent(at: at, kind: .backup, message: message, details: ["backup": backup.name, "phase": phase.display])
         let step: EscapeStep = phase.isUsable ? .backupCompleted : phase.hasFailed ? .backupFailed : .backupProgress
         return [
             .persist(.update(record, [event])), .publish, .count(.escapeStep(step)),
@@ -467,7 +468,7 @@ public struct WindowMachine: Sendable, Equatable {
         record.restore = restore
         let namespace = settings.velero?.namespace ?? "velero"
         return [
-            .persist(.update(record, [WindowEvent(at: at, kind: "restore", message: "Restore \(restore.name) created", details: ["restore": restore.name])])),
+            .persist(.update(record, [WindowEvent(at: at, kind: .restore, message: "Restore \(restore.name) created", details: ["restore": restore.name])])),
             .publish, .count(.escapeStep(.requested)),
             .log(
                 GateLogLine(
@@ -511,7 +512,7 @@ public struct WindowMachine: Sendable, Equatable {
             }
         }
         record.restore = restore
-        actions.insert(contentsOf: [.persist(.update(record, [WindowEvent(at: at, kind: "restore", message: message, details: ["restore": restore.name, "phase": phase.rawValue])])), .publish], at: 0)
+        actions.insert(contentsOf: [.persist(.update(record, [WindowEvent(at: at, kind: .restore, message: message, details: ["restore": restore.name, "phase": phase.rawValue])])), .publish], at: 0)
         if needsVerification {
             restoreCallInFlight = true
             actions.append(.verifyImages(namespaces: record.request.namespaces))
@@ -531,7 +532,7 @@ public struct WindowMachine: Sendable, Equatable {
         record.restore = restore
         let message = "Restore \(restore.name) no longer exists (deleted before it finished); it is no longer followed"
         return [
-            .persist(.update(record, [WindowEvent(at: at, kind: "restore", message: message, details: ["restore": restore.name, "phase": "Gone"])])),
+            .persist(.update(record, [WindowEvent(at: at, kind: .restore, message: message, details: ["restore": restore.name, "phase": "Gone"])])),
             .publish, .count(.escapeStep(.failed)),
             .log(GateLogLine(.error, "window \(name): \(message)", ["gate.window": .string(name), "velero.restore": .string(restore.name)])),
         ]
@@ -548,7 +549,7 @@ public struct WindowMachine: Sendable, Equatable {
             notRolledBack.isEmpty
             ? "all \(rolledBack.count) container images are back to the ones recorded at open"
             : "\(notRolledBack.count) container image(s) NOT rolled back: " + notRolledBack.map(\.description).joined(separator: "; ")
-        let event = WindowEvent(at: at, kind: "verify", message: "after Restore \(restore.name): \(summary)", details: ["restore": restore.name])
+        let event = WindowEvent(at: at, kind: .verify, message: "after Restore \(restore.name): \(summary)", details: ["restore": restore.name])
         return [
             .persist(.update(record, [event])), .publish,
             .log(
@@ -618,7 +619,7 @@ public struct WindowMachine: Sendable, Equatable {
         generation += 1
         let verdict = record.memory.verdict
         let message = "window \(name) closed (\(reason)); final verdict \(verdict.rawValue)"
-        let event = WindowEvent(at: at, kind: "closed", message: message, details: ["by": actor.description, "reason": reason, "verdict": verdict.rawValue])
+        let event = WindowEvent(at: at, kind: .closed, message: message, details: ["by": actor.description, "reason": reason, "verdict": verdict.rawValue])
         return [
             .persist(.update(record, [event])), .closed, .publish,
             .log(
@@ -644,7 +645,7 @@ public struct WindowMachine: Sendable, Equatable {
         if !previous.failReasons.isEmpty { details["clearedReasons"] = previous.failReasons.joined(separator: "\n") }
         let message = "verdict reset by operator (\(previous.verdict.rawValue) → pending)" + (note.map { ": \($0)" } ?? "")
         return [
-            .persist(.update(record, [WindowEvent(at: at, kind: "reset", message: message, details: details)])), .publish,
+            .persist(.update(record, [WindowEvent(at: at, kind: .reset, message: message, details: details)])), .publish,
             .count(.verdictChange(.pending)),
             .log(
                 GateLogLine(
@@ -669,7 +670,7 @@ public struct WindowMachine: Sendable, Equatable {
             let reason = record.memory.failReasons.first ?? "the window failed"
             record.restore = RestoreState(name: restoreName, mode: .auto, intentAt: at, reason: reason)
             var events = [
-                WindowEvent(at: at, kind: "restore", message: "at start: the window failed with restore.mode auto but no restore was recorded; recording it now")
+                WindowEvent(at: at, kind: .restore, message: "at start: the window failed with restore.mode auto but no restore was recorded; recording it now")
             ]
             let follow = intentRecorded(at: at, events: &events)
             actions = [.persist(.update(record, events)), .publish] + follow

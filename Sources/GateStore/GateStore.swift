@@ -439,7 +439,7 @@ private func insertEvents(_ db: Database, windowID: String, _ events: [(event: W
     guard !events.isEmpty else { return }
     let statement = try db.cachedStatement(sql: "INSERT INTO event (windowID, at, kind, event) VALUES (?, ?, ?, ?)")
     for (event, json) in events {
-        try statement.execute(arguments: [windowID, event.at, event.kind, json])
+        try statement.execute(arguments: [windowID, event.at, event.kind.rawValue, json])
     }
     try dropOldEvents(db, windowID: windowID, keep: keep)
 }

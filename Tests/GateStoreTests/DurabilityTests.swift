@@ -21,7 +21,7 @@ import Testing
                 windowID: "open",
                 Fixture.evaluation(at: Fixture.t0 + 15 * Double(step)),
                 memory: memory,
-                events: [Fixture.event(at: Fixture.t0 + 15 * Double(step), "verdict", "evaluation \(step)")]
+                events: [Fixture.event(at: Fixture.t0 + 15 * Double(step), .verdict, "evaluation \(step)")]
             )
         }
     }
@@ -65,7 +65,7 @@ import Testing
             #expect(try await snapshot(second) == snapshot(first))
 
             // And the other way round, while both stay open.
-            try await second.appendEvents(windowID: "open", [Fixture.event(at: Fixture.t0 + 99, "note", "written by the second store")])
+            try await second.appendEvents(windowID: "open", [Fixture.event(at: Fixture.t0 + 99, .flagger, "written by the second store")])
             #expect(try await first.events(windowID: "open", limit: 1).first?.message == "written by the second store")
         }
     }
@@ -212,7 +212,7 @@ import Testing
                 windowID: "w",
                 Fixture.evaluation(at: at),
                 memory: memory,
-                events: [Fixture.event(at: at, "verdict", "step \(step)")]
+                events: [Fixture.event(at: at, .verdict, "step \(step)")]
             )
             try progress.write(contentsOf: Data("committed \(step)\n".utf8))
         }

@@ -40,7 +40,7 @@ import Testing
                 soakRemaining: decision.soakRemaining,
                 outcomes: [outcome(broken: broken)]
             )
-            let events = decision.verdict == memory.verdict ? [] : [Fixture.event(at: now, "verdict", "verdict \(decision.verdict.rawValue)")]
+            let events = decision.verdict == memory.verdict ? [] : [Fixture.event(at: now, .verdict, "verdict \(decision.verdict.rawValue)")]
             try await store.recordEvaluation(windowID: "w", evaluation, memory: decision.memory, events: events)
             memory = decision.memory
 
@@ -80,7 +80,7 @@ import Testing
                     windowID: "w",
                     Fixture.evaluation(at: Fixture.t0 + 15, verdict: .fail),
                     memory: memory,
-                    events: [Fixture.event(at: Fixture.t0 + 15, "verdict", "verdict fail")]
+                    events: [Fixture.event(at: Fixture.t0 + 15, .verdict, "verdict fail")]
                 )
             }
             #expect(error?.description.contains("disk on fire") == true)
@@ -146,9 +146,9 @@ import Testing
             try await store.appendEvents(
                 windowID: "w",
                 [
-                    Fixture.event(at: Fixture.t0 + 20, "backup", "backup completed"),
-                    Fixture.event(at: Fixture.t0 + 10, "backup", "backup started"),  // arrives late, sorts by time
-                    Fixture.event(at: Fixture.t0 + 20, "verdict", "verdict pending"),
+                    Fixture.event(at: Fixture.t0 + 20, .backup, "backup completed"),
+                    Fixture.event(at: Fixture.t0 + 10, .backup, "backup started"),  // arrives late, sorts by time
+                    Fixture.event(at: Fixture.t0 + 20, .verdict, "verdict pending"),
                 ]
             )
             try await store.appendEvents(windowID: "w", [])

@@ -151,7 +151,7 @@ enum Fixture {
     }
 
     /// An event at `at`.
-    static func event(at: Double = t0, _ kind: String = "opened", _ message: String = "window opened") -> WindowEvent {
+    static func event(at: Double = t0, _ kind: EventKind = .opened, _ message: String = "window opened") -> WindowEvent {
         WindowEvent(at: at, kind: kind, message: message, details: ["by": "api"])
     }
 }

@@ -48,10 +48,10 @@ import Testing
         try await store.insertWindow(
             Fixture.record(id: "w", name: "w"),
             baseline: Fixture.baseline(),
-            event: Fixture.event(at: Fixture.t0, "opened", "e0")
+            event: Fixture.event(at: Fixture.t0, .opened, "e0")
         )
         for index in 1...6 {
-            try await store.appendEvents(windowID: "w", [Fixture.event(at: Fixture.t0 + Double(index), "note", "e\(index)")])
+            try await store.appendEvents(windowID: "w", [Fixture.event(at: Fixture.t0 + Double(index), .flagger, "e\(index)")])
         }
         #expect(try await store.events(windowID: "w", limit: 100).map(\.message) == ["e6", "e5", "e4"])
         #expect(try await store.eventsDropped(windowID: "w") == 4)
@@ -66,7 +66,7 @@ import Testing
         try await store.insertWindow(
             Fixture.record(id: "w", name: "w"),
             baseline: Fixture.baseline(),
-            event: Fixture.event(at: Fixture.t0, "opened", huge)
+            event: Fixture.event(at: Fixture.t0, .opened, huge)
         )
         let stored = try #require(try await store.events(windowID: "w", limit: 1).first?.message)
         #expect(stored.utf8.count <= 100 && stored.hasPrefix("éé") && stored.contains("truncated from 200000 bytes"), "\(stored)")

@@ -106,7 +106,7 @@ import Testing
             try await store.insertWindow(first, baseline: Fixture.baseline(), event: Fixture.event())
             first.closedAt = Fixture.t0 + 100
             first.closeReason = "closed by API"
-            try await store.updateWindow(first, events: [Fixture.event(at: Fixture.t0 + 100, "closed", "window closed")])
+            try await store.updateWindow(first, events: [Fixture.event(at: Fixture.t0 + 100, .closed, "window closed")])
 
             let second = Fixture.record(id: "second", name: "cert-manager", openedAt: Fixture.t0 + 200)
             try await store.insertWindow(second, baseline: Fixture.baseline(), event: Fixture.event(at: Fixture.t0 + 200))
@@ -147,14 +147,14 @@ import Testing
             record.memory.reset()
             record.closedAt = Fixture.t0 + 60
             record.closeReason = "duration ended"
-            let reset = WindowEvent(at: Fixture.t0 + 50, kind: "reset", message: "fail cleared by operator", details: ["by": "alice"])
-            let closed = Fixture.event(at: Fixture.t0 + 60, "closed", "window closed: duration ended")
+            let reset = WindowEvent(at: Fixture.t0 + 50, kind: .reset, message: "fail cleared by operator", details: ["by": "alice"])
+            let closed = Fixture.event(at: Fixture.t0 + 60, .closed, "window closed: duration ended")
             try await store.updateWindow(record, events: [reset, closed])
 
             let stored = try #require(try await store.window(id: "w"))
             #expect(stored.record == record)
             #expect(stored.baseline.end == Fixture.t0)
-            #expect(try await store.events(windowID: "w", limit: 10).map(\.kind) == ["closed", "reset", "opened"])
+            #expect(try await store.events(windowID: "w", limit: 10).map(\.kind) == [.closed, .reset, .opened])
             #expect(try await store.countOpenWindows() == 0)
         }
     }

@@ -58,9 +58,11 @@ private func decide(_ decision: AuthDecision, request: Request, api: APIContext,
         return caller
     case .unauthenticated:
         // Debug only: an unauthenticated caller must not be able to fill the log.
+        api.metrics.countDenial(.unauthenticated)
         api.logger.debug("refused a call without a valid token", metadata: ["http.path": .string(String(request.uri.path.prefix(200)))])
         throw viaMetadata ? .unauthorizedHook : .unauthorized
     case .forbidden(let caller, let scope):
+        api.metrics.countDenial(.missingScope)
         api.logger.notice(
             "refused a call: token \(caller) lacks the \(scope.rawValue) scope",
             metadata: [
@@ -76,18 +78,18 @@ extension APIError {
     /// than 401 because Flagger knows no authentication challenge: a refusal is a decision it records as the reason.
     static let unauthorizedHook = APIError(
         .forbidden,
-        code: "unauthorized",
+        code: .unauthorized,
         message: "metadata.token is missing or wrong: Flagger hooks need a token with the flagger scope",
         field: "metadata.token"
     )
 
     /// 403: the token is valid but lacks the scope this call needs.
     static func forbidden(caller: String, scope: TokenScope) -> APIError {
-        APIError(.forbidden, code: "forbidden", message: "token \(caller) does not have the \(scope.rawValue) scope this call needs")
+        APIError(.forbidden, code: .forbidden, message: "token \(caller) does not have the \(scope.rawValue) scope this call needs")
     }
 
     /// 413 naming the limit that was exceeded.
     static func tooLarge(limit: Int, key: String) -> APIError {
-        APIError(.contentTooLarge, code: "too_large", message: "the request body is larger than \(key) (\(limit) bytes)")
+        APIError(.contentTooLarge, code: .tooLarge, message: "the request body is larger than \(key) (\(limit) bytes)")
     }
 }

@@ -81,7 +81,7 @@ func addRoutes(to router: Router<BasicRequestContext>, api: APIContext) {
         guard let hook = FlaggerHook(rawValue: hookName) else {
             throw APIError(
                 .notFound,
-                code: "not_found",
+                code: .notFound,
                 message: "unknown Flagger hook \"\(hookName)\"; known: \(FlaggerHook.allCases.map(\.rawValue).joined(separator: ", "))",
                 field: "hook"
             )

@@ -191,7 +191,7 @@ struct EventBody: Encodable {
             try container.encode(value, forKey: Key(stringValue: key))
         }
         try container.encode(formatTimestamp(event.at), forKey: Key(stringValue: "at"))
-        try container.encode(event.kind, forKey: Key(stringValue: "kind"))
+        try container.encode(event.kind.rawValue, forKey: Key(stringValue: "kind"))
         try container.encode(event.message, forKey: Key(stringValue: "message"))
     }
 }

@@ -2,12 +2,12 @@ import GateConfig
 import GateCore
 import GateSources
 
-/// The fields `POST /api/v1/windows` accepts (SPEC §5).
+/// The fields `POST /api/v1/windows` accepts.
 let windowRequestFields = [
     "name", "component", "fromVersion", "toVersion", "namespaces", "labels", "matchers", "checks", "soak", "duration", "backup",
 ]
 
-/// Validates an open-window body against SPEC §5 and the configuration; every error is a 400 that
+/// Validates an open-window body against the API's rules and the configuration; every error is a 400 that
 /// names the field.
 func decodeWindowRequest(_ body: JSONValue, config: GateConfig) throws(APIError) -> WindowRequest {
     var reader = try JSONObjectReader(body)

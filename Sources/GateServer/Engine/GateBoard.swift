@@ -52,7 +52,7 @@ public final class GateBoard: Sendable {
     }
 }
 
-/// The gate body of SPEC §5: what pollers read.
+/// The gate body: what pollers read (docs/http-api.md lists its fields).
 struct GateBody: Encodable {
     var window: String
     var state: String

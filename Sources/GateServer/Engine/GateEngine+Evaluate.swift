@@ -19,7 +19,8 @@ extension GateEngine {
         let results = await boundedMap(windows, limit: 4) { window in
             let started = ContinuousClock.now
             let baselines = Dictionary(uniqueKeysWithValues: window.baseline.checks.map { ($0.key, BaselineCapture(check: $0.key, series: $0.value)) })
-            let outcomes = await evaluator.evaluate(window.checks, at: at, baselines: baselines)
+            let outcomes = await evaluator.evaluate(
+                window.checks, at: at, baselines: baselines, baselineRange: BaselineRange(start: window.baseline.start, end: window.baseline.end))
             let elapsed = started.duration(to: .now)
             return (window: window, outcomes: outcomes, seconds: Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18)
         }

@@ -22,7 +22,7 @@ extension GateEngine {
         case .confirmRollout, .preRollout:
             if live[name] == nil {
                 guard config.flagger.autoOpen else {
-                    metrics.countDenial(reason: "auto_open_off")
+                    metrics.countDenial(.autoOpenOff)
                     return FlaggerAnswer(allowed: false, message: "no open window \(name) for canary \(payload.canary) and flagger.autoOpen is off")
                 }
                 do {

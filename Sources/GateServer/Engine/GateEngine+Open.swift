@@ -14,16 +14,16 @@ extension GateEngine {
         do {
             try validateWindowRequest(request, config: config)
         } catch {
-            metrics.countDenial(reason: "invalid_request")
+            metrics.countDenial(.invalidRequest)
             throw error
         }
         let name = request.name
         if live[name] != nil || opening.contains(name) {
-            metrics.countDenial(reason: "name_taken")
+            metrics.countDenial(.nameTaken)
             throw .conflict("a window named \"\(name)\" is already open; close it first or pick another name", field: "name")
         }
         guard live.count + opening.count < config.limits.maxOpenWindows else {
-            metrics.countDenial(reason: "too_many_windows")
+            metrics.countDenial(.tooManyWindows)
             throw .tooManyWindows(limit: config.limits.maxOpenWindows)
         }
         let specs = try resolveChecks(for: request)
@@ -229,9 +229,9 @@ extension APIError {
     /// The API's answer to a refusal of the window machine.
     init(_ refusal: WindowRefusal) {
         switch refusal {
-        case .notOwner: self.init(.forbidden, code: "not_owner", message: refusal.description, field: "name")
-        case .closed: self.init(.conflict, code: "conflict", message: refusal.description, field: "name")
-        case .noVelero, .dryRunMode, .alreadyRestored, .noUsableBackup: self.init(.conflict, code: "conflict", message: refusal.description)
+        case .notOwner: self.init(.forbidden, code: .notOwner, message: refusal.description, field: "name")
+        case .closed: self.init(.conflict, code: .conflict, message: refusal.description, field: "name")
+        case .noVelero, .dryRunMode, .alreadyRestored, .noUsableBackup: self.init(.conflict, code: .conflict, message: refusal.description)
         }
     }
 }

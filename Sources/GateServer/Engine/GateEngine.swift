@@ -165,7 +165,7 @@ actor GateEngine {
         let before = window
         let actions = window.machine.receive(event)
         if case .reject(let refusal)? = actions.first {
-            metrics.countDenial(reason: refusal.label)
+            metrics.countDenial(DenialReason(refusal))
             return .refused(refusal)
         }
         put(window)
@@ -175,6 +175,8 @@ actor GateEngine {
     /// Carries out actions in order. Kubernetes work is not done here: it is returned for the escape loop.
     func execute(_ actions: [WindowAction], windowID id: String, acknowledged before: LiveWindow? = nil) async -> SendResult {
         var work: [WindowAction] = []
+        // A window that just closed has left `live`; what is published after the close (its final gate body) is it.
+        var departed: LiveWindow?
         for action in actions {
             switch action {
             case .persist(let write):
@@ -197,7 +199,7 @@ actor GateEngine {
                     }
                 }
             case .publish:
-                if let window = window(id: id) { publish(window) }
+                if let window = window(id: id) ?? departed { publish(window) }
             case .log(let line):
                 log(line)
             case .count(let count):
@@ -208,6 +210,7 @@ actor GateEngine {
                 }
             case .closed:
                 guard let window = window(id: id), live[window.record.name]?.record.id == id else { break }
+                departed = window
                 live.removeValue(forKey: window.record.name)
                 unavailable.removeValue(forKey: window.record.name)
                 if window.machine.hasEscapeWork { restoring[id] = window }

@@ -170,10 +170,8 @@ public final class GateMetrics: Sendable {
     }
 
     /// Counts one refused request in `upgrade_gate_denials_total{reason}`.
-    ///
-    /// - Parameter reason: A bounded label from `Denial.label`.
-    public func countDenial(reason: String) {
-        self.registry.makeCounter(descriptor: Family.denials, labels: [("reason", reason)]).increment()
+    public func countDenial(_ reason: DenialReason) {
+        self.registry.makeCounter(descriptor: Family.denials, labels: [("reason", reason.rawValue)]).increment()
     }
 
     /// Sets `upgrade_gate_build_info{version}` to 1, replacing the series of any version set before.
@@ -290,6 +288,46 @@ extension CheckStatus {
     private func requireListedInStateSet() {
         switch self {
         case .pass, .warn, .failing, .fail, .inconclusive: break
+        }
+    }
+}
+
+/// Why the gate refused a request: the `reason` label of `upgrade_gate_denials_total`, a closed set.
+public enum DenialReason: String, Sendable, CaseIterable {
+    /// No token, or one the gate does not know.
+    case unauthenticated
+    /// A known token without the scope the call needs.
+    case missingScope = "missing_scope"
+    /// A window request that fails validation (API, CLI or hook alike).
+    case invalidRequest = "invalid_request"
+    /// A window of that name is already open.
+    case nameTaken = "name_taken"
+    /// `limits.maxOpenWindows` windows are open.
+    case tooManyWindows = "too_many_windows"
+    /// A Flagger hook asked to open a window with `flagger.autoOpen: false`.
+    case autoOpenOff = "auto_open_off"
+    /// A caller tried to change a window another owner opened.
+    case notOwner = "not_owner"
+    /// The window is closed.
+    case closed
+    /// A restore was asked of a gate without a velero section.
+    case noVelero = "no_velero"
+    /// A restore was asked while `restore.mode` is dry-run.
+    case dryRun = "dry_run"
+    /// The window already has its one restore.
+    case alreadyRestored = "already_restored"
+    /// The window has no Completed pre-upgrade backup to restore from.
+    case noUsableBackup = "no_usable_backup"
+
+    /// The denial a refusal of the window lifecycle counts as.
+    init(_ refusal: WindowRefusal) {
+        switch refusal {
+        case .notOwner: self = .notOwner
+        case .closed: self = .closed
+        case .noVelero: self = .noVelero
+        case .dryRunMode: self = .dryRun
+        case .alreadyRestored: self = .alreadyRestored
+        case .noUsableBackup: self = .noUsableBackup
         }
     }
 }

@@ -161,3 +161,23 @@ final class CredentialStore: Sendable {
         return "\(text) (errno \(code))"
     }
 }
+
+/// The one reader of secret files (bearer tokens of Prometheus, Alertmanager, the Kubernetes API, the CLI and the
+/// gate's own API tokens): at most 64 KiB, surrounding whitespace trimmed, no control character inside, and errors
+/// that name the file and the reason but never quote its content.
+public enum SecretFile {
+    /// The token in `path`, or why it cannot be used.
+    public static func token(at path: String) -> Result<String, SecretFileError> {
+        CredentialStore.readFile(path).flatMap(CredentialStore.parseToken).mapError { SecretFileError(path: path, reason: $0.reason) }
+    }
+}
+
+/// Why a secret file could not be used: the path and the reason, never the content.
+public struct SecretFileError: Error, Sendable, CustomStringConvertible {
+    /// The path as configured.
+    public let path: String
+    /// The operating system's reason, or what is wrong with the content.
+    public let reason: String
+
+    public var description: String { "\(path): \(reason)" }
+}

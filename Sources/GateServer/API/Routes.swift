@@ -119,7 +119,7 @@ func addRoutes(to router: Router<BasicRequestContext>, api: APIContext) {
             throw APIError.storage("the window list could not be read")
         }
         let now = api.now()
-        return jsonResponse(.ok, encodeJSON(["windows": summaries.map { WindowSummaryBody($0, now: now) }]))
+        return jsonResponse(.ok, encodeJSON(WindowListBody(windows: summaries.map { WindowSummaryBody($0, now: now) })))
     }
 
     router.get("/api/v1/windows/:name") { _, context in
@@ -166,7 +166,7 @@ func addRoutes(to router: Router<BasicRequestContext>, api: APIContext) {
 }
 
 /// `GET /api/v1/windows/{name}/events`: newest first, and how many older ones were dropped.
-struct EventsBody: Encodable {
+struct EventsBody: Codable {
     var events: [EventBody]
     var dropped: Int
 }

@@ -1,5 +1,6 @@
 import Foundation
 import GateConfig
+import GateHTTP
 import Logging
 import ServiceLifecycle
 import Synchronization
@@ -63,7 +64,9 @@ public final class TokenAuthenticator: Sendable {
             for index in entries.indices {
                 let file = entries[index].config.file
                 guard let (token, signature) = Self.read(file) else {
-                    problems.append("token \"\(entries[index].config.name)\": the file \(file) cannot be read or is empty")
+                    let reason: String
+                    if case .failure(let error) = SecretFile.token(at: file) { reason = error.reason } else { reason = "it changed while it was read" }
+                    problems.append("token \"\(entries[index].config.name)\": the file \(file) cannot be used: \(reason)")
                     continue
                 }
                 entries[index].token = token
@@ -141,9 +144,8 @@ public final class TokenAuthenticator: Sendable {
 
     private static func read(_ path: String) -> ([UInt8], FileSignature?)? {
         let signature = FileSignature(path: path)
-        guard let data = FileManager.default.contents(atPath: path) else { return nil }
-        let text = String(decoding: data, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
-        return text.isEmpty ? nil : (Array(text.utf8), signature)
+        guard case .success(let token) = SecretFile.token(at: path) else { return nil }
+        return (Array(token.utf8), signature)
     }
 }
 

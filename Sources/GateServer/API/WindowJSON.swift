@@ -1,11 +1,12 @@
 import Foundation
 import GateConfig
 import GateCore
+import GateSources
 import GateStore
 
 /// `GET /api/v1/windows/{name}`: the window, its pinned baseline, its gate answer and last
 /// evaluation in full.
-struct WindowDetailBody: Encodable {
+struct WindowDetailBody: Codable {
     var name: String
     var id: String
     var component: String?
@@ -29,23 +30,23 @@ struct WindowDetailBody: Encodable {
     var baseline: BaselineBody
     var lastEvaluation: EvaluationBody?
 
-    struct BaselineBody: Encodable {
+    struct BaselineBody: Codable {
         var capturedAt: String
         var range: Range
         var checks: [String: [Series]]
         var alerts: [Alert]
 
-        struct Alert: Encodable {
+        struct Alert: Codable {
             var labels: [String: String]
             var startsAt: String
         }
 
-        struct Range: Encodable {
+        struct Range: Codable {
             var start: String
             var end: String
         }
 
-        struct Series: Encodable {
+        struct Series: Codable {
             var labels: [String: String]
             var value: JSONNumber
             var min: JSONNumber
@@ -54,14 +55,14 @@ struct WindowDetailBody: Encodable {
         }
     }
 
-    struct EvaluationBody: Encodable {
+    struct EvaluationBody: Codable {
         var at: String
         var durationSeconds: Double
         var verdict: String
         var reasons: [String]
         var checks: [Check]
 
-        struct Check: Encodable {
+        struct Check: Codable {
             var name: String
             var critical: Bool
             var status: String
@@ -129,7 +130,7 @@ struct WindowDetailBody: Encodable {
 }
 
 /// One row of `GET /api/v1/windows`.
-struct WindowSummaryBody: Encodable {
+struct WindowSummaryBody: Codable {
     var name: String
     var id: String
     var component: String?
@@ -174,9 +175,33 @@ struct WindowSummaryBody: Encodable {
     }
 }
 
+/// `GET /api/v1/windows`: summaries, newest first.
+struct WindowListBody: Codable {
+    var windows: [WindowSummaryBody]
+}
+
 /// One entry of `GET /api/v1/windows/{name}/events`: `{at, kind, message, …details}`.
-struct EventBody: Encodable {
+struct EventBody: Codable {
     var event: WindowEvent
+
+    init(_ event: WindowEvent) {
+        self.event = event
+    }
+
+    init(from decoder: any Decoder) throws {
+        let container = try decoder.container(keyedBy: Key.self)
+        var details: [String: String] = [:]
+        for key in container.allKeys where !["at", "kind", "message"].contains(key.stringValue) {
+            details[key.stringValue] = try container.decode(String.self, forKey: key)
+        }
+        let at = try container.decode(String.self, forKey: Key(stringValue: "at"))
+        guard let seconds = parseRFC3339(at) else {
+            throw DecodingError.dataCorruptedError(forKey: Key(stringValue: "at"), in: container, debugDescription: "not an RFC 3339 time")
+        }
+        event = WindowEvent(
+            at: seconds, kind: try container.decode(EventKind.self, forKey: Key(stringValue: "kind")),
+            message: try container.decode(String.self, forKey: Key(stringValue: "message")), details: details)
+    }
 
     private struct Key: CodingKey {
         var stringValue: String

@@ -53,7 +53,7 @@ public final class GateBoard: Sendable {
 }
 
 /// The gate body: what pollers read (docs/http-api.md lists its fields).
-struct GateBody: Encodable {
+struct GateBody: Codable {
     var window: String
     var state: String
     var verdict: String
@@ -70,7 +70,7 @@ struct GateBody: Encodable {
     /// The last evaluation is older than three intervals: the verdict says inconclusive (a sticky fail stays).
     var stale: Bool
 
-    struct Check: Encodable {
+    struct Check: Codable {
         var name: String
         var critical: Bool
         var status: String
@@ -79,7 +79,7 @@ struct GateBody: Encodable {
     }
 
     /// The pre-upgrade backup: `{"mode":"disabled"}` without Velero, else its name and phase.
-    struct BackupBody: Encodable {
+    struct BackupBody: Codable {
         var mode: String?
         var name: String?
         var phase: String?
@@ -87,7 +87,7 @@ struct GateBody: Encodable {
 
     /// The rollback: `{"mode":"disabled"}` without Velero, null until one is intended, then its
     /// name, phase and what verification found.
-    struct RestoreBody: Encodable {
+    struct RestoreBody: Codable {
         var mode: String
         var name: String?
         var phase: String?
@@ -98,7 +98,7 @@ struct GateBody: Encodable {
     }
 
     /// A new matching alert: failing the gate, or still in its grace.
-    struct AlertBody: Encodable {
+    struct AlertBody: Codable {
         var alertname: String
         var labels: [String: String]
         var since: String
@@ -114,7 +114,7 @@ struct GateBody: Encodable {
         }
     }
 
-    struct Series: Encodable {
+    struct Series: Codable {
         var labels: [String: String]
         var value: JSONNumber?
         var baseline: JSONNumber?
@@ -187,10 +187,15 @@ struct GateBody: Encodable {
 
 /// An optional that encodes as JSON `null` instead of leaving the key out (the gate body always
 /// has its `restore` key, as Argo's examples show).
-struct Nullable<Wrapped: Encodable>: Encodable {
+struct Nullable<Wrapped: Codable>: Codable {
     var value: Wrapped?
 
     init(_ value: Wrapped?) { self.value = value }
+
+    init(from decoder: any Decoder) throws {
+        let container = try decoder.singleValueContainer()
+        value = container.decodeNil() ? nil : try container.decode(Wrapped.self)
+    }
 
     func encode(to encoder: any Encoder) throws {
         var container = encoder.singleValueContainer()

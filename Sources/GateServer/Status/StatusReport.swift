@@ -26,72 +26,73 @@ public enum StatusReport {
         guard response.status == 200 else {
             throw StatusError(description: "upgrade-gate answered HTTP \(response.status): \(response.bodyText)")
         }
-        guard let json = try? JSONSerialization.jsonObject(with: Data(response.body)) as? [String: Any] else {
-            throw StatusError(description: "upgrade-gate at \(base) answered something that is not JSON")
+        let decoder = JSONDecoder()
+        do {
+            if window == nil {
+                return renderList(try decoder.decode(WindowListBody.self, from: Data(response.body)))
+            }
+            return renderDetail(try decoder.decode(WindowDetailBody.self, from: Data(response.body)))
+        } catch {
+            throw StatusError(description: "upgrade-gate at \(base) answered something this version cannot read: \(error)")
         }
-        return window == nil ? renderList(json) : renderDetail(json)
     }
 
-    static func renderList(_ json: [String: Any]) -> String {
-        let windows = json["windows"] as? [[String: Any]] ?? []
-        guard !windows.isEmpty else { return "no windows\n" }
+    static func renderList(_ list: WindowListBody) -> String {
+        guard !list.windows.isEmpty else { return "no windows\n" }
         var table = TextTable("WINDOW", "STATE", "VERDICT", "COMPONENT", "VERSIONS", "SOAK LEFT", "FAILING")
-        for window in windows {
-            let versions = [window["fromVersion"] as? String, window["toVersion"] as? String].compactMap { $0 }.joined(separator: " → ")
-            let soak = (window["soakRemaining"] as? String).map { $0 == "0s" ? "done" : $0 } ?? "-"
+        for window in list.windows {
+            let versions = [window.fromVersion, window.toVersion].compactMap { $0 }.joined(separator: " → ")
+            let soak = window.soakRemaining == "0s" ? "done" : window.soakRemaining
             table.add(
-                window["name"] as? String ?? "?",
-                window["state"] as? String ?? "?",
-                (window["verdict"] as? String ?? "?").uppercased(),
-                window["component"] as? String ?? "-",
+                window.name,
+                window.state,
+                window.verdict.uppercased(),
+                window.component ?? "-",
                 versions.isEmpty ? "-" : versions,
-                window["state"] as? String == "open" ? soak : "-",
-                (window["failing"] as? [String])?.joined(separator: ", ") ?? ""
+                window.state == "open" ? soak : "-",
+                window.failing.joined(separator: ", ")
             )
         }
         return table.render()
     }
 
-    static func renderDetail(_ json: [String: Any]) -> String {
-        let gate = json["gate"] as? [String: Any] ?? [:]
+    static func renderDetail(_ window: WindowDetailBody) -> String {
+        let gate = window.gate
         var out = ""
-        out += "window:    \(json["name"] as? String ?? "?") (\(json["state"] as? String ?? "?"), id \(json["id"] as? String ?? "?"))\n"
-        if let component = json["component"] as? String {
-            let versions = [json["fromVersion"] as? String, json["toVersion"] as? String].compactMap { $0 }.joined(separator: " → ")
+        out += "window:    \(window.name) (\(window.state), id \(window.id))\n"
+        if let component = window.component {
+            let versions = [window.fromVersion, window.toVersion].compactMap { $0 }.joined(separator: " → ")
             out += "upgrade:   \(component) \(versions)\n"
         }
-        out += "verdict:   \((json["verdict"] as? String ?? "?").uppercased())\n"
-        out += "opened:    \(json["openedAt"] as? String ?? "?")   closes: \(json["closesAt"] as? String ?? "?")\n"
-        if let soak = gate["soakRemaining"] as? String, json["state"] as? String == "open" {
-            out += "soak:      \(soak == "0s" ? "complete" : soak + " remaining")\n"
+        out += "verdict:   \(window.verdict.uppercased())\n"
+        out += "opened:    \(window.openedAt)   closes: \(window.closesAt)\n"
+        if window.state == "open" {
+            out += "soak:      \(gate.soakRemaining == "0s" ? "complete" : gate.soakRemaining + " remaining")\n"
         }
-        out += "evaluated: \(gate["evaluatedAt"] as? String ?? "not yet")\n"
-        if let reasons = gate["reasons"] as? [String], !reasons.isEmpty {
-            out += "\nwhy:\n" + reasons.map { "  - \($0)\n" }.joined()
+        out += "evaluated: \(gate.evaluatedAt ?? "not yet")\(gate.stale ? " (stale)" : "")\n"
+        if !gate.reasons.isEmpty {
+            out += "\nwhy:\n" + gate.reasons.map { "  - \($0)\n" }.joined()
         }
-        let checks = gate["checks"] as? [[String: Any]] ?? []
-        if !checks.isEmpty {
+        if !gate.checks.isEmpty {
             var table = TextTable("CHECK", "CRITICAL", "STATUS", "SERIES", "VALUE", "BASELINE", "RULE")
-            for check in checks {
-                let series = check["series"] as? [[String: Any]] ?? []
-                let name = check["name"] as? String ?? "?"
-                let status = (check["status"] as? String ?? "?").uppercased()
-                let critical = (check["critical"] as? Bool ?? true) ? "yes" : "no"
+            for check in gate.checks {
+                let critical = check.critical ? "yes" : "no"
+                let status = check.status.uppercased()
                 // Fine series are listed in the gate body too; the table shows the ones that need a look.
-                let notFine = series.filter { $0["reason"] is String }
+                let notFine = check.series.filter { $0.reason != nil }
                 if notFine.isEmpty {
-                    table.add(name, critical, status, "all \(check["seriesTotal"] as? Int ?? 0) ok", "", "", "")
+                    table.add(check.name, critical, status, "all \(check.seriesTotal) ok", "", "", "")
                 }
                 for (index, item) in notFine.enumerated() {
-                    let labels = (item["labels"] as? [String: String] ?? [:]).sorted { $0.key < $1.key }.map { "\($0.key)=\"\($0.value)\"" }
+                    let labels = item.labels.sorted { $0.key < $1.key }.map { "\($0.key)=\"\($0.value)\"" }
                     table.add(
-                        index == 0 ? name : "",
+                        index == 0 ? check.name : "",
                         index == 0 ? critical : "",
                         index == 0 ? status : "",
                         "{" + labels.joined(separator: ", ") + "}",
-                        describe(item["value"]),
-                        describe(item["baseline"]),
-                        item["rule"] as? String ?? ""
+                        describe(item.value),
+                        describe(item.baseline),
+                        item.rule ?? ""
                     )
                 }
             }
@@ -100,12 +101,8 @@ public enum StatusReport {
         return out
     }
 
-    private static func describe(_ value: Any?) -> String {
-        switch value {
-        case let number as Double: return formatNumber(number)
-        case let text as String: return text
-        default: return "-"
-        }
+    private static func describe(_ number: JSONNumber?) -> String {
+        number.map { formatNumber($0.value) } ?? "-"
     }
 }
 

@@ -5,7 +5,7 @@ import GateHTTP
 /// would rather not hand-write curl.
 public enum WindowClient {
     /// What to open.
-    public struct OpenRequest: Sendable {
+    public struct OpenRequest: Sendable, Encodable {
         /// The window's name (a DNS-1123 label).
         public var name: String
         /// The component being upgraded.
@@ -48,18 +48,38 @@ public enum WindowClient {
             self.duration = duration
         }
 
-        var json: [String: Any] {
-            var body: [String: Any] = ["name": name]
-            if let component { body["component"] = component }
-            if let fromVersion { body["fromVersion"] = fromVersion }
-            if let toVersion { body["toVersion"] = toVersion }
-            if !namespaces.isEmpty { body["namespaces"] = namespaces }
-            if !labels.isEmpty { body["labels"] = labels }
-            if !checks.isEmpty { body["checks"] = checks }
-            if let soak { body["soak"] = soak }
-            if let duration { body["duration"] = duration }
-            return body
+        private enum CodingKeys: String, CodingKey {
+            case name, component, fromVersion, toVersion, namespaces, labels, checks, soak, duration
         }
+
+        /// The body of `POST /api/v1/windows`: empty lists and maps are left out (the daemon's defaults apply).
+        public func encode(to encoder: any Encoder) throws {
+            var container = encoder.container(keyedBy: CodingKeys.self)
+            try container.encode(name, forKey: .name)
+            try container.encodeIfPresent(component, forKey: .component)
+            try container.encodeIfPresent(fromVersion, forKey: .fromVersion)
+            try container.encodeIfPresent(toVersion, forKey: .toVersion)
+            if !namespaces.isEmpty { try container.encode(namespaces, forKey: .namespaces) }
+            if !labels.isEmpty { try container.encode(labels, forKey: .labels) }
+            if !checks.isEmpty { try container.encode(checks, forKey: .checks) }
+            try container.encodeIfPresent(soak, forKey: .soak)
+            try container.encodeIfPresent(duration, forKey: .duration)
+        }
+    }
+
+    /// `{"reason": …}` of close and reset.
+    private struct ReasonBody: Encodable {
+        var reason: String?
+    }
+
+    /// The error envelope every API error answers with.
+    struct ErrorEnvelope: Decodable {
+        struct Body: Decodable {
+            var code: APIErrorCode
+            var message: String
+            var field: String?
+        }
+        var error: Body
     }
 
     /// An API call: which action on which window.
@@ -75,20 +95,19 @@ public enum WindowClient {
         var base = url
         while base.hasSuffix("/") { base.removeLast() }
         let path: String
-        let body: [String: Any]
+        let payload: [UInt8]
         switch action {
         case .open(let request):
             path = "/api/v1/windows"
-            body = request.json
+            payload = encodeJSON(request)
         case .close(let name, let reason):
             path = "/api/v1/windows/\(percentEncodePathSegment(name))/close"
-            body = reason.map { ["reason": $0] } ?? [:]
+            payload = encodeJSON(ReasonBody(reason: reason))
         case .reset(let name, let reason):
             path = "/api/v1/windows/\(percentEncodePathSegment(name))/reset"
-            body = reason.map { ["reason": $0] } ?? [:]
+            payload = encodeJSON(ReasonBody(reason: reason))
         }
         let http = HTTPClient(configuration: .init(credentials: tokenFile.map { .bearerTokenFile($0) } ?? .none))
-        let payload = (try? JSONSerialization.data(withJSONObject: body)) ?? Data("{}".utf8)
         let result: Result<HTTPResponse, HTTPClientError>
         do {
             result = .success(
@@ -97,7 +116,7 @@ public enum WindowClient {
                         method: "POST",
                         url: base + path,
                         headers: [(name: "Content-Type", value: "application/json"), (name: "User-Agent", value: "upgrade-gate-cli")],
-                        body: Array(payload),
+                        body: payload,
                         timeout: .seconds(120)
                     )
                 )
@@ -111,45 +130,26 @@ public enum WindowClient {
         case .success(let value): response = value
         case .failure(let error): throw StatusError(description: "upgrade-gate at \(base) did not answer: \(error.description) (pass --url)")
         }
-        let json = (try? JSONSerialization.jsonObject(with: Data(response.body))) as? [String: Any] ?? [:]
+        let decoder = JSONDecoder()
         guard (200..<300).contains(response.status) else {
-            let error = json["error"] as? [String: Any]
-            let field = (error?["field"] as? String).map { " (field \($0))" } ?? ""
-            throw StatusError(description: "HTTP \(response.status): \(error?["message"] as? String ?? response.bodyText)\(field)")
+            guard let envelope = try? decoder.decode(ErrorEnvelope.self, from: Data(response.body)) else {
+                throw StatusError(description: "HTTP \(response.status): \(response.bodyText)")
+            }
+            let field = envelope.error.field.map { " (field \($0))" } ?? ""
+            throw StatusError(description: "HTTP \(response.status): \(envelope.error.message)\(field)")
         }
-        let name = json["name"] as? String ?? "?"
-        let verdict = json["verdict"] as? String ?? "?"
+        let window: WindowDetailBody
+        do {
+            window = try decoder.decode(WindowDetailBody.self, from: Data(response.body))
+        } catch {
+            throw StatusError(description: "upgrade-gate at \(base) answered HTTP \(response.status) with a body this version cannot read: \(error)")
+        }
         switch action {
-        case .open: return "window \(name) opened (id \(json["id"] as? String ?? "?")); verdict \(verdict), soak \(json["soak"] as? String ?? "?")"
-        case .close: return "window \(name) closed; final verdict \(verdict)"
-        case .reset: return "window \(name) reset; verdict \(verdict)"
+        case .open: return "window \(window.name) opened (id \(window.id)); verdict \(window.verdict), soak \(window.soak)"
+        case .close: return "window \(window.name) closed; final verdict \(window.verdict)"
+        case .reset: return "window \(window.name) reset; verdict \(window.verdict)"
         }
     }
-}
-
-/// The parts of the gate body (`GET /api/v1/gate/{name}`) the CLI reads, decoded with the same field names the
-/// daemon serves.
-public struct GateBodyDTO: Decodable, Sendable, Equatable {
-    /// The pre-upgrade backup: `{"mode":"disabled"}`, `{"mode":"none"}`, or its name and phase.
-    public struct Backup: Decodable, Sendable, Equatable {
-        /// `disabled` (no velero section) or `none` (no backup for this window).
-        public var mode: String?
-        /// The Backup's name.
-        public var name: String?
-        /// Velero's phase.
-        public var phase: String?
-    }
-
-    /// The window's name.
-    public var window: String
-    /// The verdict pollers get.
-    public var verdict: String
-    /// Why.
-    public var reasons: [String]
-    /// The pre-upgrade backup.
-    public var backup: Backup
-    /// The verdict is stale.
-    public var stale: Bool?
 }
 
 extension WindowClient {
@@ -188,7 +188,7 @@ extension WindowClient {
             } catch {
                 throw StatusError(description: "upgrade-gate at \(base) did not answer: \(error.description)")
             }
-            guard response.status == 200, let body = try? JSONDecoder().decode(GateBodyDTO.self, from: Data(response.body)) else {
+            guard response.status == 200, let body = try? JSONDecoder().decode(GateBody.self, from: Data(response.body)) else {
                 throw StatusError(description: "HTTP \(response.status) reading the gate of window \(name): \(response.bodyText)")
             }
             if let mode = body.backup.mode { return .ready("window \(name) takes no pre-upgrade backup (\(mode))") }

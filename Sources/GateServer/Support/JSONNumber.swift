@@ -1,6 +1,6 @@
 /// A Double that survives JSON: finite values are numbers, NaN and ±Inf are the strings Prometheus
 /// uses (`"NaN"`, `"+Inf"`, `"-Inf"`), so a report never fails to encode on a 0/0 error ratio.
-public struct JSONNumber: Encodable, Sendable, Equatable {
+public struct JSONNumber: Codable, Sendable, Equatable {
     /// The wrapped value.
     public var value: Double
 
@@ -8,6 +8,22 @@ public struct JSONNumber: Encodable, Sendable, Equatable {
     public init(_ value: Double) { self.value = value }
 
     /// Encodes the number; a value that is not finite becomes `null`, since JSON has no NaN or infinity.
+    /// Decodes a number, or one of Prometheus's spellings of NaN and the infinities.
+    public init(from decoder: any Decoder) throws {
+        let container = try decoder.singleValueContainer()
+        if let number = try? container.decode(Double.self) {
+            value = number
+            return
+        }
+        switch try container.decode(String.self) {
+        case "NaN": value = .nan
+        case "+Inf": value = .infinity
+        case "-Inf": value = -.infinity
+        case let other:
+            throw DecodingError.dataCorruptedError(in: container, debugDescription: "\"\(other)\" is not a number, NaN, +Inf or -Inf")
+        }
+    }
+
     public func encode(to encoder: any Encoder) throws {
         var container = encoder.singleValueContainer()
         if value.isFinite {

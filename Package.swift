@@ -127,7 +127,11 @@ let package = Package(
         ),
         .testTarget(name: "GateCoreTests", dependencies: ["GateCore"], resources: [.copy("Fixtures")]),
         .testTarget(name: "GateHTTPTests", dependencies: ["GateHTTP", .product(name: "NIOPosix", package: "swift-nio")]),
-        .testTarget(name: "GateSourcesTests", dependencies: ["GateSources", "GateHTTP", "FakeKubernetes", "GateTestKit"], resources: [.copy("Fixtures")]),
+        .testTarget(
+            name: "GateSourcesTests",
+            dependencies: ["GateSources", "GateHTTP", "FakeKubernetes", "GateTestKit"],
+            resources: [.copy("Fixtures")]
+        ),
         .testTarget(name: "GateConfigTests", dependencies: ["GateConfig"], resources: [.copy("Fixtures")]),
         .testTarget(name: "GateLintTests", dependencies: ["GateLint"]),
         .testTarget(

@@ -99,9 +99,19 @@ public struct WindowRecord: Sendable, Equatable, Codable {
 
     /// Creates a record.
     public init(
-        id: String, request: WindowRequest, checks: [CheckSpec], openedAt: Double, soak: Double, duration: Double,
-        closedAt: Double? = nil, closeReason: String? = nil, memory: GateMemory = GateMemory(), backup: BackupState? = nil,
-        restore: RestoreState? = nil, imagesAtOpen: [RecordedImage] = [], owner: WindowOwner = .pipeline
+        id: String,
+        request: WindowRequest,
+        checks: [CheckSpec],
+        openedAt: Double,
+        soak: Double,
+        duration: Double,
+        closedAt: Double? = nil,
+        closeReason: String? = nil,
+        memory: GateMemory = GateMemory(),
+        backup: BackupState? = nil,
+        restore: RestoreState? = nil,
+        imagesAtOpen: [RecordedImage] = [],
+        owner: WindowOwner = .pipeline
     ) {
         self.owner = owner
         self.id = id

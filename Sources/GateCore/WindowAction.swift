@@ -162,6 +162,7 @@ public indirect enum LogValue: Sendable, Equatable, ExpressibleByStringLiteral {
     /// A map.
     case dictionary([String: LogValue])
 
+    /// Text, written as a string literal.
     public init(stringLiteral value: String) { self = .string(value) }
 }
 
@@ -192,6 +193,7 @@ public enum WindowRefusal: Error, Sendable, Equatable, CustomStringConvertible {
         }
     }
 
+    /// The text people read in logs and answers.
     public var description: String {
         switch self {
         case .notOwner(let window, let owner): "window \(window) belongs to \(owner); only its owner or the windows scope may change it"

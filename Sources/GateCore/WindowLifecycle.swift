@@ -39,6 +39,7 @@ public enum BackupPhase: String, Sendable, Equatable, Hashable, Codable, CaseIte
         self = BackupPhase(rawValue: phase) ?? .unknown
     }
 
+    /// Decodes a stored phase; one this version does not know decodes as `unknown`.
     public init(from decoder: any Decoder) throws {
         self = BackupPhase(velero: try decoder.singleValueContainer().decode(String.self))
     }
@@ -91,6 +92,7 @@ public enum RestorePhase: String, Sendable, Equatable, Hashable, Codable, CaseIt
         self = RestorePhase(rawValue: phase).flatMap { [.intent, .dryRun, .gone].contains($0) ? nil : $0 } ?? .unknown
     }
 
+    /// Decodes a stored phase; one this version does not know decodes as `unknown`.
     public init(from decoder: any Decoder) throws {
         let text = try decoder.singleValueContainer().decode(String.self)
         self = RestorePhase(rawValue: text) ?? .unknown
@@ -123,6 +125,7 @@ public enum WindowOwner: Sendable, Equatable, Hashable, Codable, CustomStringCon
     /// An `UpgradeWindow` object, by namespace and name.
     case object(namespace: String, name: String)
 
+    /// The text people read in logs and answers.
     public var description: String {
         switch self {
         case .pipeline: "a pipeline (API)"
@@ -143,6 +146,7 @@ public enum WindowActor: Sendable, Equatable, Hashable, CustomStringConvertible 
     /// The gate itself (duration ended, a restart).
     case gate
 
+    /// The text people read in logs and answers.
     public var description: String {
         switch self {
         case .pipeline(let name): name
@@ -203,8 +207,13 @@ public struct WindowSettings: Sendable, Equatable {
 
         /// Creates escape-plan settings.
         public init(
-            restoreMode: RestoreMode = .auto, backupRequired: Bool = true, backupWaitTimeout: Double = 900, verify: Bool = true,
-            namespace: String = "velero", existingResourcePolicy: String? = "update", restorePVs: Bool = false
+            restoreMode: RestoreMode = .auto,
+            backupRequired: Bool = true,
+            backupWaitTimeout: Double = 900,
+            verify: Bool = true,
+            namespace: String = "velero",
+            existingResourcePolicy: String? = "update",
+            restorePVs: Bool = false
         ) {
             self.namespace = namespace
             self.existingResourcePolicy = existingResourcePolicy

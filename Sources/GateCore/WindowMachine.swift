@@ -107,7 +107,12 @@ public struct WindowMachine: Sendable, Equatable {
 
         /// Creates an evaluation.
         public init(
-            at: Double, seconds: Double = 0, generation: Int, outcomes: [CheckOutcome], alertFailures: [String] = [], alertsInGrace: [String] = []
+            at: Double,
+            seconds: Double = 0,
+            generation: Int,
+            outcomes: [CheckOutcome],
+            alertFailures: [String] = [],
+            alertsInGrace: [String] = []
         ) {
             self.at = at
             self.seconds = seconds
@@ -126,19 +131,29 @@ public struct WindowMachine: Sendable, Equatable {
     /// - Important: The engine captures the baseline BEFORE this, so a failed open leaves no orphan Backup; if
     ///   `createBackup` fails the engine stops and nothing is persisted.
     public static func open(
-        _ record: WindowRecord, baseline: WindowBaseline, settings: WindowSettings, restoreName: String, by actor: WindowActor, message: String
+        _ record: WindowRecord,
+        baseline: WindowBaseline,
+        settings: WindowSettings,
+        restoreName: String,
+        by actor: WindowActor,
+        message: String
     ) -> (WindowMachine, [WindowAction]) {
         let machine = WindowMachine(record: record, settings: settings, restoreName: restoreName)
         var actions: [WindowAction] = []
         if let backup = record.backup, backup.created {
-            actions.append(.createBackup(BackupOrder(name: backup.name, namespaces: record.request.namespaces, window: record.name, windowID: record.id)))
+            actions.append(
+                .createBackup(BackupOrder(name: backup.name, namespaces: record.request.namespaces, window: record.name, windowID: record.id))
+            )
             actions.append(.count(.escapeStep(.backupCreated)))
             actions.append(
                 .log(
                     GateLogLine(
                         .notice,
                         "window \(record.name): pre-upgrade backup \(backup.name) requested (namespaces \(record.request.namespaces.joined(separator: ", ")))",
-                        ["gate.window": .string(record.name), "velero.backup": .string(backup.name)])))
+                        ["gate.window": .string(record.name), "velero.backup": .string(backup.name)]
+                    )
+                )
+            )
         }
         let event = WindowEvent(at: record.openedAt, kind: .opened, message: message, details: ["by": actor.description, "id": record.id])
         actions.append(.persist(.insert(record, baseline, event)))
@@ -146,12 +161,16 @@ public struct WindowMachine: Sendable, Equatable {
         actions.append(
             .log(
                 GateLogLine(
-                    .notice, message,
+                    .notice,
+                    message,
                     [
                         "gate.window": .string(record.name), "gate.window_id": .string(record.id), "gate.verdict": .string(Verdict.pending.rawValue),
                         "gate.checks": .array(record.checks.map { .string($0.name) }), "gate.owner": .string(record.owner.description),
                         "gate.baseline_series": .string(String(baseline.checks.values.map(\.count).reduce(0, +))),
-                    ])))
+                    ]
+                )
+            )
+        )
         return (machine, actions)
     }
 
@@ -195,7 +214,15 @@ public struct WindowMachine: Sendable, Equatable {
         case .backupObserved(let phase, let failureReason, let at): return backupObserved(phase, failureReason: failureReason, at: at)
         case .backupUnreadable(let error, _):
             backupReadInFlight = false
-            return [.log(GateLogLine(.warning, "window \(name): backup \(record.backup?.name ?? "") could not be read: \(error)", ["gate.window": .string(name)]))]
+            return [
+                .log(
+                    GateLogLine(
+                        .warning,
+                        "window \(name): backup \(record.backup?.name ?? "") could not be read: \(error)",
+                        ["gate.window": .string(name)]
+                    )
+                )
+            ]
         case .restoreCreated(let at): return restoreCreated(at: at)
         case .restoreCreateFailed(let error, let at): return restoreCreateFailed(error: error, at: at)
         case .restoreObserved(let phase, let failureReason, let errors, let warnings, let at):
@@ -235,10 +262,14 @@ public struct WindowMachine: Sendable, Equatable {
         let backup = backupConditions(at: at)
         let previous = record.memory.verdict
         let decision = decide(
-            previous: record.memory, outcomes: evaluation.outcomes, openedAt: record.openedAt, now: at,
+            previous: record.memory,
+            outcomes: evaluation.outcomes,
+            openedAt: record.openedAt,
+            now: at,
             policy: GatePolicy(failAfter: settings.failAfter, warmup: settings.warmup, soak: record.soak),
             blockers: backup.blockers + evaluation.alertsInGrace.map { "\($0) (in grace)" },
-            failures: backup.failures + evaluation.alertFailures)
+            failures: backup.failures + evaluation.alertFailures
+        )
         record.memory = decision.memory
         var events: [WindowEvent] = []
         var follow: [WindowAction] = []
@@ -250,8 +281,14 @@ public struct WindowMachine: Sendable, Equatable {
         if decision.becameFail { enterFail(at: at, events: &events, actions: &follow) }
         let reasons = record.memory.verdict == .fail ? record.memory.failReasons : decision.reasons
         let record = EvaluationRecord(
-            at: at, duration: evaluation.seconds, verdict: decision.verdict, statuses: decision.statuses, reasons: reasons,
-            soakRemaining: decision.soakRemaining, outcomes: evaluation.outcomes)
+            at: at,
+            duration: evaluation.seconds,
+            verdict: decision.verdict,
+            statuses: decision.statuses,
+            reasons: reasons,
+            soakRemaining: decision.soakRemaining,
+            outcomes: evaluation.outcomes
+        )
         lastEvaluation = record
         freshSince = max(freshSince, at)
         publishedStale = false
@@ -270,8 +307,11 @@ public struct WindowMachine: Sendable, Equatable {
                 .publish,
                 .log(
                     GateLogLine(
-                        .notice, "window \(name) (already failed): new alert \(failing.joined(separator: "; "))",
-                        ["gate.window": .string(name), "gate.verdict": .string(Verdict.fail.rawValue)])),
+                        .notice,
+                        "window \(name) (already failed): new alert \(failing.joined(separator: "; "))",
+                        ["gate.window": .string(name), "gate.verdict": .string(Verdict.fail.rawValue)]
+                    )
+                ),
             ]
         }
         let (memory, becameFail) = failNow(record.memory, reasons: failing, at: at)
@@ -280,11 +320,14 @@ public struct WindowMachine: Sendable, Equatable {
         var follow: [WindowAction] = [
             .log(
                 GateLogLine(
-                    .critical, "window \(name): verdict \(previous.rawValue) → fail: \(failing[0])",
+                    .critical,
+                    "window \(name): verdict \(previous.rawValue) → fail: \(failing[0])",
                     [
                         "gate.window": .string(name), "gate.verdict": .string(Verdict.fail.rawValue), "gate.previous": .string(previous.rawValue),
                         "gate.reasons": .array(failing.map { .string($0) }), "gate.action": .string(failAction),
-                    ])),
+                    ]
+                )
+            ),
             .count(.verdictChange(.fail)),
         ]
         if becameFail { enterFail(at: at, events: &events, actions: &follow) }
@@ -302,16 +345,24 @@ public struct WindowMachine: Sendable, Equatable {
             actions.append(
                 .log(
                     GateLogLine(
-                        .critical, "window \(name) failed but is not restored: \(why)",
-                        ["gate.window": .string(name), "gate.action": .string("none: no usable backup")])))
+                        .critical,
+                        "window \(name) failed but is not restored: \(why)",
+                        ["gate.window": .string(name), "gate.action": .string("none: no usable backup")]
+                    )
+                )
+            )
         }
         switch velero.restoreMode {
         case .manual:
             actions.append(
                 .log(
                     GateLogLine(
-                        .critical, "window \(name) failed; restore.mode is manual: POST /api/v1/windows/\(name)/restore to roll back",
-                        ["gate.window": .string(name), "gate.action": .string("waiting for a manual restore")])))
+                        .critical,
+                        "window \(name) failed; restore.mode is manual: POST /api/v1/windows/\(name)/restore to roll back",
+                        ["gate.window": .string(name), "gate.action": .string("waiting for a manual restore")]
+                    )
+                )
+            )
         case .auto, .dryRun:
             guard let backup = record.backup else { return noRestore("no pre-upgrade backup was taken") }
             if backup.hasFailed { return noRestore("pre-upgrade backup \(backup.name) is \(backup.phase.display)") }
@@ -341,17 +392,25 @@ public struct WindowMachine: Sendable, Equatable {
             : "restore intent: Restore \(restore.name) from backup \(backup.name) (\(restore.reason))"
         events.append(
             WindowEvent(
-                at: at, kind: .restore, message: message,
-                details: ["restore": restore.name, "backup": backup.name, "mode": restore.mode.rawValue, "object": object]))
+                at: at,
+                kind: .restore,
+                message: message,
+                details: ["restore": restore.name, "backup": backup.name, "mode": restore.mode.rawValue, "object": object]
+            )
+        )
         var actions: [WindowAction] = [
             .count(.escapeStep(dryRun ? .dryRun : .intent)),
             .log(
                 GateLogLine(
-                    .critical, "window \(name): \(message)",
+                    .critical,
+                    "window \(name): \(message)",
                     [
-                        "gate.window": .string(name), "gate.verdict": .string(record.memory.verdict.rawValue), "velero.restore": .string(restore.name),
+                        "gate.window": .string(name), "gate.verdict": .string(record.memory.verdict.rawValue),
+                        "velero.restore": .string(restore.name),
                         "velero.backup": .string(backup.name), "gate.action": .string(dryRun ? "restore (dry run)" : "restore"),
-                    ])),
+                    ]
+                )
+            ),
         ]
         if !dryRun { actions.append(.wakeEscape) }
         return actions
@@ -372,7 +431,12 @@ public struct WindowMachine: Sendable, Equatable {
     private func verdictEvent(from previous: Verdict, to verdict: Verdict, reasons: [String], at: Double, cause: String?) -> WindowEvent {
         var details = ["from": previous.rawValue, "to": verdict.rawValue, "reasons": reasons.joined(separator: "\n")]
         if let cause { details["cause"] = cause }
-        return WindowEvent(at: at, kind: .verdict, message: "verdict \(previous.rawValue) → \(verdict.rawValue): " + (reasons.first ?? ""), details: details)
+        return WindowEvent(
+            at: at,
+            kind: .verdict,
+            message: "verdict \(previous.rawValue) → \(verdict.rawValue): " + (reasons.first ?? ""),
+            details: details
+        )
     }
 
     private func verdictLogLine(from previous: Verdict, decision: GateDecision, outcomes: [CheckOutcome]) -> GateLogLine {
@@ -394,14 +458,17 @@ public struct WindowMachine: Sendable, Equatable {
                 failing.append(.dictionary(["check": .string(outcome.check), "reason": .string(reason)]))
             }
         }
-        let headline = "window \(name): verdict \(previous.rawValue) → \(decision.verdict.rawValue)" + (decision.reasons.first.map { ": \($0)" } ?? "")
+        let headline =
+            "window \(name): verdict \(previous.rawValue) → \(decision.verdict.rawValue)" + (decision.reasons.first.map { ": \($0)" } ?? "")
         return GateLogLine(
-            decision.verdict == .fail ? .critical : .notice, headline,
+            decision.verdict == .fail ? .critical : .notice,
+            headline,
             [
                 "gate.window": .string(name), "gate.verdict": .string(decision.verdict.rawValue), "gate.previous": .string(previous.rawValue),
                 "gate.reasons": .array(decision.reasons.map { .string($0) }), "gate.checks": .array(failing),
                 "gate.action": .string(decision.becameFail ? failAction : "none"),
-            ])
+            ]
+        )
     }
 
     /// Blockers and failures the backup adds to a decision.
@@ -435,8 +502,11 @@ public struct WindowMachine: Sendable, Equatable {
             .persist(.update(record, [event])), .publish, .count(.escapeStep(step)),
             .log(
                 GateLogLine(
-                    phase.hasFailed ? .error : .notice, "window \(name): \(message)",
-                    ["gate.window": .string(name), "velero.backup": .string(backup.name), "velero.phase": .string(phase.display)])),
+                    phase.hasFailed ? .error : .notice,
+                    "window \(name): \(message)",
+                    ["gate.window": .string(name), "velero.backup": .string(backup.name), "velero.phase": .string(phase.display)]
+                )
+            ),
         ]
     }
 
@@ -468,12 +538,17 @@ public struct WindowMachine: Sendable, Equatable {
         record.restore = restore
         let namespace = settings.velero?.namespace ?? "velero"
         return [
-            .persist(.update(record, [WindowEvent(at: at, kind: .restore, message: "Restore \(restore.name) created", details: ["restore": restore.name])])),
+            .persist(
+                .update(record, [WindowEvent(at: at, kind: .restore, message: "Restore \(restore.name) created", details: ["restore": restore.name])])
+            ),
             .publish, .count(.escapeStep(.requested)),
             .log(
                 GateLogLine(
-                    .critical, "window \(name): Restore \(restore.name) created in namespace \(namespace)",
-                    ["gate.window": .string(name), "velero.restore": .string(restore.name), "gate.action": .string("restore requested")])),
+                    .critical,
+                    "window \(name): Restore \(restore.name) created in namespace \(namespace)",
+                    ["gate.window": .string(name), "velero.restore": .string(restore.name), "gate.action": .string("restore requested")]
+                )
+            ),
         ]
     }
 
@@ -487,14 +562,19 @@ public struct WindowMachine: Sendable, Equatable {
             .persist(.update(record, [])), .publish, .count(.escapeStep(.requestFailed)),
             .log(
                 GateLogLine(
-                    .error, "window \(name): Restore \(restore.name) could not be created (attempt \(restore.attempts)); retrying: \(error)",
-                    ["gate.window": .string(name), "velero.restore": .string(restore.name)])),
+                    .error,
+                    "window \(name): Restore \(restore.name) could not be created (attempt \(restore.attempts)); retrying: \(error)",
+                    ["gate.window": .string(name), "velero.restore": .string(restore.name)]
+                )
+            ),
         ]
     }
 
     private mutating func restoreObserved(_ phase: RestorePhase, failureReason: String?, errors: Int, warnings: Int, at: Double) -> [WindowAction] {
         restoreCallInFlight = false
-        guard var restore = record.restore, restore.phase.wasRequested, !restore.isTerminal, phase != restore.phase, phase != .unknown else { return [] }
+        guard var restore = record.restore, restore.phase.wasRequested, !restore.isTerminal, phase != restore.phase, phase != .unknown else {
+            return []
+        }
         restore.phase = phase
         var message = "Restore \(restore.name) is \(phase.rawValue.isEmpty ? "requested" : phase.rawValue)" + (failureReason.map { ": \($0)" } ?? "")
         if errors > 0 { message += " (\(errors) errors, \(warnings) warnings)" }
@@ -507,12 +587,26 @@ public struct WindowMachine: Sendable, Equatable {
                 actions.append(
                     .log(
                         GateLogLine(
-                            phase.isSuccess ? .critical : .error, "window \(name): Restore \(restore.name) \(phase.rawValue)",
-                            ["gate.window": .string(name), "velero.restore": .string(restore.name), "velero.phase": .string(phase.rawValue)])))
+                            phase.isSuccess ? .critical : .error,
+                            "window \(name): Restore \(restore.name) \(phase.rawValue)",
+                            ["gate.window": .string(name), "velero.restore": .string(restore.name), "velero.phase": .string(phase.rawValue)]
+                        )
+                    )
+                )
             }
         }
         record.restore = restore
-        actions.insert(contentsOf: [.persist(.update(record, [WindowEvent(at: at, kind: .restore, message: message, details: ["restore": restore.name, "phase": phase.rawValue])])), .publish], at: 0)
+        actions.insert(
+            contentsOf: [
+                .persist(
+                    .update(
+                        record,
+                        [WindowEvent(at: at, kind: .restore, message: message, details: ["restore": restore.name, "phase": phase.rawValue])]
+                    )
+                ), .publish,
+            ],
+            at: 0
+        )
         if needsVerification {
             restoreCallInFlight = true
             actions.append(.verifyImages(namespaces: record.request.namespaces))
@@ -554,12 +648,15 @@ public struct WindowMachine: Sendable, Equatable {
             .persist(.update(record, [event])), .publish,
             .log(
                 GateLogLine(
-                    .critical, "window \(name): Restore \(restore.name) \(restore.phase.rawValue); \(summary)",
+                    .critical,
+                    "window \(name): Restore \(restore.name) \(restore.phase.rawValue); \(summary)",
                     [
                         "gate.window": .string(name), "velero.restore": .string(restore.name), "velero.phase": .string(restore.phase.rawValue),
                         "restore.rolled_back": .array(rolledBack.map { .string($0.description) }),
                         "restore.not_rolled_back": .array(notRolledBack.map { .string($0.description) }),
-                    ])),
+                    ]
+                )
+            ),
         ]
     }
 
@@ -581,7 +678,15 @@ public struct WindowMachine: Sendable, Equatable {
                 restoreCallInFlight = true
                 actions.append(
                     .createRestore(
-                        RestoreOrder(name: restore.name, backupName: backup.name, namespaces: record.request.namespaces, window: name, windowID: record.id)))
+                        RestoreOrder(
+                            name: restore.name,
+                            backupName: backup.name,
+                            namespaces: record.request.namespaces,
+                            window: name,
+                            windowID: record.id
+                        )
+                    )
+                )
             } else if !restore.isTerminal {
                 restoreCallInFlight = true
                 actions.append(.pollRestore(name: restore.name))
@@ -602,8 +707,12 @@ public struct WindowMachine: Sendable, Equatable {
                 actions.append(
                     .log(
                         GateLogLine(
-                            .warning, "window \(name): the verdict is stale (last evaluation \(age)); pollers get inconclusive until an evaluation finishes",
-                            ["gate.window": .string(name)])))
+                            .warning,
+                            "window \(name): the verdict is stale (last evaluation \(age)); pollers get inconclusive until an evaluation finishes",
+                            ["gate.window": .string(name)]
+                        )
+                    )
+                )
             }
         }
         return actions
@@ -619,16 +728,24 @@ public struct WindowMachine: Sendable, Equatable {
         generation += 1
         let verdict = record.memory.verdict
         let message = "window \(name) closed (\(reason)); final verdict \(verdict.rawValue)"
-        let event = WindowEvent(at: at, kind: .closed, message: message, details: ["by": actor.description, "reason": reason, "verdict": verdict.rawValue])
+        let event = WindowEvent(
+            at: at,
+            kind: .closed,
+            message: message,
+            details: ["by": actor.description, "reason": reason, "verdict": verdict.rawValue]
+        )
         return [
             .persist(.update(record, [event])), .closed, .publish,
             .log(
                 GateLogLine(
-                    .notice, message,
+                    .notice,
+                    message,
                     [
                         "gate.window": .string(name), "gate.verdict": .string(verdict.rawValue), "gate.reason": .string(reason),
                         "gate.by": .string(actor.description),
-                    ])),
+                    ]
+                )
+            ),
         ]
     }
 
@@ -649,11 +766,15 @@ public struct WindowMachine: Sendable, Equatable {
             .count(.verdictChange(.pending)),
             .log(
                 GateLogLine(
-                    .notice, "window \(name): \(message)",
+                    .notice,
+                    "window \(name): \(message)",
                     [
-                        "gate.window": .string(name), "gate.verdict": .string(Verdict.pending.rawValue), "gate.previous": .string(previous.verdict.rawValue),
+                        "gate.window": .string(name), "gate.verdict": .string(Verdict.pending.rawValue),
+                        "gate.previous": .string(previous.verdict.rawValue),
                         "gate.by": .string(actor.description),
-                    ])),
+                    ]
+                )
+            ),
         ]
     }
 
@@ -665,12 +786,17 @@ public struct WindowMachine: Sendable, Equatable {
     private mutating func resumed(at: Double) -> [WindowAction] {
         var actions: [WindowAction] = [.publish]
         if let velero = settings.velero, velero.restoreMode == .auto, record.memory.verdict == .fail, record.restore == nil,
-            let backup = record.backup, backup.isUsable, let failedAt = record.memory.failedAt, let finishedAt = backup.finishedAt, finishedAt <= failedAt
+            let backup = record.backup, backup.isUsable, let failedAt = record.memory.failedAt, let finishedAt = backup.finishedAt,
+            finishedAt <= failedAt
         {
             let reason = record.memory.failReasons.first ?? "the window failed"
             record.restore = RestoreState(name: restoreName, mode: .auto, intentAt: at, reason: reason)
             var events = [
-                WindowEvent(at: at, kind: .restore, message: "at start: the window failed with restore.mode auto but no restore was recorded; recording it now")
+                WindowEvent(
+                    at: at,
+                    kind: .restore,
+                    message: "at start: the window failed with restore.mode auto but no restore was recorded; recording it now"
+                )
             ]
             let follow = intentRecorded(at: at, events: &events)
             actions = [.persist(.update(record, events)), .publish] + follow

@@ -179,5 +179,6 @@ public struct SecretFileError: Error, Sendable, CustomStringConvertible {
     /// The operating system's reason, or what is wrong with the content.
     public let reason: String
 
+    /// The text people read in logs and answers.
     public var description: String { "\(path): \(reason)" }
 }

@@ -58,8 +58,13 @@ public struct Dependencies: Sendable {
 
     /// Creates dependencies.
     public init(
-        metrics: any MetricsSource, alerts: any FiringAlertsSource, velero: (any VeleroPort)?, store: any WindowStore,
-        now: @escaping @Sendable () -> Double, escapeTimeout: Duration = .seconds(30), runLoops: Bool = true,
+        metrics: any MetricsSource,
+        alerts: any FiringAlertsSource,
+        velero: (any VeleroPort)?,
+        store: any WindowStore,
+        now: @escaping @Sendable () -> Double,
+        escapeTimeout: Duration = .seconds(30),
+        runLoops: Bool = true,
         shutdown: @escaping @Sendable () async -> Void = {}
     ) {
         self.metrics = metrics
@@ -102,7 +107,10 @@ public struct Dependencies: Sendable {
         if config.velero != nil {
             do {
                 let connection = try KubernetesConnection.resolve(
-                    apiServer: config.kubernetes?.apiServer, tokenFile: config.kubernetes?.tokenFile, caFile: config.kubernetes?.caFile)
+                    apiServer: config.kubernetes?.apiServer,
+                    tokenFile: config.kubernetes?.tokenFile,
+                    caFile: config.kubernetes?.caFile
+                )
                 kubernetes = KubernetesClient(connection: connection)
             } catch {
                 throw StartupError(description: "the velero section needs the Kubernetes API: \(error)")
@@ -112,14 +120,19 @@ public struct Dependencies: Sendable {
         }
         let velero: (any VeleroPort)? = kubernetes.map { VeleroClient(kubernetes: $0, namespace: config.velero?.namespace ?? "velero") }
         return Dependencies(
-            metrics: source, alerts: alertSource, velero: velero, store: store, now: { Date().timeIntervalSince1970 },
+            metrics: source,
+            alerts: alertSource,
+            velero: velero,
+            store: store,
+            now: { Date().timeIntervalSince1970 },
             shutdown: {
                 await http.shutdown()
                 await alertmanagerHTTP.shutdown()
                 await kubernetes?.shutdown()
                 // Released last: the lock outlives every writer.
                 withExtendedLifetime(stateLock) {}
-            })
+            }
+        )
     }
 }
 
@@ -152,8 +165,17 @@ func buildParts(config: GateConfig, dependencies: Dependencies, logger: Logger) 
     let metrics = GateMetrics()
     metrics.setBuildInfo(version: upgradeGateVersion)
     let engine = GateEngine(
-        config: config, store: dependencies.store, source: dependencies.metrics, alertSource: dependencies.alerts, velero: dependencies.velero,
-        board: board, metrics: metrics, logger: logger, now: dependencies.now, escapeTimeout: dependencies.escapeTimeout)
+        config: config,
+        store: dependencies.store,
+        source: dependencies.metrics,
+        alertSource: dependencies.alerts,
+        velero: dependencies.velero,
+        board: board,
+        metrics: metrics,
+        logger: logger,
+        now: dependencies.now,
+        escapeTimeout: dependencies.escapeTimeout
+    )
     do {
         try await engine.resume()
     } catch {
@@ -177,16 +199,29 @@ func buildParts(config: GateConfig, dependencies: Dependencies, logger: Logger) 
         )
     }
     return GateParts(
-        engine: engine, api: APIContext(
-            config: config, engine: engine, board: board, metrics: metrics, authenticator: authenticator, now: dependencies.now,
-            store: dependencies.store, readiness: readiness, logger: logger),
-        services: services)
+        engine: engine,
+        api: APIContext(
+            config: config,
+            engine: engine,
+            board: board,
+            metrics: metrics,
+            authenticator: authenticator,
+            now: dependencies.now,
+            store: dependencies.store,
+            readiness: readiness,
+            logger: logger
+        ),
+        services: services
+    )
 }
 
 /// The composition root shared by `main` and tests: dependencies (live unless given), engine, routes and the
 /// evaluation and escape loops, wired once.
 public func buildApplication(
-    config: GateConfig, options: ServeOptions = .init(), dependencies: Dependencies? = nil, logger: Logger
+    config: GateConfig,
+    options: ServeOptions = .init(),
+    dependencies: Dependencies? = nil,
+    logger: Logger
 ) async throws -> some ApplicationProtocol {
     var config = config
     if let listen = options.listen { config.listen = listen }

@@ -277,7 +277,11 @@ public final class GateStore: Sendable {
     /// `evaluationHistory` evaluations of that window.
     ///
     /// - Throws: `StoreError.notFound` when no window has the record's id (nothing is written).
-    nonisolated(nonsending) public func recordEvaluation(_ record: WindowRecord, _ evaluation: EvaluationRecord, events: [WindowEvent])
+    nonisolated(nonsending) public func recordEvaluation(
+        _ record: WindowRecord,
+        _ evaluation: EvaluationRecord,
+        events: [WindowEvent]
+    )
         async throws(StoreError)
     {
         let operation = "recording an evaluation of window \(record.name) (id \(record.id))"
@@ -306,11 +310,12 @@ public final class GateStore: Sendable {
     public func unfinishedRestoreWindows() async throws(StoreError) -> [StoredWindow] {
         let coding = coding
         return try await read("listing closed windows with unfinished restores") { db in
-            let sql = StoredWindowRow.select + """
-                 WHERE w.closedAt IS NOT NULL AND json_extract(w.record, '$.restore') IS NOT NULL
-                   AND json_extract(w.record, '$.restore.phase') NOT IN ('Completed', 'PartiallyFailed', 'Failed', 'FailedValidation', 'dry-run', 'Deleting', 'Gone')
-                 ORDER BY w.openedAt, w.rowid
-                """
+            let sql =
+                StoredWindowRow.select + """
+                     WHERE w.closedAt IS NOT NULL AND json_extract(w.record, '$.restore') IS NOT NULL
+                       AND json_extract(w.record, '$.restore.phase') NOT IN ('Completed', 'PartiallyFailed', 'Failed', 'FailedValidation', 'dry-run', 'Deleting', 'Gone')
+                     ORDER BY w.openedAt, w.rowid
+                    """
             return try Row.fetchAll(db, sql: sql).map { try coding.storedWindow($0) }
         }
     }

@@ -60,8 +60,10 @@ public protocol WindowStore: Sendable {
 }
 
 extension GateStore: WindowStore {
+    /// The database file's path.
     public var location: String { path }
 
+    /// Open windows, closed ones with an unfinished restore, the newest closed ones and the alert groups.
     public func resumeState(recentlyClosed: Int) async throws(StoreError) -> ResumeState {
         let open = try await openWindows()
         let unfinished = try await unfinishedRestoreWindows()
@@ -69,6 +71,7 @@ extension GateStore: WindowStore {
         return ResumeState(open: open, unfinishedRestores: unfinished, recentlyClosed: closed, alertGroups: try await alertGroups())
     }
 
+    /// Applies one write in one transaction.
     nonisolated(nonsending) public func apply(_ write: WindowWrite, windowID: String) async throws(StoreError) {
         switch write {
         case .insert(let record, let baseline, let event): try await insertWindow(record, baseline: baseline, event: event)

@@ -8,18 +8,35 @@ import Testing
 /// A window opened at t=0 with one critical check, soak 60 s, duration 1 h.
 private func record(backup: BackupPhase? = .completed, owner: WindowOwner = .pipeline, restore: RestoreState? = nil) -> WindowRecord {
     WindowRecord(
-        id: "abcde", request: WindowRequest(name: "podinfo-upgrade", namespaces: ["prod"]),
-        checks: [], openedAt: 0, soak: 60, duration: 3600,
-        backup: backup.map { BackupState(name: "podinfo-upgrade-abcde-pre", phase: $0, created: true, requestedAt: 0, finishedAt: $0.isTerminal ? 1 : nil) },
-        restore: restore, owner: owner)
+        id: "abcde",
+        request: WindowRequest(name: "podinfo-upgrade", namespaces: ["prod"]),
+        checks: [],
+        openedAt: 0,
+        soak: 60,
+        duration: 3600,
+        backup: backup.map {
+            BackupState(name: "podinfo-upgrade-abcde-pre", phase: $0, created: true, requestedAt: 0, finishedAt: $0.isTerminal ? 1 : nil)
+        },
+        restore: restore,
+        owner: owner
+    )
 }
 
 private func settings(_ mode: RestoreMode? = .auto, verify: Bool = false) -> WindowSettings {
     WindowSettings(failAfter: 1, warmup: 0, interval: 10, velero: mode.map { .init(restoreMode: $0, verify: verify) })
 }
 
-private func machine(backup: BackupPhase? = .completed, mode: RestoreMode? = .auto, owner: WindowOwner = .pipeline, verify: Bool = false) -> WindowMachine {
-    WindowMachine(record: record(backup: backup, owner: owner), settings: settings(mode, verify: verify), restoreName: "podinfo-upgrade-abcde-rollback")
+private func machine(
+    backup: BackupPhase? = .completed,
+    mode: RestoreMode? = .auto,
+    owner: WindowOwner = .pipeline,
+    verify: Bool = false
+) -> WindowMachine {
+    WindowMachine(
+        record: record(backup: backup, owner: owner),
+        settings: settings(mode, verify: verify),
+        restoreName: "podinfo-upgrade-abcde-rollback"
+    )
 }
 
 /// One evaluation of the window's critical check with `result`.
@@ -239,7 +256,8 @@ private func intents(_ actions: [WindowAction]) -> Int {
         var machine = machine()
         let started = machine.generation
         _ = machine.receive(
-            change == "close" ? .close(reason: "done", by: .pipeline("ci"), at: 5) : .reset(by: .pipeline("ci"), note: nil, at: 5))
+            change == "close" ? .close(reason: "done", by: .pipeline("ci"), at: 5) : .reset(by: .pipeline("ci"), note: nil, at: 5)
+        )
         let actions = machine.receive(evaluation(.broken, at: 10, generation: started))
         #expect(actions.isEmpty, "a result for a window that changed meanwhile is not evidence")
         #expect(machine.record.memory.verdict == .pending && machine.record.restore == nil)
@@ -286,7 +304,20 @@ private func intents(_ actions: [WindowAction]) -> Int {
         var machine = WindowMachine(record: record(restore: restore), settings: settings(), restoreName: "r")
         #expect(machine.receive(.resumed(at: 100)).contains(.wakeEscape))
         let next = machine.receive(.tick(at: 101))
-        #expect(next.contains(phase == .intent ? .createRestore(RestoreOrder(name: "r", backupName: "podinfo-upgrade-abcde-pre", namespaces: ["prod"], window: "podinfo-upgrade", windowID: "abcde")) : .pollRestore(name: "r")))
+        #expect(
+            next.contains(
+                phase == .intent
+                    ? .createRestore(
+                        RestoreOrder(
+                            name: "r",
+                            backupName: "podinfo-upgrade-abcde-pre",
+                            namespaces: ["prod"],
+                            window: "podinfo-upgrade",
+                            windowID: "abcde"
+                        )
+                    ) : .pollRestore(name: "r")
+            )
+        )
     }
 
     // MARK: Following the Restore
@@ -315,7 +346,8 @@ private func intents(_ actions: [WindowAction]) -> Int {
         let observed = machine.receive(.restoreObserved(.completed, failureReason: nil, errors: 0, warnings: 0, at: 100))
         #expect(observed.contains(.verifyImages(namespaces: ["prod"])))
         _ = machine.receive(
-            .imagesRead([RecordedImage(kind: "Deployment", namespace: "prod", name: "podinfo", container: "app", image: "podinfo:6.6.0")], at: 101))
+            .imagesRead([RecordedImage(kind: "Deployment", namespace: "prod", name: "podinfo", container: "app", image: "podinfo:6.6.0")], at: 101)
+        )
         #expect(machine.record.restore?.notRolledBack?.count == 1)
         #expect(!machine.hasEscapeWork)
     }
@@ -351,8 +383,13 @@ private func intents(_ actions: [WindowAction]) -> Int {
 
     @Test func openingCreatesTheBackupBeforeTheOneWrite() {
         let (_, actions) = WindowMachine.open(
-            record(backup: .unknown), baseline: WindowBaseline(capturedAt: 0, start: 0, end: 0, checks: [:]), settings: settings(), restoreName: "r",
-            by: .canary(namespace: "prod", name: "podinfo"), message: "opened")
+            record(backup: .unknown),
+            baseline: WindowBaseline(capturedAt: 0, start: 0, end: 0, checks: [:]),
+            settings: settings(),
+            restoreName: "r",
+            by: .canary(namespace: "prod", name: "podinfo"),
+            message: "opened"
+        )
         let backup = actions.firstIndex { if case .createBackup = $0 { true } else { false } }
         let insert = actions.firstIndex { if case .persist(.insert) = $0 { true } else { false } }
         #expect(backup != nil && insert != nil && backup! < insert!)

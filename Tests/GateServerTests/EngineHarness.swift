@@ -28,8 +28,12 @@ struct InProcessGate {
 
     /// A gate with one critical check (`demo_error_ratio`, max 0.5), soak 30 s, and Velero unless `velero` is nil.
     static func start(
-        restore mode: String? = "auto", backup: String = "{waitTimeout: 10m, required: true}", flagger: String = "{autoOpen: true, requireToken: false}",
-        directory: TemporaryDirectory? = nil, prometheus: ScriptedMetricsSource = ScriptedMetricsSource(.value(0.1)), velero: FakeVelero? = nil,
+        restore mode: String? = "auto",
+        backup: String = "{waitTimeout: 10m, required: true}",
+        flagger: String = "{autoOpen: true, requireToken: false}",
+        directory: TemporaryDirectory? = nil,
+        prometheus: ScriptedMetricsSource = ScriptedMetricsSource(.value(0.1)),
+        velero: FakeVelero? = nil,
         clock: ManualClock = ManualClock()
     ) async throws -> InProcessGate {
         let directory = try directory ?? TemporaryDirectory("engine-test")
@@ -69,9 +73,19 @@ struct InProcessGate {
         let fake = mode == nil ? nil : (velero ?? FakeVelero())
         let store = AbortableStore(try GateStore(path: config.state))
         let dependencies = Dependencies(
-            metrics: prometheus, alerts: NoFiringAlerts(), velero: fake, store: store, now: { clock.now() }, escapeTimeout: .seconds(2),
-            runLoops: false)
-        let parts = try await buildParts(config: config, dependencies: dependencies, logger: Logger(label: "test", factory: { _ in SwiftLogNoOpLogHandler() }))
+            metrics: prometheus,
+            alerts: NoFiringAlerts(),
+            velero: fake,
+            store: store,
+            now: { clock.now() },
+            escapeTimeout: .seconds(2),
+            runLoops: false
+        )
+        let parts = try await buildParts(
+            config: config,
+            dependencies: dependencies,
+            logger: Logger(label: "test", factory: { _ in SwiftLogNoOpLogHandler() })
+        )
         return InProcessGate(directory: directory, clock: clock, prometheus: prometheus, velero: fake, store: store, config: config, parts: parts)
     }
 
@@ -133,7 +147,8 @@ struct RouterClient: Sendable {
         if let body { headers[.contentLength] = String(body.utf8.count) }
         let request = Request(
             head: .init(method: method, scheme: "http", authority: "localhost", path: uri, headerFields: headers),
-            body: RequestBody(buffer: ByteBuffer(string: body ?? "")))
+            body: RequestBody(buffer: ByteBuffer(string: body ?? ""))
+        )
         let logger = Logger(label: "test", factory: { _ in SwiftLogNoOpLogHandler() })
         let context = BasicRequestContext(source: ApplicationRequestContextSource(channel: EmbeddedChannel(), logger: logger))
         let response = try await responder.respond(to: request, context: context)

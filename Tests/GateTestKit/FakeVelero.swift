@@ -42,6 +42,7 @@ public final class FakeVelero: VeleroPort {
     /// How many create calls reached the API for Restores (retries and 409s included).
     public var restoreCreateCalls: Int { state.withLock { $0.restoreCreates } }
 
+    /// Records the Backup (409 when it exists) and starts it on its scripted course.
     public func createBackup(_ spec: BackupSpec) async throws(KubernetesError) {
         state.withLock { state in
             state.backupCreates += 1
@@ -49,6 +50,7 @@ public final class FakeVelero: VeleroPort {
         }
     }
 
+    /// The Backup's scripted phase.
     public func backupStatus(name: String) async throws(KubernetesError) -> VeleroStatus {
         let phase = state.withLock { state -> VeleroPhase? in
             guard var phases = state.backups[name] else { return nil }
@@ -61,6 +63,7 @@ public final class FakeVelero: VeleroPort {
         return VeleroStatus(phase: phase)
     }
 
+    /// Records the Restore (409 when it exists), or fails as scripted.
     public func createRestore(_ spec: RestoreSpec) async throws(KubernetesError) {
         enum Outcome { case created, failed, hang }
         let outcome = state.withLock { state -> Outcome in
@@ -85,6 +88,7 @@ public final class FakeVelero: VeleroPort {
         }
     }
 
+    /// The Restore's scripted phase (not found once deleted).
     public func restoreStatus(name: String) async throws(KubernetesError) -> VeleroStatus {
         let phase = state.withLock { state -> VeleroPhase? in
             guard !state.deletedRestores.contains(name), var entry = state.restores[name] else { return nil }
@@ -97,11 +101,21 @@ public final class FakeVelero: VeleroPort {
         return VeleroStatus(phase: phase)
     }
 
+    /// The scripted images of the namespaces' workloads.
     public func workloadImages(namespaces: [String]) async throws(KubernetesError) -> [WorkloadImage] {
         state.withLock { state in state.images.filter { namespaces.isEmpty || namespaces.contains($0.namespace) } }
     }
 
     private static func error(_ verb: String, _ plural: String, _ name: String, _ status: Int) -> KubernetesError {
-        .apiAnswer(verb: verb, group: "velero.io", version: "v1", namespace: "velero", plural: plural, name: name, httpStatus: status, message: "scripted")
+        .apiAnswer(
+            verb: verb,
+            group: "velero.io",
+            version: "v1",
+            namespace: "velero",
+            plural: plural,
+            name: name,
+            httpStatus: status,
+            message: "scripted"
+        )
     }
 }

@@ -43,6 +43,7 @@ public final class ScriptedMetricsSource: MetricsSource {
         set(answer)
     }
 
+    /// Answers from the script: the scripted value for every query, or the scripted failure.
     public func instant(_ query: String, at time: Double) async throws(PrometheusError) -> QueryResponse {
         var answer = state.withLock { state -> Answer in
             state.instantQueries += 1
@@ -63,6 +64,7 @@ public final class ScriptedMetricsSource: MetricsSource {
         }
     }
 
+    /// Answers a range query from the script, one sample per step.
     public func range(_ query: String, start: Double, end: Double, step: Double) async throws(PrometheusError) -> QueryResponse {
         let answer = state.withLock { state -> Answer in
             state.rangeQueries += 1
@@ -87,5 +89,6 @@ public struct NoFiringAlerts: FiringAlertsSource {
     /// Creates the source.
     public init() {}
 
+    /// The scripted firing alerts.
     public func firingAlerts(at time: Double) async throws(AlertSourceError) -> [Alert] { [] }
 }

@@ -31,42 +31,53 @@ public final class AbortableStore: WindowStore {
         if !allowed { throw StoreError.aborted(operation) }
     }
 
+    /// Forwards to the wrapped store.
     public func resumeState(recentlyClosed: Int) async throws(StoreError) -> ResumeState {
         try await base.resumeState(recentlyClosed: recentlyClosed)
     }
 
+    /// Forwards to the wrapped store; a write after the abort fails.
     public func apply(_ write: WindowWrite, windowID: String) async throws(StoreError) {
         try admit("applying a write to window id \(windowID)")
         try await base.apply(write, windowID: windowID)
     }
 
+    /// Forwards to the wrapped store.
     public func window(named name: String) async throws(StoreError) -> StoredWindow? { try await base.window(named: name) }
 
+    /// Forwards to the wrapped store.
     public func windows(includeClosed: Bool, limit: Int) async throws(StoreError) -> [StoredWindow] {
         try await base.windows(includeClosed: includeClosed, limit: limit)
     }
 
+    /// Forwards to the wrapped store.
     public func events(windowID: String, limit: Int) async throws(StoreError) -> [WindowEvent] {
         try await base.events(windowID: windowID, limit: limit)
     }
 
+    /// Forwards to the wrapped store; a write after the abort fails.
     public func recordAlertGroups(_ groups: [StoredAlertGroup]) async throws(StoreError) {
         try admit("recording alert groups")
         try await base.recordAlertGroups(groups)
     }
 
+    /// Forwards to the wrapped store.
     public func windowSummaries(state: WindowStateFilter?, limit: Int) async throws(StoreError) -> [WindowSummary] {
         try await base.windowSummaries(state: state, limit: limit)
     }
 
+    /// Forwards to the wrapped store.
     public func eventsDropped(windowID: String) async throws(StoreError) -> Int { try await base.eventsDropped(windowID: windowID) }
 
+    /// Forwards to the wrapped store; a write after the abort fails.
     public func prune(closedBefore: Double, alertGroupsBefore: Double) async throws(StoreError) -> PruneReport {
         try admit("pruning")
         return try await base.prune(closedBefore: closedBefore, alertGroupsBefore: alertGroupsBefore)
     }
 
+    /// Forwards to the wrapped store.
     public func health(headroomBytes: Int) async -> StoreHealth { await base.health(headroomBytes: headroomBytes) }
 
+    /// Forwards to the wrapped store.
     public var location: String { base.location }
 }

@@ -31,7 +31,9 @@ public struct TestKitError: Error, CustomStringConvertible {
 /// Polls `condition` every 20 ms until it holds, or throws once `timeout` passed (a generous deadline, never a
 /// timing assertion).
 public func eventually(
-    timeout: Duration = .seconds(60), _ what: @autoclosure () -> String = "condition", _ condition: () async throws -> Bool
+    timeout: Duration = .seconds(60),
+    _ what: @autoclosure () -> String = "condition",
+    _ condition: () async throws -> Bool
 ) async throws {
     let deadline = ContinuousClock.now + timeout
     while ContinuousClock.now < deadline {
@@ -70,6 +72,7 @@ public struct SplitMix64: RandomNumberGenerator {
     /// Creates a generator from a seed.
     public init(state: UInt64) { self.state = state }
 
+    /// The next value.
     public mutating func next() -> UInt64 {
         state &+= 0x9E37_79B9_7F4A_7C15
         var z = state

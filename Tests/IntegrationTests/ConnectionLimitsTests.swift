@@ -1,6 +1,6 @@
-import GateTestKit
 import Foundation
 import GateHTTP
+import GateTestKit
 import Testing
 
 #if canImport(Glibc)

@@ -1,5 +1,5 @@
-import GateTestKit
 import Foundation
+import GateTestKit
 import Testing
 
 /// The real daemon over HTTP on loopback, judging a real Prometheus that scrapes controllable

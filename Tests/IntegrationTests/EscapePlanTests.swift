@@ -1,6 +1,6 @@
-import GateTestKit
 import FakeKubernetes
 import Foundation
+import GateTestKit
 import Testing
 
 /// The escape plan end to end: the daemon, a real Prometheus, and a fake Kubernetes API server that

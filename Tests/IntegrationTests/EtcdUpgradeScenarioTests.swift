@@ -1,5 +1,5 @@
-import GateTestKit
 import Foundation
+import GateTestKit
 import Testing
 
 /// The whole stack on loopback: a 3-member etcd cluster, Prometheus scraping it every second and

@@ -1,5 +1,5 @@
-import GateTestKit
 import Foundation
+import GateTestKit
 import Testing
 
 /// What the daemon keeps is bounded: window lists are summaries with a state filter and a limit, events per window

@@ -1,6 +1,6 @@
-import GateTestKit
 import Foundation
 import GateStore
+import GateTestKit
 import Testing
 
 /// The security corpus against the real daemon: every state-changing route and hook without a token, with a wrong

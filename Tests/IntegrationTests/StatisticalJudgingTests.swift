@@ -1,6 +1,6 @@
-import GateTestKit
 import Foundation
 import GateCore
+import GateTestKit
 import Synchronization
 import Testing
 

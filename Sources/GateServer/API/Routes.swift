@@ -149,7 +149,11 @@ func addRoutes(to router: Router<BasicRequestContext>, api: APIContext) {
         let restore = try await api.engine.requestManualRestore(name, by: .pipeline(auditName(caller)))
         return jsonResponse(
             .accepted,
-            encodeJSON(["restore": ["name": restore.name, "phase": restore.phase.rawValue, "mode": restore.mode.rawValue, "lastError": restore.lastError ?? ""]])
+            encodeJSON([
+                "restore": [
+                    "name": restore.name, "phase": restore.phase.rawValue, "mode": restore.mode.rawValue, "lastError": restore.lastError ?? "",
+                ]
+            ])
         )
     }
 

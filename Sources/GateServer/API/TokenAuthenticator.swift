@@ -65,7 +65,11 @@ public final class TokenAuthenticator: Sendable {
                 let file = entries[index].config.file
                 guard let (token, signature) = Self.read(file) else {
                     let reason: String
-                    if case .failure(let error) = SecretFile.token(at: file) { reason = error.reason } else { reason = "it changed while it was read" }
+                    if case .failure(let error) = SecretFile.token(at: file) {
+                        reason = error.reason
+                    } else {
+                        reason = "it changed while it was read"
+                    }
                     problems.append("token \"\(entries[index].config.name)\": the file \(file) cannot be used: \(reason)")
                     continue
                 }

@@ -199,8 +199,11 @@ struct EventBody: Codable {
             throw DecodingError.dataCorruptedError(forKey: Key(stringValue: "at"), in: container, debugDescription: "not an RFC 3339 time")
         }
         event = WindowEvent(
-            at: seconds, kind: try container.decode(EventKind.self, forKey: Key(stringValue: "kind")),
-            message: try container.decode(String.self, forKey: Key(stringValue: "message")), details: details)
+            at: seconds,
+            kind: try container.decode(EventKind.self, forKey: Key(stringValue: "kind")),
+            message: try container.decode(String.self, forKey: Key(stringValue: "message")),
+            details: details
+        )
     }
 
     private struct Key: CodingKey {

@@ -79,7 +79,8 @@ func validateWindowRequest(_ request: WindowRequest, config: GateConfig) throws(
         for (index, check) in checks.enumerated() where !known.contains(check) {
             throw .badRequest(
                 "checks[\(index)]: no check named \"\(check)\" in the configuration (known: \(config.checks.map(\.name).joined(separator: ", ")))",
-                field: "checks[\(index)]")
+                field: "checks[\(index)]"
+            )
         }
         guard Set(checks).count == checks.count else { throw .badRequest("checks lists a check twice", field: "checks") }
         guard !checks.isEmpty else { throw .badRequest("checks is empty: omit it to run every configured check", field: "checks") }
@@ -91,7 +92,8 @@ func validateWindowRequest(_ request: WindowRequest, config: GateConfig) throws(
     if let soak = request.soak, let duration = request.duration, soak > duration {
         throw .badRequest(
             "soak (\(formatPrometheusDuration(soak))) is longer than duration (\(formatPrometheusDuration(duration))): the window would close before it could pass",
-            field: "soak")
+            field: "soak"
+        )
     }
     switch request.backup {
     case .existing(let name)?:
@@ -112,7 +114,8 @@ func validateWindowRequest(_ request: WindowRequest, config: GateConfig) throws(
         if backs {
             throw .badRequest(
                 "namespaces is required when a pre-upgrade backup is taken: it scopes the Velero Backup and Restore (or send \"backup\": {\"create\": false})",
-                field: "namespaces")
+                field: "namespaces"
+            )
         }
     }
 }
@@ -124,7 +127,6 @@ private func duration(_ reader: inout JSONObjectReader, _ key: String) throws(AP
     }
     return seconds
 }
-
 
 /// True for a DNS-1123 subdomain (Kubernetes object names): labels joined by dots, ≤ 253 chars.
 func isDNS1123Subdomain(_ name: String) -> Bool {

@@ -140,13 +140,20 @@ struct GateBody: Codable {
         if velero != nil {
             let backup = record.backup
             self.backup = BackupBody(mode: backup == nil ? "none" : nil, name: backup?.name, phase: backup.map { $0.phase.display })
-            self.restore = Nullable(record.restore.map {
-                RestoreBody(
-                    mode: $0.mode.rawValue, name: $0.name, phase: $0.phase.rawValue, reason: $0.reason,
-                    // Pollers carry no token: the Kubernetes error text stays in the log and the window API.
-                    lastError: $0.lastError == nil ? nil : "the Restore could not be created yet; retrying (details in the gate's log)",
-                    rolledBack: $0.rolledBack?.map(\.description), notRolledBack: $0.notRolledBack?.map(\.description))
-            })
+            self.restore = Nullable(
+                record.restore.map {
+                    RestoreBody(
+                        mode: $0.mode.rawValue,
+                        name: $0.name,
+                        phase: $0.phase.rawValue,
+                        reason: $0.reason,
+                        // Pollers carry no token: the Kubernetes error text stays in the log and the window API.
+                        lastError: $0.lastError == nil ? nil : "the Restore could not be created yet; retrying (details in the gate's log)",
+                        rolledBack: $0.rolledBack?.map(\.description),
+                        notRolledBack: $0.notRolledBack?.map(\.description)
+                    )
+                }
+            )
         } else {
             self.backup = BackupBody(mode: "disabled")
             self.restore = Nullable(RestoreBody(mode: "disabled"))
@@ -162,12 +169,21 @@ struct GateBody: Codable {
                 // judge() sorts broken and inconclusive series before passing ones.
                 let listed = outcome.series.prefix(Self.maxSeriesPerCheck)
                 return Check(
-                    name: outcome.check, critical: outcome.critical,
+                    name: outcome.check,
+                    critical: outcome.critical,
                     status: (evaluation.statuses[outcome.check] ?? .inconclusive).rawValue,
                     series: listed.map {
-                        Series(labels: $0.labels.dictionary, value: $0.value.json, baseline: $0.baseline.json, rule: $0.rule, reason: $0.reason, comparison: $0.comparison)
+                        Series(
+                            labels: $0.labels.dictionary,
+                            value: $0.value.json,
+                            baseline: $0.baseline.json,
+                            rule: $0.rule,
+                            reason: $0.reason,
+                            comparison: $0.comparison
+                        )
                     },
-                    seriesTotal: outcome.series.count)
+                    seriesTotal: outcome.series.count
+                )
             }
         } else {
             reasons = verdict == .fail ? record.memory.failReasons : ["waiting for the first evaluation"]

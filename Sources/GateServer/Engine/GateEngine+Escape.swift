@@ -37,7 +37,9 @@ extension GateEngine {
                 let status = try await withDeadline(limit) { try await velero.backupStatus(name: name) }
                 return .backupObserved(BackupPhase(velero: status.phase.rawValue), failureReason: status.failureReason, at: now())
             } catch {
-                if (error as? KubernetesError)?.isNotFound == true { return .backupObserved(.gone, failureReason: "the Backup was deleted", at: now()) }
+                if (error as? KubernetesError)?.isNotFound == true {
+                    return .backupObserved(.gone, failureReason: "the Backup was deleted", at: now())
+                }
                 return .backupUnreadable(error: "\(error)", at: now())
             }
         case .createRestore(let order):
@@ -52,8 +54,12 @@ extension GateEngine {
             do {
                 let status = try await withDeadline(limit) { try await velero.restoreStatus(name: name) }
                 return .restoreObserved(
-                    RestorePhase(velero: status.phase.rawValue), failureReason: status.failureReason, errors: status.errors, warnings: status.warnings,
-                    at: now())
+                    RestorePhase(velero: status.phase.rawValue),
+                    failureReason: status.failureReason,
+                    errors: status.errors,
+                    warnings: status.warnings,
+                    at: now()
+                )
             } catch {
                 if (error as? KubernetesError)?.isNotFound == true { return .restoreGone(at: now()) }
                 return .restoreUnreadable(error: "\(error)", at: now())
@@ -62,7 +68,9 @@ extension GateEngine {
             do {
                 let images = try await withDeadline(limit) { try await velero.workloadImages(namespaces: namespaces) }
                 return .imagesRead(
-                    images.map { RecordedImage(kind: $0.kind, namespace: $0.namespace, name: $0.name, container: $0.container, image: $0.image) }, at: now())
+                    images.map { RecordedImage(kind: $0.kind, namespace: $0.namespace, name: $0.name, container: $0.container, image: $0.image) },
+                    at: now()
+                )
             } catch {
                 return .verifyFailed(error: "\(error)", at: now())
             }
@@ -74,9 +82,16 @@ extension GateEngine {
     nonisolated private func restoreSpec(_ order: RestoreOrder) -> RestoreSpec {
         let velero = settings.velero ?? .init()
         return RestoreSpec(
-            name: order.name, namespace: velero.namespace, backupName: order.backupName, includedNamespaces: order.namespaces,
-            existingResourcePolicy: velero.existingResourcePolicy, restorePVs: velero.restorePVs,
-            labels: ["app.kubernetes.io/managed-by": "upgrade-gate", "upgrade-gate.io/window": order.window, "upgrade-gate.io/window-id": order.windowID])
+            name: order.name,
+            namespace: velero.namespace,
+            backupName: order.backupName,
+            includedNamespaces: order.namespaces,
+            existingResourcePolicy: velero.existingResourcePolicy,
+            restorePVs: velero.restorePVs,
+            labels: [
+                "app.kubernetes.io/managed-by": "upgrade-gate", "upgrade-gate.io/window": order.window, "upgrade-gate.io/window-id": order.windowID,
+            ]
+        )
     }
 
     /// An operator's restore request: the intent is persisted before the 202; the escape loop creates the Restore.

@@ -12,15 +12,24 @@ extension GateEngine {
     func evaluateAll() async {
         let at = now()
         let windows = live.values.map { window in
-            (name: window.record.name, id: window.record.id, generation: window.machine.generation, checks: window.record.checks, baseline: window.baseline)
+            (
+                name: window.record.name, id: window.record.id, generation: window.machine.generation, checks: window.record.checks,
+                baseline: window.baseline
+            )
         }
         guard !windows.isEmpty else { return }
         let evaluator = self.evaluator
         let results = await boundedMap(windows, limit: 4) { window in
             let started = ContinuousClock.now
-            let baselines = Dictionary(uniqueKeysWithValues: window.baseline.checks.map { ($0.key, BaselineCapture(check: $0.key, series: $0.value)) })
+            let baselines = Dictionary(
+                uniqueKeysWithValues: window.baseline.checks.map { ($0.key, BaselineCapture(check: $0.key, series: $0.value)) }
+            )
             let outcomes = await evaluator.evaluate(
-                window.checks, at: at, baselines: baselines, baselineRange: BaselineRange(start: window.baseline.start, end: window.baseline.end))
+                window.checks,
+                at: at,
+                baselines: baselines,
+                baselineRange: BaselineRange(start: window.baseline.start, end: window.baseline.end)
+            )
             let elapsed = started.duration(to: .now)
             return (window: window, outcomes: outcomes, seconds: Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18)
         }
@@ -32,8 +41,13 @@ extension GateEngine {
             window.publishedAlerts = findings
             put(window)
             let evaluation = WindowMachine.Evaluation(
-                at: at, seconds: result.seconds, generation: result.window.generation, outcomes: result.outcomes,
-                alertFailures: findings.filter { !$0.inGrace }.map(\.reason), alertsInGrace: findings.filter(\.inGrace).map(\.reason))
+                at: at,
+                seconds: result.seconds,
+                generation: result.window.generation,
+                outcomes: result.outcomes,
+                alertFailures: findings.filter { !$0.inGrace }.map(\.reason),
+                alertsInGrace: findings.filter(\.inGrace).map(\.reason)
+            )
             _ = await send(.evaluated(evaluation), windowID: result.window.id)
             logSourceChanges(result.window.name, outcomes: result.outcomes)
             metrics.observeEvaluation(window: result.window.name, seconds: result.seconds)
@@ -52,7 +66,8 @@ extension GateEngine {
             let reasons = outcomes.filter { newlyMissing.contains($0.check) }.flatMap(\.reasons)
             logger.warning(
                 "window \(name): no evidence for \(newlyMissing.sorted().joined(separator: ", ")): \(reasons.first ?? "")",
-                metadata: ["gate.window": .string(name), "gate.checks": .array(newlyMissing.sorted().map { .string($0) })])
+                metadata: ["gate.window": .string(name), "gate.checks": .array(newlyMissing.sorted().map { .string($0) })]
+            )
         } else if missing.isEmpty, !before.isEmpty {
             logger.notice("window \(name): evidence is back for every check", metadata: ["gate.window": .string(name)])
         }
@@ -84,7 +99,8 @@ extension GateEngine {
             metadata: [
                 "alert.started": .array(change.started.map { .string($0.labels.description) }),
                 "alert.resolved": .array(change.resolved.map { .string($0.labels.description) }),
-            ])
+            ]
+        )
         for name in live.keys.sorted() {
             guard let window = live[name] else { continue }
             let findings = alertFindings(for: window, at: at)
@@ -117,6 +133,9 @@ func alertPolicy(config: GateConfig, request: WindowRequest) -> AlertPolicy {
     // Matchers were validated when the window was opened.
     let windowMatchers = request.matchers.flatMap { (try? LabelMatcher.parseList($0)) ?? [] }
     return AlertPolicy(
-        matchers: config.alertmanager?.matchers ?? [], windowMatchers: windowMatchers,
-        ignore: (config.alertmanager?.ignore ?? []) + [selfMonitoringIgnore], grace: config.alertmanager?.grace ?? 0)
+        matchers: config.alertmanager?.matchers ?? [],
+        windowMatchers: windowMatchers,
+        ignore: (config.alertmanager?.ignore ?? []) + [selfMonitoringIgnore],
+        grace: config.alertmanager?.grace ?? 0
+    )
 }

@@ -33,7 +33,8 @@ extension GateEngine {
                     } else {
                         logger.warning(
                             "Flagger \(hook.rawValue) for canary \(payload.canary): window \(name) could not be opened: \(error.message)",
-                            metadata: ["gate.window": .string(name), "flagger.canary": .string(payload.canary)])
+                            metadata: ["gate.window": .string(name), "flagger.canary": .string(payload.canary)]
+                        )
                         return FlaggerAnswer(allowed: false, message: "waiting: window \(name) could not be opened: \(error.publicMessage)")
                     }
                 }
@@ -84,11 +85,15 @@ extension GateEngine {
             let type = payload.metadata["eventType"] ?? "Normal"
             logger.info(
                 "Flagger \(type) event for canary \(payload.canary): \(message)",
-                metadata: ["gate.window": .string(name), "flagger.canary": .string(payload.canary), "flagger.phase": .string(payload.phase)])
+                metadata: ["gate.window": .string(name), "flagger.canary": .string(payload.canary), "flagger.phase": .string(payload.phase)]
+            )
             guard let window = live[name] else { return FlaggerAnswer(allowed: true, message: "event logged") }
             let event = WindowMachine.Event.hookEvent(
-                message: "Flagger \(type): \(String(message.prefix(1024)))", details: ["canary": payload.canary, "phase": payload.phase, "eventType": type],
-                by: actor, at: at)
+                message: "Flagger \(type): \(String(message.prefix(1024)))",
+                details: ["canary": payload.canary, "phase": payload.phase, "eventType": type],
+                by: actor,
+                at: at
+            )
             switch await send(event, windowID: window.record.id) {
             case .refused(let refusal): return FlaggerAnswer(allowed: false, message: refusal.description)
             default: return FlaggerAnswer(allowed: true, message: "event recorded")
@@ -101,9 +106,14 @@ extension GateEngine {
         // Labels for queries may also come through the canary's webhook metadata (`label.<name>`).
         for (key, value) in payload.metadata where key.hasPrefix("label.") { labels[String(key.dropFirst(6))] = value }
         return WindowRequest(
-            name: name, component: payload.metadata["component"] ?? payload.name, fromVersion: payload.metadata["fromVersion"],
-            toVersion: payload.metadata["toVersion"], namespaces: [payload.namespace], labels: labels,
-            matchers: payload.metadata["matchers"].map { [$0] } ?? [])
+            name: name,
+            component: payload.metadata["component"] ?? payload.name,
+            fromVersion: payload.metadata["fromVersion"],
+            toVersion: payload.metadata["toVersion"],
+            namespaces: [payload.namespace],
+            labels: labels,
+            matchers: payload.metadata["matchers"].map { [$0] } ?? []
+        )
     }
 
     private func noWindow(_ name: String, _ payload: FlaggerPayload) -> FlaggerAnswer {

@@ -33,7 +33,8 @@ extension GateEngine {
         guard soak <= duration else {
             throw .badRequest(
                 "soak (\(formatPrometheusDuration(soak))) is longer than duration (\(formatPrometheusDuration(duration))): the window would close before it could pass",
-                field: "duration")
+                field: "duration"
+            )
         }
 
         opening.insert(name)
@@ -44,53 +45,89 @@ extension GateEngine {
         // 1. The evidence: baseline and the alerts already firing. Nothing exists outside the gate yet.
         let lookback = config.baseline.lookback
         let captures = await evaluator.captureBaselines(
-            specs, end: openedAt, lookback: lookback, step: baselineStep(lookback: lookback, interval: config.evaluation.interval),
-            aggregate: config.baseline.aggregate)
+            specs,
+            end: openedAt,
+            lookback: lookback,
+            step: baselineStep(lookback: lookback, interval: config.evaluation.interval),
+            aggregate: config.baseline.aggregate
+        )
         if let failed = specs.compactMap({ captures[$0.name]?.error }).first {
-            logger.warning("window \(name) not opened: baseline capture failed", metadata: ["gate.window": .string(name), "gate.error": .string(failed)])
+            logger.warning(
+                "window \(name) not opened: baseline capture failed",
+                metadata: ["gate.window": .string(name), "gate.error": .string(failed)]
+            )
             throw .unavailable("the baseline could not be captured, so the window was not opened: \(failed)")
         }
         let alreadyFiring: [Alert]
         do {
             alreadyFiring = try await alertSource.firingAlerts(at: openedAt)
         } catch {
-            logger.warning("window \(name) not opened: firing alerts could not be read", metadata: ["gate.window": .string(name), "gate.error": .string(error.description)])
+            logger.warning(
+                "window \(name) not opened: firing alerts could not be read",
+                metadata: ["gate.window": .string(name), "gate.error": .string(error.description)]
+            )
             throw .unavailable("the alerts already firing could not be read, so new alerts could not be told from old ones: \(error)")
         }
         // What webhooks already reported counts as firing at open too.
         var baselineAlerts = Dictionary(alreadyFiring.map { ($0.labels, $0) }, uniquingKeysWith: { first, _ in first })
         for alert in book.firing(at: openedAt) where baselineAlerts[alert.labels] == nil { baselineAlerts[alert.labels] = alert }
         let baseline = WindowBaseline(
-            capturedAt: now(), start: openedAt - lookback, end: openedAt,
+            capturedAt: now(),
+            start: openedAt - lookback,
+            end: openedAt,
             checks: Dictionary(uniqueKeysWithValues: specs.map { ($0.name, captures[$0.name]?.series ?? []) }),
-            alerts: baselineAlerts.values.sorted { $0.labels < $1.labels })
+            alerts: baselineAlerts.values.sorted { $0.labels < $1.labels }
+        )
 
         // 2. The escape plan's inputs (read-only calls).
         let (backup, images) = try await prepareEscape(for: request, id: id, at: openedAt)
 
         // 3. The machine decides what opening takes: the Backup, then one write.
         let record = WindowRecord(
-            id: id, request: request, checks: specs, openedAt: openedAt, soak: soak, duration: duration, backup: backup, imagesAtOpen: images,
-            owner: actor.owner)
-        let message = "window \(name) opened" + versionText(request) + "; soak \(formatPrometheusDuration(soak)), closes after \(formatPrometheusDuration(duration))"
+            id: id,
+            request: request,
+            checks: specs,
+            openedAt: openedAt,
+            soak: soak,
+            duration: duration,
+            backup: backup,
+            imagesAtOpen: images,
+            owner: actor.owner
+        )
+        let message =
+            "window \(name) opened" + versionText(request)
+            + "; soak \(formatPrometheusDuration(soak)), closes after \(formatPrometheusDuration(duration))"
         let (machine, actions) = WindowMachine.open(
-            record, baseline: baseline, settings: settings, restoreName: veleroObjectName(window: name, id: id, suffix: "rollback"), by: actor,
-            message: message)
+            record,
+            baseline: baseline,
+            settings: settings,
+            restoreName: veleroObjectName(window: name, id: id, suffix: "rollback"),
+            by: actor,
+            message: message
+        )
         var rest: [WindowAction] = []
         for action in actions {
             switch action {
             case .createBackup(let order):
                 guard let veleroConfig = config.velero, let velero else { continue }
                 let spec = BackupSpec(
-                    name: order.name, namespace: veleroConfig.namespace, includedNamespaces: order.namespaces, ttl: veleroConfig.backup.ttl,
+                    name: order.name,
+                    namespace: veleroConfig.namespace,
+                    includedNamespaces: order.namespaces,
+                    ttl: veleroConfig.backup.ttl,
                     storageLocation: veleroConfig.backup.storageLocation,
-                    labels: ["app.kubernetes.io/managed-by": "upgrade-gate", "upgrade-gate.io/window": order.window, "upgrade-gate.io/window-id": order.windowID])
+                    labels: [
+                        "app.kubernetes.io/managed-by": "upgrade-gate", "upgrade-gate.io/window": order.window,
+                        "upgrade-gate.io/window-id": order.windowID,
+                    ]
+                )
                 do {
                     try await withDeadline(escapeTimeout) { try await velero.createBackup(spec) }
                 } catch {
                     logger.warning(
                         "window \(name) not opened: the pre-upgrade Velero Backup \(order.name) could not be created: \(error)",
-                        metadata: ["gate.window": .string(name), "velero.backup": .string(order.name)])
+                        metadata: ["gate.window": .string(name), "velero.backup": .string(order.name)]
+                    )
                     throw .unavailable("the pre-upgrade Velero Backup \(order.name) could not be created, so the window was not opened: \(error)")
                 }
             case .persist(let write):
@@ -99,7 +136,10 @@ extension GateEngine {
                 } catch {
                     metrics.countFailedWrite(operation: write.label)
                     if error.isNameTaken { throw .conflict("a window named \"\(name)\" is already open", field: "name") }
-                    logger.error("window \(name) could not be persisted: \(error)", metadata: ["gate.window": .string(name), "gate.error": .string(error.label)])
+                    logger.error(
+                        "window \(name) could not be persisted: \(error)",
+                        metadata: ["gate.window": .string(name), "gate.error": .string(error.label)]
+                    )
                     throw .storage("the window could not be persisted, so it was not opened: \(error)")
                 }
             default:
@@ -141,7 +181,9 @@ extension GateEngine {
         guard wantsBackup else { return (nil, []) }
         let images: [RecordedImage]
         do {
-            images = try await withDeadline(escapeTimeout) { try await velero.workloadImages(namespaces: request.namespaces) }.map { RecordedImage(kind: $0.kind, namespace: $0.namespace, name: $0.name, container: $0.container, image: $0.image) }
+            images = try await withDeadline(escapeTimeout) { try await velero.workloadImages(namespaces: request.namespaces) }.map {
+                RecordedImage(kind: $0.kind, namespace: $0.namespace, name: $0.name, container: $0.container, image: $0.image)
+            }
         } catch {
             throw .unavailable("the workloads' images could not be recorded, so a restore could not be verified: \(error)")
         }
@@ -175,7 +217,8 @@ extension GateEngine {
         if let label = missing.keys.sorted().first {
             throw .badRequest(
                 "labels.\(label) is needed by check(s) \(missing[label]!.joined(separator: ", ")) ({{\(label)}} in the query) but the window does not set it",
-                field: "labels.\(label)")
+                field: "labels.\(label)"
+            )
         }
         return specs
     }

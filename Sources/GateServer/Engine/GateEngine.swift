@@ -77,8 +77,16 @@ actor GateEngine {
     var unavailable: [String: Set<String>] = [:]
 
     init(
-        config: GateConfig, store: any WindowStore, source: any MetricsSource, alertSource: any FiringAlertsSource, velero: (any VeleroPort)?,
-        board: GateBoard, metrics: GateMetrics, logger: Logger, now: @escaping @Sendable () -> Double, escapeTimeout: Duration = .seconds(30)
+        config: GateConfig,
+        store: any WindowStore,
+        source: any MetricsSource,
+        alertSource: any FiringAlertsSource,
+        velero: (any VeleroPort)?,
+        board: GateBoard,
+        metrics: GateMetrics,
+        logger: Logger,
+        now: @escaping @Sendable () -> Double,
+        escapeTimeout: Duration = .seconds(30)
     ) {
         self.config = config
         self.settings = windowSettings(config)
@@ -88,11 +96,14 @@ actor GateEngine {
         self.alertWriter = AlertGroupWriter(store: store)
         let queryErrors = QueryErrorLog(logger: logger)
         self.evaluator = Evaluator(
-            source: AnyMetricsSource(base: source), maxConcurrentQueries: 8, detailedReasons: false,
+            source: AnyMetricsSource(base: source),
+            maxConcurrentQueries: 8,
+            detailedReasons: false,
             onQueryError: { [metrics] error in
                 metrics.countQueryError(reason: error.label)
                 queryErrors.record(error)
-            })
+            }
+        )
         self.board = board
         self.metrics = metrics
         self.logger = logger
@@ -103,8 +114,11 @@ actor GateEngine {
 
     func machine(for record: WindowRecord, lastEvaluation: EvaluationRecord?) -> WindowMachine {
         WindowMachine(
-            record: record, lastEvaluation: lastEvaluation, settings: settings,
-            restoreName: veleroObjectName(window: record.name, id: record.id, suffix: "rollback"))
+            record: record,
+            lastEvaluation: lastEvaluation,
+            settings: settings,
+            restoreName: veleroObjectName(window: record.name, id: record.id, suffix: "rollback")
+        )
     }
 
     // MARK: Start-up
@@ -121,14 +135,22 @@ actor GateEngine {
         }
         for stored in state.open {
             live[stored.record.name] = LiveWindow(
-                machine: machine(for: stored.record, lastEvaluation: stored.lastEvaluation), baseline: stored.baseline, config: config)
+                machine: machine(for: stored.record, lastEvaluation: stored.lastEvaluation),
+                baseline: stored.baseline,
+                config: config
+            )
         }
         for stored in state.unfinishedRestores where live[stored.record.name]?.record.id != stored.record.id {
             restoring[stored.record.id] = LiveWindow(
-                machine: machine(for: stored.record, lastEvaluation: stored.lastEvaluation), baseline: stored.baseline, config: config)
+                machine: machine(for: stored.record, lastEvaluation: stored.lastEvaluation),
+                baseline: stored.baseline,
+                config: config
+            )
         }
         for stored in state.recentlyClosed where live[stored.record.name] == nil && restoring[stored.record.id] == nil {
-            publish(LiveWindow(machine: machine(for: stored.record, lastEvaluation: stored.lastEvaluation), baseline: stored.baseline, config: config))
+            publish(
+                LiveWindow(machine: machine(for: stored.record, lastEvaluation: stored.lastEvaluation), baseline: stored.baseline, config: config)
+            )
         }
         let at = now()
         for id in (live.values.map(\.record.id) + restoring.keys).sorted() {
@@ -138,7 +160,8 @@ actor GateEngine {
         if !state.open.isEmpty {
             logger.notice(
                 "resumed \(state.open.count) open window(s) from the state store",
-                metadata: ["gate.windows": .array(state.open.map { .string($0.record.name) })])
+                metadata: ["gate.windows": .array(state.open.map { .string($0.record.name) })]
+            )
         }
     }
 
@@ -186,7 +209,8 @@ actor GateEngine {
                     let name = write.record?.name ?? self.window(id: id)?.record.name ?? id
                     logger.error(
                         "window \(name): a state write (\(write.label)) failed: \(error)",
-                        metadata: ["gate.window": .string(name), "gate.error": .string(error.label), "gate.write": .string(write.label)])
+                        metadata: ["gate.window": .string(name), "gate.error": .string(error.label), "gate.write": .string(write.label)]
+                    )
                     metrics.countFailedWrite(operation: write.label)
                     if let before {
                         // The caller is told; nothing changed.
@@ -341,14 +365,21 @@ extension LogValue {
 /// The lifecycle settings of every window, from the configuration.
 func windowSettings(_ config: GateConfig) -> WindowSettings {
     WindowSettings(
-        failAfter: config.evaluation.failAfter, warmup: config.evaluation.warmup, interval: config.evaluation.interval,
+        failAfter: config.evaluation.failAfter,
+        warmup: config.evaluation.warmup,
+        interval: config.evaluation.interval,
         velero: config.velero.map { velero in
             WindowSettings.VeleroSettings(
-                restoreMode: velero.restore.mode, backupRequired: velero.backup.required, backupWaitTimeout: velero.backup.waitTimeout,
-                verify: velero.restore.verify, namespace: velero.namespace,
+                restoreMode: velero.restore.mode,
+                backupRequired: velero.backup.required,
+                backupWaitTimeout: velero.backup.waitTimeout,
+                verify: velero.restore.verify,
+                namespace: velero.namespace,
                 existingResourcePolicy: velero.restore.existingResourcePolicy == .none ? nil : velero.restore.existingResourcePolicy.rawValue,
-                restorePVs: velero.restore.restorePVs)
-        })
+                restorePVs: velero.restore.restorePVs
+            )
+        }
+    )
 }
 
 /// A short id fixed when a window opens: 5 characters of [a-z0-9], so that `<window>-<id>-rollback` stays a

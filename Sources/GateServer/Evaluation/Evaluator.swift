@@ -34,7 +34,9 @@ public struct Evaluator<Source: MetricsSource>: Sendable {
     /// - Parameter detailedReasons: put the upstream error text in a failed check's reason (the one-shot `check`
     ///   report); the daemon passes `false`, because its reasons reach pollers without a token.
     public init(
-        source: Source, maxConcurrentQueries: Int = 8, detailedReasons: Bool = true,
+        source: Source,
+        maxConcurrentQueries: Int = 8,
+        detailedReasons: Bool = true,
         onQueryError: @escaping @Sendable (PrometheusError) -> Void = { _ in }
     ) {
         self.detailedReasons = detailedReasons
@@ -60,7 +62,10 @@ public struct Evaluator<Source: MetricsSource>: Sendable {
                 guard answer.warnings.isEmpty else {
                     // A partial baseline would make every series it lacks look new: not a baseline to pin.
                     return BaselineCapture(
-                        check: check.name, series: [], error: "partial answer from Prometheus (warnings: \(answer.warnings.prefix(3).joined(separator: "; ")))")
+                        check: check.name,
+                        series: [],
+                        error: "partial answer from Prometheus (warnings: \(answer.warnings.prefix(3).joined(separator: "; ")))"
+                    )
                 }
                 guard let series = answer.result.rangeSeries else {
                     let error = PrometheusError.unexpectedType(query: check.query, got: answer.result.typeName, want: "range vector")

@@ -264,7 +264,10 @@ private enum Family {
         descriptor("upgrade_gate_restore_steps_total", "Velero restore steps taken, by step.")
     }
     static var failedWrites: MetricNameDescriptor {
-        descriptor("upgrade_gate_state_write_failures_total", "Durable state writes that failed (logged, and retried where they matter), by operation.")
+        descriptor(
+            "upgrade_gate_state_write_failures_total",
+            "Durable state writes that failed (logged, and retried where they matter), by operation."
+        )
     }
     static var denials: MetricNameDescriptor {
         descriptor("upgrade_gate_denials_total", "Requests the gate refused (ownership, validation, limits, auth), by reason.")

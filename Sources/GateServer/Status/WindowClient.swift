@@ -162,7 +162,12 @@ extension WindowClient {
     }
 
     /// Polls the window's gate body until its pre-upgrade backup is `Completed` (ready) or failed, or `timeout` passes.
-    public static func waitForBackup(name: String, url: String, timeout: Duration, poll: Duration = .seconds(2)) async throws(StatusError) -> BackupWait {
+    public static func waitForBackup(
+        name: String,
+        url: String,
+        timeout: Duration,
+        poll: Duration = .seconds(2)
+    ) async throws(StatusError) -> BackupWait {
         var base = url
         while base.hasSuffix("/") { base.removeLast() }
         let http = HTTPClient()
@@ -176,7 +181,13 @@ extension WindowClient {
         return try outcome.get()
     }
 
-    private static func pollBackup(name: String, base: String, http: HTTPClient, timeout: Duration, poll: Duration) async throws(StatusError)
+    private static func pollBackup(
+        name: String,
+        base: String,
+        http: HTTPClient,
+        timeout: Duration,
+        poll: Duration
+    ) async throws(StatusError)
         -> BackupWait
     {
         let deadline = ContinuousClock.now + timeout
@@ -184,7 +195,14 @@ extension WindowClient {
             let response: HTTPResponse
             do {
                 response = try await http.execute(
-                    HTTPRequest(method: "GET", url: base + "/api/v1/gate/\(percentEncodePathSegment(name))", headers: [], body: [], timeout: .seconds(30)))
+                    HTTPRequest(
+                        method: "GET",
+                        url: base + "/api/v1/gate/\(percentEncodePathSegment(name))",
+                        headers: [],
+                        body: [],
+                        timeout: .seconds(30)
+                    )
+                )
             } catch {
                 throw StatusError(description: "upgrade-gate at \(base) did not answer: \(error.description)")
             }

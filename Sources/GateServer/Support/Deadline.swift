@@ -25,7 +25,9 @@ func withDeadline<T: Sendable>(_ limit: Duration, _ body: @escaping @Sendable ()
 /// Maps `items` concurrently with at most `limit` in flight, keeping their order: the one bounded task-group map
 /// of the project.
 func boundedMap<Item: Sendable, Output: Sendable>(
-    _ items: [Item], limit: Int, _ transform: @escaping @Sendable (Item) async -> Output
+    _ items: [Item],
+    limit: Int,
+    _ transform: @escaping @Sendable (Item) async -> Output
 ) async -> [Output] {
     await withTaskGroup(of: (Int, Output).self) { group in
         var results = [Output?](repeating: nil, count: items.count)

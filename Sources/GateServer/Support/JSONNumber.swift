@@ -24,6 +24,7 @@ public struct JSONNumber: Codable, Sendable, Equatable {
         }
     }
 
+    /// Encodes the number; NaN and the infinities as Prometheus spells them.
     public func encode(to encoder: any Encoder) throws {
         var container = encoder.singleValueContainer()
         if value.isFinite {

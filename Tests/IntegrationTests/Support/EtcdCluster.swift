@@ -1,6 +1,6 @@
-import GateTestKit
 import Foundation
 import GateHTTP
+import GateTestKit
 
 /// A real 3-member etcd cluster (Debian's `etcd-server`) on loopback, with fast elections so a
 /// killed leader is replaced within about a second.

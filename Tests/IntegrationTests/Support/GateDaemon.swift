@@ -1,6 +1,6 @@
-import GateTestKit
 import Foundation
 import GateHTTP
+import GateTestKit
 import Synchronization
 
 /// The real `upgrade-gate serve` binary on a free loopback port, with its state file and JSON gate

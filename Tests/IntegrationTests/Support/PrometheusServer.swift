@@ -1,8 +1,8 @@
-import GateTestKit
 import Foundation
 import GateCore
 import GateHTTP
 import GateSources
+import GateTestKit
 import Synchronization
 
 /// A real Prometheus (Debian's `prometheus`) on a free loopback port, scraping the given targets

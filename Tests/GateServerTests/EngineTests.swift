@@ -137,6 +137,33 @@ import Testing
         #expect(events.contains { $0.message.contains("no longer followed") })
     }
 
+    @Test func anUnfinishedRestoreBehindManyNewerClosedWindowsContinuesAfterARestart() async throws {
+        let velero = FakeVelero()
+        velero.scriptRestores(Array(repeating: .inProgress, count: 8) + [.completed])
+        let gate = try await InProcessGate.start(velero: velero)
+        defer { gate.remove() }
+        try await passingWindow(gate)
+        gate.prometheus.set(.value(0.9))
+        await gate.step()
+        await gate.reconcile()
+        let id = try #require(await gate.window()?.record.id)
+        let before = try #require(await gate.window()?.record.restore)
+        #expect(!before.phase.isTerminal, "still running when the window is closed: \(before.phase)")
+        _ = try await gate.engine.close("podinfo-upgrade", reason: "the pipeline gave up", by: .pipeline("test"))
+        // More newer closed windows than the start-up list of recent ones holds.
+        gate.prometheus.set(.value(0.1))
+        for index in 0..<60 {
+            try await gate.open("later-\(index)")
+            _ = try await gate.engine.close("later-\(index)", reason: "done", by: .pipeline("test"))
+        }
+        let restarted = try await gate.restart()
+        await restarted.reconcile(12)
+        let window = try #require(await restarted.window())
+        #expect(window.record.id == id)
+        #expect(window.record.restore?.phase == .completed, "the restore is followed to its end after the restart")
+        #expect(velero.restores.count == 1)
+    }
+
     // MARK: Ownership and supersede
 
     private func hook(_ name: String, checksum: String, window: String? = nil, extra: String = "") -> String {

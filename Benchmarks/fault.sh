@@ -100,7 +100,7 @@ def notifier(stop):
             pass
 
 def verify(cycle):
-    status, listing = call("GET", "/api/v1/windows?state=all", timeout=30)
+    status, listing = call("GET", "/api/v1/windows?limit=1000", timeout=30)
     for name, (wid, baseline) in list(opened.items()):
         status, detail = call("GET", f"/api/v1/windows/{name}", timeout=10)
         assert detail["id"] == wid, f"cycle {cycle}: window {name} has id {detail['id']}, acknowledged {wid}"

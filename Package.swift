@@ -95,8 +95,10 @@ let package = Package(
         .executableTarget(
             name: "UpgradeGate",
             dependencies: [
-                "GateServer", "GateLint", "GatePreflight",
+                "GateServer", "GateLint", "GatePreflight", "GateConfig",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "Logging", package: "swift-log"),
             ]
         ),
         // Benchmark: statistical judging of 50 series × 600 samples per side (release build).
@@ -129,17 +131,17 @@ let package = Package(
         .testTarget(name: "GateHTTPTests", dependencies: ["GateHTTP", .product(name: "NIOPosix", package: "swift-nio")]),
         .testTarget(
             name: "GateSourcesTests",
-            dependencies: ["GateSources", "GateHTTP", "FakeKubernetes", "GateTestKit"],
+            dependencies: ["GateSources", "GateCore", "GateHTTP", "FakeKubernetes", "GateTestKit"],
             resources: [.copy("Fixtures")]
         ),
-        .testTarget(name: "GateConfigTests", dependencies: ["GateConfig"], resources: [.copy("Fixtures")]),
+        .testTarget(name: "GateConfigTests", dependencies: ["GateConfig", "GateCore"], resources: [.copy("Fixtures")]),
         .testTarget(name: "GateLintTests", dependencies: ["GateLint"]),
         .testTarget(
             name: "GatePreflightTests",
             dependencies: ["GatePreflight", .product(name: "Yams", package: "Yams")],
             resources: [.copy("Fixtures")]
         ),
-        .testTarget(name: "GateStoreTests", dependencies: ["GateStore"]),
+        .testTarget(name: "GateStoreTests", dependencies: ["GateStore", "GateCore", .product(name: "GRDB", package: "GRDB.swift")]),
         .testTarget(
             name: "GateServerTests",
             dependencies: [

@@ -201,7 +201,20 @@ public func judge(_ check: CheckSpec, evidence: Evidence, baseline: [BaselineSer
     }
     let present = Set(current.map(\.labels))
     let outcomes = base.series.map { outcome -> SeriesOutcome in
-        guard present.contains(outcome.labels), let before = baselineByLabels[outcome.labels] else { return outcome }
+        guard present.contains(outcome.labels) else { return outcome }
+        guard let before = baselineByLabels[outcome.labels], !before.isEmpty else {
+            // A series pinned at open whose baseline samples Prometheus no longer returns (retention shorter than
+            // the soak, a dropped block): nothing to compare with is missing evidence, never a pass.
+            guard outcome.baseline != nil, outcome.result.severity > CheckResult.inconclusive.severity else { return outcome }
+            var missing = outcome
+            missing.result = .inconclusive
+            missing.reason =
+                Finding.noEvidence(
+                    check: check.name,
+                    why: "compare: no baseline samples for \(outcome.labels) in the pinned range any more (Prometheus retention?)"
+                ).description
+            return missing
+        }
         let judgement = judgeComparison(
             check: check.name,
             spec: spec,

@@ -96,6 +96,9 @@ public struct WindowRecord: Sendable, Equatable, Codable {
     public var imagesAtOpen: [RecordedImage]
     /// Who opened it, and so who may change it.
     public var owner: WindowOwner
+    /// The `restore.mode` in force when the window opened; nil in records written before it was kept (and
+    /// without Velero).
+    public var restoreMode: RestoreMode?
 
     /// Creates a record.
     public init(
@@ -111,9 +114,11 @@ public struct WindowRecord: Sendable, Equatable, Codable {
         backup: BackupState? = nil,
         restore: RestoreState? = nil,
         imagesAtOpen: [RecordedImage] = [],
-        owner: WindowOwner = .pipeline
+        owner: WindowOwner = .pipeline,
+        restoreMode: RestoreMode? = nil
     ) {
         self.owner = owner
+        self.restoreMode = restoreMode
         self.id = id
         self.request = request
         self.checks = checks
@@ -129,7 +134,7 @@ public struct WindowRecord: Sendable, Equatable, Codable {
     }
 
     private enum CodingKeys: String, CodingKey {
-        case id, request, checks, openedAt, soak, duration, closedAt, closeReason, memory, backup, restore, imagesAtOpen, owner
+        case id, request, checks, openedAt, soak, duration, closedAt, closeReason, memory, backup, restore, imagesAtOpen, owner, restoreMode
     }
 
     /// Decodes a stored window; fields added after it was stored take their defaults.
@@ -151,6 +156,7 @@ public struct WindowRecord: Sendable, Equatable, Codable {
         // Records written before windows had owners were opened by pipelines or Flagger alike; the pipeline rule
         // (any windows-scoped caller may change them) keeps them manageable.
         owner = try container.decodeIfPresent(WindowOwner.self, forKey: .owner) ?? .pipeline
+        restoreMode = try container.decodeIfPresent(RestoreMode.self, forKey: .restoreMode)
     }
 
     /// The window's name.

@@ -138,6 +138,9 @@ public struct WindowMachine: Sendable, Equatable {
         by actor: WindowActor,
         message: String
     ) -> (WindowMachine, [WindowAction]) {
+        var record = record
+        // Kept so that a restart under another mode never restores a window that failed under manual or dry-run.
+        record.restoreMode = settings.velero?.restoreMode
         let machine = WindowMachine(record: record, settings: settings, restoreName: restoreName)
         var actions: [WindowAction] = []
         if let backup = record.backup, backup.created {
@@ -189,7 +192,9 @@ public struct WindowMachine: Sendable, Equatable {
 
     /// Why the window is not ready for a canary to start (the backup is not done), if it is not.
     public func readinessBlocker(at now: Double) -> String? {
-        backupConditions(at: now).blockers.first
+        // A required backup that failed blocks at once, not only from the next evaluation's fail on.
+        let conditions = backupConditions(at: now)
+        return conditions.failures.first ?? conditions.blockers.first
     }
 
     /// Whether the machine still has Kubernetes work: a Backup or a Restore to follow.
@@ -782,10 +787,11 @@ public struct WindowMachine: Sendable, Equatable {
     ///
     /// - Important: A window that failed with `restore.mode: auto` after its backup completed, but whose state has
     ///   no restore (written by a version that persisted the fail and the intent separately and crashed between
-    ///   them), gets its intent now.
+    ///   them), gets its intent now — never one that opened under `manual` or `dry-run`, whatever the mode is now.
     private mutating func resumed(at: Double) -> [WindowAction] {
         var actions: [WindowAction] = [.publish]
-        if let velero = settings.velero, velero.restoreMode == .auto, record.memory.verdict == .fail, record.restore == nil,
+        if let velero = settings.velero, velero.restoreMode == .auto, (record.restoreMode ?? .auto) == .auto,
+            record.memory.verdict == .fail, record.restore == nil,
             let backup = record.backup, backup.isUsable, let failedAt = record.memory.failedAt, let finishedAt = backup.finishedAt,
             finishedAt <= failedAt
         {

@@ -108,13 +108,22 @@ extension GateStore {
     /// every window's events beyond `eventsPerWindow` (counted on the window), and alert groups last updated
     /// before `alertGroupsBefore`, in one transaction.
     ///
-    /// - Important: Never removes an open window, nor anything of one but its oldest events beyond the limit.
+    /// - Important: Never removes an open window, nor anything of one but its oldest events beyond the limit, nor a
+    ///   closed window whose restore has not reached a final phase.
     nonisolated(nonsending) public func prune(closedBefore: Double, alertGroupsBefore: Double) async throws(StoreError) -> PruneReport {
         let keep = eventsPerWindow
         return try await write("pruning old windows, events and alert groups") { db in
             var report = PruneReport()
             // Foreign keys cascade to baseline, evaluation and event.
-            try db.execute(sql: #"DELETE FROM "window" WHERE closedAt IS NOT NULL AND closedAt < ?"#, arguments: [closedBefore])
+            // A closed window whose restore is still under way is kept whatever its age: its intent must survive.
+            try db.execute(
+                sql: #"""
+                    DELETE FROM "window" WHERE closedAt IS NOT NULL AND closedAt < ?
+                      AND NOT (json_extract(record, '$.restore') IS NOT NULL
+                               AND json_extract(record, '$.restore.phase') NOT IN (\#(terminalRestorePhasesSQL)))
+                    """#,
+                arguments: [closedBefore]
+            )
             report.closedWindows = db.changesCount
             let crowded = try String.fetchAll(
                 db,

@@ -313,7 +313,7 @@ public final class GateStore: Sendable {
             let sql =
                 StoredWindowRow.select + """
                      WHERE w.closedAt IS NOT NULL AND json_extract(w.record, '$.restore') IS NOT NULL
-                       AND json_extract(w.record, '$.restore.phase') NOT IN ('Completed', 'PartiallyFailed', 'Failed', 'FailedValidation', 'dry-run', 'Deleting', 'Gone')
+                       AND json_extract(w.record, '$.restore.phase') NOT IN (\(terminalRestorePhasesSQL))
                      ORDER BY w.openedAt, w.rowid
                     """
             return try Row.fetchAll(db, sql: sql).map { try coding.storedWindow($0) }
@@ -534,3 +534,6 @@ struct RecordCoding: Sendable {
         return GateStore.StoredWindow(record: record, baseline: baseline, lastEvaluation: lastEvaluation)
     }
 }
+
+/// The restore phases after which nothing more happens (`RestorePhase.isTerminal`), as an SQL list of literals.
+let terminalRestorePhasesSQL = RestorePhase.allCases.filter(\.isTerminal).map { "'\($0.rawValue)'" }.joined(separator: ", ")

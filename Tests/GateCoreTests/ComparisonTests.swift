@@ -268,6 +268,15 @@ struct ComparisonRuleTests {
         let fresh = judge(check, evidence: .series([InstantSeries(labels: newSeries, value: 0.01)]), baseline: [], comparison: evidence)
         #expect(fresh.result == .pass)
         #expect(fresh.series.first?.comparison == nil)
+        // A pinned series whose baseline samples Prometheus no longer returns (retention) is missing evidence.
+        let expired = judge(
+            CheckSpec(name: "p99", query: "q", compare: Self.tenPercent),
+            evidence: .series([InstantSeries(labels: labels, value: 0.041)]),
+            baseline: base,
+            comparison: ComparisonEvidence(recent: evidence.recent, baseline: .series([]))
+        )
+        #expect(expired.result == .inconclusive, "nothing to compare with is never a pass")
+        #expect(expired.reasons.contains { $0.contains("no baseline samples") })
     }
 }
 

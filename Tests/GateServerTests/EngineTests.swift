@@ -164,6 +164,66 @@ import Testing
         #expect(velero.restores.count == 1)
     }
 
+    @Test func noRestoreIsCreatedWhileItsIntentIsBeingWrittenNorAfterTheWriteFailed() async throws {
+        let gate = try await InProcessGate.start(restore: "manual")
+        defer { gate.remove() }
+        try await passingWindow(gate)
+        gate.prometheus.set(.value(0.9))
+        await gate.step()
+        #expect(await gate.window()?.record.memory.verdict == .fail)
+        gate.store.holdWrites()
+        let request = Task { try await gate.engine.requestManualRestore("podinfo-upgrade", by: .pipeline("test")) }
+        try await eventually("the intent's write is waiting") { gate.store.heldWrites == 1 }
+        // The escape loop runs while the write is in flight: it must not act on an intent that is not durable.
+        let loop = Task { await gate.reconcile(2) }
+        try await Task.sleep(for: .milliseconds(50))
+        #expect(gate.velero?.restoreCreateCalls == 0)
+        gate.store.releaseWrites(failing: true)
+        await #expect(throws: APIError.self) { try await request.value }
+        await loop.value
+        await gate.reconcile(2)
+        #expect(gate.velero?.restoreCreateCalls == 0, "the caller was told nothing changed: no Restore may exist")
+        #expect(await gate.window()?.record.restore == nil)
+    }
+
+    @Test func confirmRolloutRefusesACanaryWhoseRequiredBackupFailed() async throws {
+        let velero = FakeVelero()
+        velero.scriptBackups([.failed])
+        let gate = try await InProcessGate.start(velero: velero)
+        defer { gate.remove() }
+        try await gate.routes { client in
+            let first = try await client.call(.post, "/api/v1/flagger/confirm-rollout", hook("podinfo", checksum: "a"))
+            #expect(first.status == 403, "waiting for the backup: \(first)")
+        }
+        await gate.reconcile(3)
+        try await gate.routes { client in
+            // No evaluation ran since the backup failed: the refusal must not wait for one.
+            let answer = try await client.call(.post, "/api/v1/flagger/confirm-rollout", hook("podinfo", checksum: "a"))
+            #expect(answer.status == 403 && answer.body.contains("backup failed"), "\(answer)")
+        }
+    }
+
+    @Test func aWindowThatFailedUnderManualIsNotRestoredWhenTheGateRestartsInAuto() async throws {
+        let directory = try TemporaryDirectory("engine-test")
+        let velero = FakeVelero()
+        let gate = try await InProcessGate.start(restore: "manual", directory: directory, velero: velero)
+        try await passingWindow(gate)
+        gate.prometheus.set(.value(0.9))
+        await gate.step()
+        #expect(await gate.window()?.record.memory.verdict == .fail)
+        let restarted = try await InProcessGate.start(
+            restore: "auto",
+            directory: directory,
+            prometheus: gate.prometheus,
+            velero: velero,
+            clock: gate.clock
+        )
+        defer { restarted.remove() }
+        await restarted.reconcile(3)
+        #expect(await restarted.window()?.record.restore == nil, "the operator chose not to restore under manual")
+        #expect(velero.restoreCreateCalls == 0)
+    }
+
     // MARK: Ownership and supersede
 
     private func hook(_ name: String, checksum: String, window: String? = nil, extra: String = "") -> String {

@@ -40,6 +40,22 @@ import Testing
         }
     }
 
+    @Test func aClosedWindowWhoseRestoreIsUnderWayIsKeptHoweverOld() async throws {
+        try await withStore { (store, _) async throws in
+            var running = Fixture.record(id: "running", name: "running", closedAt: Fixture.t0 + 10)
+            running.restore = RestoreState(name: "running-x-rollback", phase: .inProgress, mode: .auto, intentAt: Fixture.t0 + 5, reason: "fail")
+            var done = Fixture.record(id: "done", name: "done", closedAt: Fixture.t0 + 10)
+            done.restore = RestoreState(name: "done-x-rollback", phase: .completed, mode: .auto, intentAt: Fixture.t0 + 5, reason: "fail")
+            for record in [running, done] {
+                try await store.insertWindow(record, baseline: Fixture.baseline(), event: Fixture.event())
+            }
+            let report = try await store.prune(closedBefore: Fixture.t0 + 100, alertGroupsBefore: Fixture.t0 + 100)
+            #expect(report.closedWindows == 1)
+            #expect(try await store.window(id: "running") != nil, "an unfinished restore's intent must survive retention")
+            #expect(try await store.window(id: "done") == nil)
+        }
+    }
+
     @Test func eventsBeyondTheLimitAreDroppedOldestFirstAndCounted() async throws {
         let scratch = try ScratchDirectory()
         defer { scratch.remove() }

@@ -22,6 +22,35 @@ public final class AbortableStore: WindowStore {
     /// How many writes landed.
     public var writes: Int { state.withLock { $0.writes } }
 
+    private let held = Mutex<(holding: Bool, parked: [CheckedContinuation<Bool, Never>])>((false, []))
+
+    /// From now on, window writes wait (as on a busy disk) until ``releaseWrites(failing:)``.
+    public func holdWrites() { held.withLock { $0.holding = true } }
+
+    /// How many writes are waiting.
+    public var heldWrites: Int { held.withLock { $0.parked.count } }
+
+    /// Lets the waiting writes go on (or fail, as if the disk had filled) and stops holding new ones.
+    public func releaseWrites(failing: Bool) {
+        let parked = held.withLock { held -> [CheckedContinuation<Bool, Never>] in
+            held.holding = false
+            defer { held.parked = [] }
+            return held.parked
+        }
+        for continuation in parked { continuation.resume(returning: !failing) }
+    }
+
+    private func waitIfHeld() async -> Bool {
+        await withCheckedContinuation { continuation in
+            let parked = held.withLock { held -> Bool in
+                guard held.holding else { return false }
+                held.parked.append(continuation)
+                return true
+            }
+            if !parked { continuation.resume(returning: true) }
+        }
+    }
+
     private func admit(_ operation: String) throws(StoreError) {
         let allowed = state.withLock { state -> Bool in
             if let limit = state.abortAfter, state.writes >= limit { return false }
@@ -38,6 +67,7 @@ public final class AbortableStore: WindowStore {
 
     /// Forwards to the wrapped store; a write after the abort fails.
     public func apply(_ write: WindowWrite, windowID: String) async throws(StoreError) {
+        guard await waitIfHeld() else { throw StoreError.aborted("a held write to window id \(windowID)") }
         try admit("applying a write to window id \(windowID)")
         try await base.apply(write, windowID: windowID)
     }

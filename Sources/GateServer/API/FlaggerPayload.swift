@@ -30,10 +30,22 @@ struct FlaggerPayload: Sendable, Equatable {
     /// True when the hook names its window explicitly.
     var namesWindow: Bool { metadata["window"] != nil || metadata["gate"] != nil }
 
-    /// `<name>-<namespace>-<checksum>`, made a DNS-1123 label.
+    /// `<name>-<namespace>-<checksum>`, made a DNS-1123 label. When that is longer than 63 characters it is cut and
+    /// ends in a hash of the whole triple instead, so two canaries (or two revisions) never share a window because
+    /// their names were cut at the same place.
     var autoWindowName: String {
         let raw = "\(name)-\(namespace)-\(checksum)".lowercased()
-        var label = String(raw.map { ($0.isLetter && $0.isASCII) || ($0.isNumber && $0.isASCII) || $0 == "-" ? $0 : "-" }.prefix(63))
+        var label = String(raw.map { ($0.isLetter && $0.isASCII) || ($0.isNumber && $0.isASCII) || $0 == "-" ? $0 : "-" })
+        if label.count > 63 {
+            var hash: UInt64 = 0xcbf2_9ce4_8422_2325  // FNV-1a: stable across restarts and builds
+            for byte in "\(namespace)/\(name)/\(checksum)".utf8 {
+                hash = (hash ^ UInt64(byte)) &* 0x100_0000_01b3
+            }
+            let suffix = String(String(hash, radix: 16).suffix(12))
+            label = String(label.prefix(63 - 1 - suffix.count))
+            while label.hasSuffix("-") { label.removeLast() }
+            label += "-" + suffix
+        }
         while label.hasSuffix("-") { label.removeLast() }
         while label.hasPrefix("-") { label.removeFirst() }
         return label.isEmpty ? "flagger-canary" : label
@@ -64,6 +76,14 @@ func decodeFlaggerPayload(_ body: JSONValue) throws(APIError) -> FlaggerPayload 
     }
     var labels: [String: String] = [:]
     for (key, value) in metadata where key.hasPrefix("label.") { labels[String(key.dropFirst(6))] = value }
+    // The canary's namespace is what the window backs up and restores: a check must judge that namespace, not
+    // another one a hook names (which could make a `noData: fail` check fail and restore the canary's namespace).
+    if let judged = labels["namespace"], judged != namespace {
+        throw .badRequest(
+            "metadata.label.namespace \"\(judged.prefix(63))\" differs from the canary's namespace \(namespace); a hook judges its own namespace",
+            field: "metadata.label.namespace"
+        )
+    }
     try rejectControlCharacters(in: labels, fieldPrefix: "metadata.label.")
     if let matchers = metadata["matchers"] {
         do {

@@ -40,7 +40,10 @@ extension GateEngine {
                 }
             }
             guard let window = live[name] else { return FlaggerAnswer(allowed: false, message: "waiting: window \(name) is not open") }
-            if let blocker = window.machine.readinessBlocker(at: at) { return FlaggerAnswer(allowed: false, message: "waiting: \(blocker)") }
+            if let blocker = window.machine.readinessBlocker(at: at) {
+                let failed = blocker.hasPrefix("pre-upgrade backup failed")
+                return FlaggerAnswer(allowed: false, message: failed ? "window \(name) cannot start: \(blocker)" : "waiting: \(blocker)")
+            }
             if window.machine.verdict(at: at) == .fail {
                 return FlaggerAnswer(allowed: false, message: "window \(name) has failed: \(summary(window))")
             }

@@ -75,6 +75,12 @@ actor GateEngine {
     var opening: Set<String> = []
     /// Checks whose evidence was missing at the last evaluation, per window (to log source failures on change).
     var unavailable: [String: Set<String>] = [:]
+    /// Windows (by id) whose machine is handling an event: the actor is reentrant at every `await`, so without this
+    /// a tick could act on a restore intent while the write that records it is still in flight (or about to fail
+    /// and be rolled back).
+    private var busy: Set<String> = []
+    /// Callers waiting for a busy window, first come first served.
+    private var waiting: [String: [CheckedContinuation<Void, Never>]] = [:]
 
     init(
         config: GateConfig,
@@ -184,6 +190,8 @@ actor GateEngine {
     /// - Parameter acknowledged: the caller answers someone once this returns (API close, reset, restore): a
     ///   failed write puts the machine back and is returned, instead of being retried later.
     func send(_ event: WindowMachine.Event, windowID id: String, acknowledged: Bool = false) async -> SendResult {
+        await acquire(id)
+        defer { release(id) }
         guard var window = window(id: id) else { return .gone }
         let before = window
         let actions = window.machine.receive(event)
@@ -193,6 +201,27 @@ actor GateEngine {
         }
         put(window)
         return await execute(actions, windowID: id, acknowledged: acknowledged ? before : nil)
+    }
+
+    /// Waits until no other event is being carried out for window `id`, then holds it.
+    private func acquire(_ id: String) async {
+        guard busy.contains(id) else {
+            busy.insert(id)
+            return
+        }
+        await withCheckedContinuation { continuation in waiting[id, default: []].append(continuation) }
+        // Handed over by `release`: the window is still marked busy, now for this caller.
+    }
+
+    /// Hands window `id` to the next waiting caller, or frees it.
+    private func release(_ id: String) {
+        if var queue = waiting[id], !queue.isEmpty {
+            let next = queue.removeFirst()
+            waiting[id] = queue.isEmpty ? nil : queue
+            next.resume()
+        } else {
+            busy.remove(id)
+        }
     }
 
     /// Carries out actions in order. Kubernetes work is not done here: it is returned for the escape loop.

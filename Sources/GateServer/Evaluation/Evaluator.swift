@@ -106,7 +106,11 @@ public struct Evaluator<Source: MetricsSource>: Sendable {
                 if !answer.warnings.isEmpty {
                     // A partial answer lacks series it should hold; judging it would turn them into missing
                     // (failing) series. Missing evidence is inconclusive.
-                    evidence = .unavailable("partial answer from Prometheus (warnings: \(answer.warnings.prefix(3).joined(separator: "; ")))")
+                    evidence = .unavailable(
+                        detailedReasons
+                            ? "partial answer from Prometheus (warnings: \(answer.warnings.prefix(3).joined(separator: "; ")))"
+                            : "partial answer from Prometheus (\(answer.warnings.count) warning(s))"
+                    )
                 } else if let series = answer.result.instantSeries {
                     evidence = .series(series)
                 } else {
@@ -161,7 +165,11 @@ public struct Evaluator<Source: MetricsSource>: Sendable {
         do throws(PrometheusError) {
             let answer = try await source.range(query, start: start, end: end, step: step)
             guard answer.warnings.isEmpty else {
-                return .unavailable("the \(what) range query answered with warnings (a partial answer): \(answer.warnings.joined(separator: "; "))")
+                return .unavailable(
+                    detailedReasons
+                        ? "the \(what) range query answered with warnings (a partial answer): \(answer.warnings.prefix(3).joined(separator: "; "))"
+                        : "the \(what) range query answered with \(answer.warnings.count) warning(s) (a partial answer)"
+                )
             }
             guard let series = answer.result.rangeSeries else {
                 return .unavailable(
@@ -171,7 +179,7 @@ public struct Evaluator<Source: MetricsSource>: Sendable {
             return .series(series)
         } catch {
             onQueryError(error)
-            return .unavailable("\(what) samples: \(error.description)")
+            return .unavailable(detailedReasons ? "\(what) samples: \(error.description)" : "the \(what) range query failed (\(error.label))")
         }
     }
 }

@@ -1,5 +1,7 @@
 import Foundation
 import GateConfig
+import GateCore
+import GateServer
 import Testing
 import Yams
 
@@ -110,6 +112,20 @@ struct DocsDriftTests {
         }
         walk([])
         return found
+    }
+
+    @Test func everyClosedSetIsDocumented() throws {
+        let api = try repositoryText("docs/http-api.md")
+        for code in APIErrorCode.allCases where !api.contains("`\(code.rawValue)`") {
+            Issue.record("docs/http-api.md does not document the error code \(code.rawValue): add it to the Errors table")
+        }
+        let metrics = try repositoryText("docs/metrics.md")
+        for reason in DenialReason.allCases where !metrics.contains("`\(reason.rawValue)`") {
+            Issue.record("docs/metrics.md does not document the denial reason \(reason.rawValue) of upgrade_gate_denials_total")
+        }
+        for kind in EventKind.allCases where !api.contains("`\(kind.rawValue)`") {
+            Issue.record("docs/http-api.md does not document the event kind \(kind.rawValue): add it where the events endpoint is described")
+        }
     }
 
     @Test func theLoaderProbeFindsTheKnownSections() {

@@ -224,6 +224,29 @@ import Testing
         #expect(velero.restoreCreateCalls == 0)
     }
 
+    @Test func anAlertThatCouldNotBeStoredFailsTheWindowAtOnceWhenAlertmanagerRetries() async throws {
+        let gate = try await InProcessGate.start(restore: nil)
+        defer { gate.remove() }
+        try await passingWindow(gate)
+        let notification = #"""
+            {"version":"4","groupKey":"{}:{alertname=EtcdNoLeader}","receiver":"upgrade-gate","status":"firing",
+             "alerts":[{"status":"firing","labels":{"alertname":"EtcdNoLeader","severity":"critical"},"annotations":{},
+                        "startsAt":"2026-12-03T00:00:00Z","endsAt":"0001-01-01T00:00:00Z"}]}
+            """#
+        gate.store.abort(afterWrites: 0)
+        try await gate.routes { client in
+            let refused = try await client.call(.post, "/api/v1/alertmanager", notification)
+            #expect(refused.status == 503, "\(refused.body)")
+        }
+        #expect((try gate.gate())["verdict"] as? String == "pass", "a notification that was not stored changed nothing")
+        gate.store.resumeWrites()
+        try await gate.routes { client in
+            let accepted = try await client.call(.post, "/api/v1/alertmanager", notification)
+            #expect(accepted.status == 200, "\(accepted)")
+        }
+        #expect((try gate.gate())["verdict"] as? String == "fail", "the retry fails the window at once, without an evaluation")
+    }
+
     // MARK: Ownership and supersede
 
     private func hook(_ name: String, checksum: String, window: String? = nil, extra: String = "") -> String {

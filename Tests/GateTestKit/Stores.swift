@@ -19,6 +19,11 @@ public final class AbortableStore: WindowStore {
         state.withLock { $0.abortAfter = $0.writes + count }
     }
 
+    /// Lets writes through again after an abort (the disk has room again).
+    public func resumeWrites() {
+        state.withLock { $0.abortAfter = nil }
+    }
+
     /// How many writes landed.
     public var writes: Int { state.withLock { $0.writes } }
 

@@ -49,10 +49,12 @@ extension GateEngine {
                 alertsInGrace: findings.filter(\.inGrace).map(\.reason)
             )
             _ = await send(.evaluated(evaluation), windowID: result.window.id)
+            // Closed meanwhile (the duration ended, a hook, the API): its series and notes are gone, not recreated.
+            guard let current = live[result.window.name], current.record.id == result.window.id else { continue }
             logSourceChanges(result.window.name, outcomes: result.outcomes)
             metrics.observeEvaluation(window: result.window.name, seconds: result.seconds)
-            if let statuses = live[result.window.name]?.lastEvaluation?.statuses, live[result.window.name]?.record.id == result.window.id {
-                for (check, status) in statuses { metrics.setCheckStatus(window: result.window.name, check: check, status: status) }
+            for (check, status) in current.lastEvaluation?.statuses ?? [:] {
+                metrics.setCheckStatus(window: result.window.name, check: check, status: status)
             }
         }
     }
@@ -82,7 +84,8 @@ extension GateEngine {
     ///   answers 5xx and Alertmanager retries (nothing accepted is lost).
     func receiveAlerts(_ notification: AlertNotification, payload: [UInt8]) async throws(APIError) {
         let at = now()
-        let change = book.receive(notification, at: at)
+        // Persisted first, applied after: a notification that could not be stored changes nothing, so Alertmanager's
+        // retry finds the same change to make (and fails a window at once, as the first delivery would have).
         do {
             try await alertWriter.write(.init(groupKey: notification.groupKey, receivedAt: at, payload: payload))
         } catch {
@@ -91,6 +94,7 @@ extension GateEngine {
             logger.error("an Alertmanager notification could not be persisted: \(error)", metadata: ["gate.error": .string(error.label)])
             throw .unavailable("the notification could not be persisted; Alertmanager will retry")
         }
+        let change = book.receive(notification, at: at)
         metrics.countAlertNotification(outcome: "accepted")
         // Alertmanager re-sends whole groups (repeat_interval, HA peers): most notifications change nothing.
         guard !change.isEmpty else { return }

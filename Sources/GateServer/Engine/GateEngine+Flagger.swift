@@ -85,7 +85,8 @@ extension GateEngine {
 
         case .event:
             let message = payload.metadata["eventMessage"] ?? "(no message)"
-            let type = payload.metadata["eventType"] ?? "Normal"
+            // Flagger sends Normal or Warning; anything else is bounded before it is logged or stored.
+            let type = String((payload.metadata["eventType"] ?? "Normal").prefix(32))
             logger.info(
                 "Flagger \(type) event for canary \(payload.canary): \(message)",
                 metadata: ["gate.window": .string(name), "flagger.canary": .string(payload.canary), "flagger.phase": .string(payload.phase)]
@@ -93,7 +94,7 @@ extension GateEngine {
             guard let window = live[name] else { return FlaggerAnswer(allowed: true, message: "event logged") }
             let event = WindowMachine.Event.hookEvent(
                 message: "Flagger \(type): \(String(message.prefix(1024)))",
-                details: ["canary": payload.canary, "phase": payload.phase, "eventType": type],
+                details: ["canary": payload.canary, "phase": String(payload.phase.prefix(64)), "eventType": type],
                 by: actor,
                 at: at
             )

@@ -728,6 +728,11 @@ public struct WindowMachine: Sendable, Equatable {
     private mutating func close(reason: String, by actor: WindowActor, at: Double) -> [WindowAction] {
         guard record.isOpen else { return [.reject(.closed(window: name))] }
         guard actor.mayChange(record.owner) else { return [.reject(.notOwner(window: name, owner: record.owner))] }
+        // A verdict no evaluation has confirmed lately (the gate was down when the duration ended) is not a final
+        // pass: the window closes inconclusive. A sticky fail stays a fail.
+        if isStale(at: at), record.memory.verdict != .fail {
+            record.memory.verdict = .inconclusive
+        }
         record.closedAt = at
         record.closeReason = reason
         generation += 1

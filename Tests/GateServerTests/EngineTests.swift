@@ -247,6 +247,18 @@ import Testing
         #expect((try gate.gate())["verdict"] as? String == "fail", "the retry fails the window at once, without an evaluation")
     }
 
+    @Test func aWindowWhoseDurationEndsWithoutAFreshEvaluationClosesInconclusiveNotPass() async throws {
+        let gate = try await InProcessGate.start(restore: nil)
+        defer { gate.remove() }
+        try await passingWindow(gate)
+        // The gate was down: the next thing it does is notice that the hour is over.
+        gate.clock.advance(by: 2 * 3600)
+        await gate.reconcile()
+        let window = try #require(await gate.window())
+        #expect(!window.record.isOpen)
+        #expect(window.record.memory.verdict == .inconclusive, "a pass nobody confirmed for an hour is not a final pass")
+    }
+
     // MARK: Ownership and supersede
 
     private func hook(_ name: String, checksum: String, window: String? = nil, extra: String = "") -> String {

@@ -64,6 +64,15 @@ import Testing
                 try await restore(window)["phase"] as? String == phase
             }
         }
+
+        /// Waits until the images after the restore were compared with those recorded at open (a step of its own,
+        /// after the Restore's final phase was seen).
+        func waitForVerification(_ window: String, timeout: Duration = .seconds(60)) async throws -> [String: Any] {
+            try await eventually(timeout: timeout, "the images after the restore of \(window) to be verified") {
+                try await restore(window)["rolledBack"] != nil
+            }
+            return try await restore(window)
+        }
     }
 
     @Test func aFailedWindowIsRestoredExactlyOnceFromItsBackupAndVerified() async throws {
@@ -86,7 +95,7 @@ import Testing
             #expect(restore.value(at: "metadata.name")?.stringValue?.hasSuffix("-rollback") == true)
             #expect(restore.value(at: "spec.backupName")?.stringValue == backupName)
             #expect(restore.value(at: "spec.existingResourcePolicy")?.stringValue == "update")
-            let body = try await escape.restore("podinfo-upgrade")
+            let body = try await escape.waitForVerification("podinfo-upgrade")
             #expect((body["rolledBack"] as? [String])?.first?.contains("Deployment prod/podinfo container app") == true, "\(body)")
             #expect((body["notRolledBack"] as? [String])?.isEmpty == true, "\(body)")
             #expect(escape.fake.workload(EscapePlanTests.podinfo)?.image(of: "app") == "ghcr.io/stefanprodan/podinfo:6.5.0")
@@ -117,7 +126,7 @@ import Testing
             escape.fake.markWontRevert(EscapePlanTests.podinfo)
             try await escape.breakTarget()
             try await escape.waitForRestorePhase("podinfo-upgrade", "Completed")
-            let body = try await escape.restore("podinfo-upgrade")
+            let body = try await escape.waitForVerification("podinfo-upgrade")
             let notRolledBack = (body["notRolledBack"] as? [String] ?? []).joined()
             #expect(notRolledBack.contains("podinfo") && notRolledBack.contains("6.6.0") && notRolledBack.contains("6.5.0"), "\(body)")
             #expect(escape.gate.log.contains("NOT rolled back"), "the gate log says what was not rolled back")

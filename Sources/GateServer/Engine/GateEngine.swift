@@ -328,7 +328,7 @@ actor GateEngine {
                     LiveWindow(machine: machine(for: $0.record, lastEvaluation: $0.lastEvaluation), baseline: $0.baseline, config: config)
                 }
             } catch {
-                throw .storage("the window list could not be read: \(error)")
+                throw storageFailure("the window list could not be read", error)
             }
         }
         return result
@@ -340,7 +340,7 @@ actor GateEngine {
         do {
             return try await store.events(windowID: window.record.id, limit: limit)
         } catch {
-            throw .storage("the events could not be read: \(error)")
+            throw storageFailure("the events could not be read", error)
         }
     }
 
@@ -349,8 +349,15 @@ actor GateEngine {
             guard let stored = try await store.window(named: name) else { return nil }
             return LiveWindow(machine: machine(for: stored.record, lastEvaluation: stored.lastEvaluation), baseline: stored.baseline, config: config)
         } catch {
-            throw .storage("the window could not be read: \(error)")
+            throw storageFailure("the window could not be read", error)
         }
+    }
+
+    /// A read of the store failed: the reader (who may have no token) gets a generic answer, the log gets the detail
+    /// (which names the state file).
+    func storageFailure(_ what: String, _ error: StoreError) -> APIError {
+        logger.error("\(what): \(error)", metadata: ["gate.error": .string(error.label)])
+        return .storage("\(what); the gate's log says why")
     }
 
     // MARK: Publishing

@@ -143,21 +143,6 @@ struct WindowSummaryBody: Codable {
     var soakRemaining: String
     var failing: [String]
 
-    init(_ window: LiveWindow, now: Double) {
-        let record = window.record
-        name = record.name
-        id = record.id
-        component = record.request.component
-        fromVersion = record.request.fromVersion
-        toVersion = record.request.toVersion
-        state = record.isOpen ? "open" : "closed"
-        verdict = record.memory.verdict.rawValue
-        openedAt = formatTimestamp(record.openedAt)
-        closedAt = record.closedAt.map(formatTimestamp)
-        soakRemaining = formatPrometheusDuration(record.isOpen ? max(0, record.soak - (now - record.openedAt)).rounded(.up) : 0)
-        failing = (window.lastEvaluation?.statuses ?? [:]).filter { $0.value == .fail || $0.value == .failing }.map(\.key).sorted()
-    }
-
     /// A summary from the store's window row, without its baseline or evaluations.
     init(_ summary: WindowSummary, now: Double) {
         let record = summary.record

@@ -34,6 +34,8 @@ struct CurlTransfer: Sendable {
     let taskCancelled: CancellationFlag
     /// Set when the client shuts down; aborts every transfer in flight.
     let clientClosing: CancellationFlag
+    /// For a streamed transfer, where body chunks go as they arrive.
+    var forward: (@Sendable (UnsafeRawBufferPointer) -> Bool)? = nil
 
     /// `METHOD redacted-url`, the only way a request is named in an error.
     var target: String { "\(request.method) \(url.redacted)" }
@@ -46,7 +48,12 @@ struct CurlTransfer: Sendable {
         case .success(let resolved): credential = resolved
         case .failure(let failure): return .failure(credentialError(failure))
         }
-        let sink = TransferSink(limit: configuration.maxResponseBytes, taskCancelled: taskCancelled, clientClosing: clientClosing)
+        let sink = TransferSink(
+            limit: configuration.maxResponseBytes,
+            taskCancelled: taskCancelled,
+            clientClosing: clientClosing,
+            forward: forward
+        )
         var headerList: UnsafeMutablePointer<curl_slist>?
         // Declared before the check-in below, so it runs after it: the list is freed only once the handle is reset.
         defer { curl_slist_free_all(headerList) }
@@ -97,7 +104,10 @@ struct CurlTransfer: Sendable {
         try check(gate_curl_setopt_string(easy, CURLOPT_ACCEPT_ENCODING, ""), "CURLOPT_ACCEPT_ENCODING")
         try check(gate_curl_setopt_pointer(easy, CURLOPT_ERRORBUFFER, sink.errorBuffer), "CURLOPT_ERRORBUFFER")
         // Rejects early when the server announces a Content-Length over the limit; the write callback covers the rest.
-        try check(gate_curl_setopt_off(easy, CURLOPT_MAXFILESIZE_LARGE, configuration.maxResponseBytes), "CURLOPT_MAXFILESIZE_LARGE")
+        // A streamed body has no overall limit (its consumer bounds each piece), only the transfer's timeout.
+        if forward == nil {
+            try check(gate_curl_setopt_off(easy, CURLOPT_MAXFILESIZE_LARGE, configuration.maxResponseBytes), "CURLOPT_MAXFILESIZE_LARGE")
+        }
 
         try check(
             gate_curl_setopt_write_function(easy, CURLOPT_WRITEFUNCTION) { data, size, count, context in

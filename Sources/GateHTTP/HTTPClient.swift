@@ -53,7 +53,25 @@ public final class HTTPClient: Sendable {
     /// The transfer runs on the thread pool, never on the cooperative pool. Cancelling the calling task aborts it
     /// within about a second with ``HTTPClientError/cancelled``.
     public func execute(_ request: HTTPRequest) async throws(HTTPClientError) -> HTTPResponse {
-        let transfer = try prepare(request)
+        try await perform(try prepare(request))
+    }
+
+    /// Sends `request` and hands each body chunk to `onBody` as it arrives, on a thread-pool thread, instead of
+    /// collecting it: for long-lived streams such as a Kubernetes watch. `onBody` returning `false` stops the
+    /// transfer (reported as ``HTTPClientError/cancelled``).
+    ///
+    /// Returns the response's status and headers (the body is empty: it went to `onBody`) when the server ends the
+    /// stream or ``HTTPRequest/timeout`` passes. The stream has no size limit: `onBody` must bound what it keeps.
+    public func stream(
+        _ request: HTTPRequest,
+        onBody: @escaping @Sendable (UnsafeRawBufferPointer) -> Bool
+    ) async throws(HTTPClientError) -> HTTPResponse {
+        var transfer = try prepare(request)
+        transfer.forward = onBody
+        return try await perform(transfer)
+    }
+
+    private func perform(_ transfer: CurlTransfer) async throws(HTTPClientError) -> HTTPResponse {
         if let stopped = transfer.stoppedError() { throw stopped }
         let outcome: Result<HTTPResponse, HTTPClientError>
         do {

@@ -31,9 +31,17 @@ final class TransferSink {
     private(set) var abort: Abort?
     /// libcurl's CURLOPT_ERRORBUFFER: a human-readable reason for the last failure.
     let errorBuffer: UnsafeMutablePointer<CChar>
+    /// For a streamed transfer: receives every body chunk as it arrives (nothing is collected); `false` stops it.
+    private let forward: (@Sendable (UnsafeRawBufferPointer) -> Bool)?
 
-    /// Creates a sink for one transfer that accepts at most `limit` body bytes.
-    init(limit: Int, taskCancelled: CancellationFlag, clientClosing: CancellationFlag) {
+    /// Creates a sink for one transfer that accepts at most `limit` body bytes, or forwards them to `forward`.
+    init(
+        limit: Int,
+        taskCancelled: CancellationFlag,
+        clientClosing: CancellationFlag,
+        forward: (@Sendable (UnsafeRawBufferPointer) -> Bool)? = nil
+    ) {
+        self.forward = forward
         self.limit = limit
         self.taskCancelled = taskCancelled
         self.clientClosing = clientClosing
@@ -61,6 +69,13 @@ final class TransferSink {
     /// Appends body bytes; returns `false` (which makes libcurl fail with CURLE_WRITE_ERROR) to stop the transfer.
     func receiveBody(_ chunk: UnsafeRawBufferPointer) -> Bool {
         if shouldAbort() { return false }
+        if let forward {
+            guard forward(chunk) else {
+                abort = .cancelled
+                return false
+            }
+            return true
+        }
         guard chunk.count <= limit - body.count else {
             abort = .bodyTooLarge
             return false

@@ -55,6 +55,8 @@ public struct Dependencies: Sendable {
     public var runLoops: Bool
     /// Releases clients after the loops stopped.
     public var shutdown: @Sendable () async -> Void
+    /// With an `ha` section: the shared store in the Kubernetes API and the leader election.
+    var replicas: Replicas?
 
     /// Creates dependencies.
     public init(
@@ -80,6 +82,7 @@ public struct Dependencies: Sendable {
     /// The real clients for `config`: libcurl to Prometheus and Alertmanager, the Kubernetes API for Velero, the
     /// SQLite state file, the system clock.
     public static func live(_ config: GateConfig) throws(StartupError) -> Dependencies {
+        if let ha = config.ha { return try replicated(config, ha: ha) }
         // One writer: a second daemon on the same state exits here, before it reads or writes anything.
         let stateLock: StateLock
         do {
@@ -164,6 +167,13 @@ func buildParts(config: GateConfig, dependencies: Dependencies, logger: Logger) 
     let board = GateBoard()
     let metrics = GateMetrics()
     metrics.setBuildInfo(version: upgradeGateVersion)
+    let replicas = dependencies.replicas
+    if let replicas {
+        // Reads are served from the caches, so nothing is served before they have listed once.
+        try await replicas.startCaches(logger: logger)
+    }
+    var leadership: (@Sendable () -> Bool)? = nil
+    if let elector = replicas?.elector { leadership = { elector.isLeader } }
     let engine = GateEngine(
         config: config,
         store: dependencies.store,
@@ -174,7 +184,8 @@ func buildParts(config: GateConfig, dependencies: Dependencies, logger: Logger) 
         metrics: metrics,
         logger: logger,
         now: dependencies.now,
-        escapeTimeout: dependencies.escapeTimeout
+        escapeTimeout: dependencies.escapeTimeout,
+        leadership: leadership
     )
     do {
         try await engine.resume()
@@ -184,6 +195,7 @@ func buildParts(config: GateConfig, dependencies: Dependencies, logger: Logger) 
     let interval = Duration.milliseconds(Int64(config.evaluation.interval * 1000))
     readiness.markResumed()
     var services: [any Service] = [ShutdownHook(action: dependencies.shutdown)]
+    if let replicas { services.append(ReplicaService(replicas: replicas, engine: engine, logger: logger)) }
     if dependencies.runLoops {
         services.append(EvaluationService(engine: engine, interval: interval))
         services.append(EscapeService(engine: engine, interval: interval))

@@ -13,6 +13,9 @@ public struct StoreError: Error, Sendable, Equatable, CustomStringConvertible {
         case database(path: String, operation: String, detail: String, hint: String)
         case corruptRecord(path: String, table: String, id: String, detail: String)
         case unwritable(path: String, reason: String, hint: String)
+        case conflict(what: String)
+        case tooLarge(what: String)
+        case api(operation: String, detail: String)
     }
 
     private let kind: Kind
@@ -46,8 +49,35 @@ public struct StoreError: Error, Sendable, Equatable, CustomStringConvertible {
         StoreError(.unwritable(path: path, reason: reason, hint: hint))
     }
 
-    /// A bounded label usable as a metric label: `name_taken`, `not_found`, `database`, `corrupt_record` or
-    /// `unwritable`.
+    /// Another writer changed the window since it was read (a stale resourceVersion): read it again and decide again.
+    public static func conflict(_ what: String) -> StoreError {
+        StoreError(.conflict(what: what))
+    }
+
+    /// What was asked to be stored does not fit (a baseline with too many series for one object); `why` says how much.
+    public static func tooLarge(_ why: String) -> StoreError {
+        StoreError(.tooLarge(what: why))
+    }
+
+    /// The Kubernetes API refused or failed `operation`; `detail` is the client's description (never a token).
+    public static func api(operation: String, detail: String) -> StoreError {
+        StoreError(.api(operation: operation, detail: detail))
+    }
+
+    /// True when another writer changed the window since it was read.
+    public var isConflict: Bool {
+        if case .conflict = kind { return true }
+        return false
+    }
+
+    /// True when what was asked to be stored does not fit (a 400 names the reason).
+    public var isTooLarge: Bool {
+        if case .tooLarge = kind { return true }
+        return false
+    }
+
+    /// A bounded label usable as a metric label: `name_taken`, `not_found`, `database`, `corrupt_record`,
+    /// `unwritable`, `conflict`, `too_large` or `kubernetes_api`.
     public var label: String {
         switch kind {
         case .nameTaken: return "name_taken"
@@ -55,6 +85,9 @@ public struct StoreError: Error, Sendable, Equatable, CustomStringConvertible {
         case .database: return "database"
         case .corruptRecord: return "corrupt_record"
         case .unwritable: return "unwritable"
+        case .conflict: return "conflict"
+        case .tooLarge: return "too_large"
+        case .api: return "kubernetes_api"
         }
     }
 
@@ -84,6 +117,12 @@ public struct StoreError: Error, Sendable, Equatable, CustomStringConvertible {
                 + "incompatible upgrade-gate or edited by hand: repair or delete that row (sqlite3 \(path))"
         case .unwritable(let path, let reason, let hint):
             return "cannot open or write the state database \(path): \(reason); \(hint)"
+        case .conflict(let what):
+            return "\(what): another replica wrote it first"
+        case .tooLarge(let why):
+            return why
+        case .api(let operation, let detail):
+            return "Kubernetes API: \(operation) failed: \(detail)"
         }
     }
 }

@@ -170,17 +170,6 @@ struct Serve: AsyncParsableCommand {
         bootstrapLogging(format: logFormat, level: Logger.Level(rawValue: logLevel) ?? .info)
         let logger = Logger(label: "upgrade-gate")
         let config = try loadConfigOrExit(self.config)
-        if let ha = config.ha {
-            // Refused rather than ignored: replicas started for HA would each run a single-replica gate of their own.
-            let line = ha.line.map { " (line \($0))" } ?? ""
-            FileHandle.standardError.write(
-                Data(
-                    "\(self.config): ha\(line): HA mode is not available in this version yet; remove the ha section (docs/high-availability.md)\n"
-                        .utf8
-                )
-            )
-            throw ExitCode(usageExitCode)
-        }
         let options = ServeOptions(listen: try listen.map { try ListenAddress(parsing: $0) }, state: state)
         do {
             let app = try await buildApplication(config: config, options: options, logger: logger)

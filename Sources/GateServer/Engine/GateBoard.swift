@@ -46,6 +46,12 @@ public final class GateBoard: Sendable {
         }
     }
 
+    /// Forgets a window's answer (its object was deleted).
+    public func remove(_ name: String) {
+        closedOrder.withLock { $0.removeAll { $0 == name } }
+        _ = entries.withLock { $0.removeValue(forKey: name) }
+    }
+
     /// The latest answer for `name`, if any.
     public func entry(_ name: String) -> Entry? {
         entries.withLock { $0[name] }

@@ -10,6 +10,13 @@ extension GateEngine {
     /// One round of the escape loop: ticks every machine (Kubernetes work, duration, staleness), runs the calls it
     /// asks for concurrently, and feeds the answers back, until no machine asks for more.
     func reconcile() async {
+        guard acting else { return }
+        if let shared = store as? KubernetesWindowStore {
+            // Objects created by GitOps that could not be opened yet (Prometheus down, say) are tried again.
+            for entry in shared.windows.entries where entry.value == nil {
+                if let name = entry.object.name { await openObject(name, spec: entry.object.spec, namespace: shared.namespace) }
+            }
+        }
         let at = now()
         var work: [(id: String, action: WindowAction)] = []
         for id in (live.values.map(\.record.id) + restoring.keys).sorted() {
@@ -43,6 +50,9 @@ extension GateEngine {
                 return .backupUnreadable(error: "\(error)", at: now())
             }
         case .createRestore(let order):
+            // Fencing: only a leader whose last renewal is younger than renewDeadline creates a Restore. The intent is
+            // already in the store (written at the version read); the name is fixed, so a second try is AlreadyExists.
+            if let leadership, !leadership() { return nil }
             let spec = restoreSpec(order)
             do {
                 try await withDeadline(limit) { try await velero.createRestore(spec) }
@@ -93,6 +103,9 @@ extension GateEngine {
             ]
         )
     }
+
+    /// Runs the escape loop now (leadership was just acquired).
+    func wakeEscape() { escapeWake.yield() }
 
     /// An operator's restore request: the intent is persisted before the 202; the escape loop creates the Restore.
     func requestManualRestore(_ name: String, by actor: WindowActor) async throws(APIError) -> RestoreState {

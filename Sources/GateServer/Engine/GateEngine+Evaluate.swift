@@ -10,6 +10,7 @@ extension GateEngine {
     /// One evaluation cycle: every open window's checks at one pinned time, judged by its machine, persisted and
     /// published. Never waits on Kubernetes: backups, restores and verification run in the escape loop.
     func evaluateAll() async {
+        guard acting else { return }
         let at = now()
         let windows = live.values.map { window in
             (
@@ -94,8 +95,15 @@ extension GateEngine {
             logger.error("an Alertmanager notification could not be persisted: \(error)", metadata: ["gate.error": .string(error.label)])
             throw .unavailable("the notification could not be persisted; Alertmanager will retry")
         }
-        let change = book.receive(notification, at: at)
         metrics.countAlertNotification(outcome: "accepted")
+        await applyAlerts(notification, at: at)
+    }
+
+    /// Applies a persisted notification: to the alert book, and (when this replica acts) to every open window.
+    func applyAlerts(_ notification: AlertNotification, at: Double) async {
+        guard (appliedGroups[notification.groupKey] ?? -.infinity) < at else { return }
+        appliedGroups[notification.groupKey] = at
+        let change = book.receive(notification, at: at)
         // Alertmanager re-sends whole groups (repeat_interval, HA peers): most notifications change nothing.
         guard !change.isEmpty else { return }
         logger.info(
@@ -108,6 +116,11 @@ extension GateEngine {
         for name in live.keys.sorted() {
             guard let window = live[name] else { continue }
             let findings = alertFindings(for: window, at: at)
+            // A follower only shows them; the leader decides (and reads the same groups from the API).
+            guard acting else {
+                publish(window)
+                continue
+            }
             // A notification that does not change what this window sees needs no decision and no new gate body.
             guard findings != window.publishedAlerts else { continue }
             _ = await send(.alertsChanged(failing: findings.filter { !$0.inGrace }.map(\.reason), at: at), windowID: window.record.id)

@@ -136,6 +136,7 @@ extension GateEngine {
                 } catch {
                     metrics.countFailedWrite(operation: write.label)
                     if error.isNameTaken { throw .conflict("a window named \"\(name)\" is already open", field: "name") }
+                    if error.isTooLarge { throw .badRequest(error.description, field: "checks") }
                     logger.error(
                         "window \(name) could not be persisted: \(error)",
                         metadata: ["gate.window": .string(name), "gate.error": .string(error.label)]
@@ -263,6 +264,7 @@ extension GateEngine {
         case .done: return
         case .gone: throw .conflict("the window changed while \(what) was being made; retry")
         case .refused(let refusal): throw APIError(refusal)
+        case .conflicted: throw .conflict("another replica changed the window while \(what) was being made; retry")
         case .writeFailed(let error): throw .storage("\(what) could not be persisted, so nothing was changed: \(error)")
         }
     }

@@ -81,6 +81,10 @@ actor GateEngine {
     private var busy: Set<String> = []
     /// Callers waiting for a busy window, first come first served.
     private var waiting: [String: [CheckedContinuation<Void, Never>]] = [:]
+    /// With several replicas: whether this one leads now (nil: a single replica, which always acts).
+    let leadership: (@Sendable () -> Bool)?
+    /// The newest notification applied per Alertmanager group (several replicas persist groups; each applies once).
+    var appliedGroups: [String: Double] = [:]
 
     init(
         config: GateConfig,
@@ -92,8 +96,10 @@ actor GateEngine {
         metrics: GateMetrics,
         logger: Logger,
         now: @escaping @Sendable () -> Double,
-        escapeTimeout: Duration = .seconds(30)
+        escapeTimeout: Duration = .seconds(30),
+        leadership: (@Sendable () -> Bool)? = nil
     ) {
+        self.leadership = leadership
         self.config = config
         self.settings = windowSettings(config)
         self.alertSource = alertSource
@@ -183,6 +189,8 @@ actor GateEngine {
         case gone
         /// A write the caller waits for failed; the machine was put back as it was.
         case writeFailed(StoreError)
+        /// Another replica wrote the window first; the machine was put back (the sender re-reads and retries).
+        case conflicted
     }
 
     /// Feeds one event to a window's machine and carries out its actions.
@@ -190,21 +198,28 @@ actor GateEngine {
     /// - Parameter acknowledged: the caller answers someone once this returns (API close, reset, restore): a
     ///   failed write puts the machine back and is returned, instead of being retried later.
     func send(_ event: WindowMachine.Event, windowID id: String, acknowledged: Bool = false) async -> SendResult {
-        await acquire(id)
-        defer { release(id) }
-        guard var window = window(id: id) else { return .gone }
-        let before = window
-        let actions = window.machine.receive(event)
-        if case .reject(let refusal)? = actions.first {
-            metrics.countDenial(DenialReason(refusal))
-            return .refused(refusal)
+        await acquireWindow(id)
+        defer { releaseWindow(id) }
+        // With several replicas a write can meet a newer version another replica wrote (409): read the window again
+        // and let its machine decide again on what is stored now.
+        for _ in 0..<4 {
+            guard var window = window(id: id) else { return .gone }
+            let before = window
+            let actions = window.machine.receive(event)
+            if case .reject(let refusal)? = actions.first {
+                metrics.countDenial(DenialReason(refusal))
+                return .refused(refusal)
+            }
+            put(window)
+            let result = await execute(actions, windowID: id, acknowledged: acknowledged ? before : nil, restoring: before)
+            guard case .conflicted = result else { return result }
+            await reloadAfterConflict(id, name: before.record.name)
         }
-        put(window)
-        return await execute(actions, windowID: id, acknowledged: acknowledged ? before : nil)
+        return .writeFailed(.conflict("window id \(id) kept changing under this replica's writes (4 attempts)"))
     }
 
     /// Waits until no other event is being carried out for window `id`, then holds it.
-    private func acquire(_ id: String) async {
+    func acquireWindow(_ id: String) async {
         guard busy.contains(id) else {
             busy.insert(id)
             return
@@ -214,7 +229,7 @@ actor GateEngine {
     }
 
     /// Hands window `id` to the next waiting caller, or frees it.
-    private func release(_ id: String) {
+    func releaseWindow(_ id: String) {
         if var queue = waiting[id], !queue.isEmpty {
             let next = queue.removeFirst()
             waiting[id] = queue.isEmpty ? nil : queue
@@ -225,7 +240,12 @@ actor GateEngine {
     }
 
     /// Carries out actions in order. Kubernetes work is not done here: it is returned for the escape loop.
-    func execute(_ actions: [WindowAction], windowID id: String, acknowledged before: LiveWindow? = nil) async -> SendResult {
+    func execute(
+        _ actions: [WindowAction],
+        windowID id: String,
+        acknowledged before: LiveWindow? = nil,
+        restoring original: LiveWindow? = nil
+    ) async -> SendResult {
         var work: [WindowAction] = []
         // A window that just closed has left `live`; what is published after the close (its final gate body) is it.
         var departed: LiveWindow?
@@ -235,6 +255,10 @@ actor GateEngine {
                 do {
                     try await store.apply(write, windowID: id)
                 } catch {
+                    if error.isConflict, let original {
+                        put(original, replacing: id)
+                        return .conflicted
+                    }
                     let name = write.record?.name ?? self.window(id: id)?.record.name ?? id
                     logger.error(
                         "window \(name): a state write (\(write.label)) failed: \(error)",

@@ -51,7 +51,7 @@ public final class KubernetesClient: Sendable {
     public let connection: KubernetesConnection
     /// Timeouts and retry policy.
     public let options: Options
-    private let http: HTTPClient
+    let http: HTTPClient
 
     /// Creates a client; it starts its own HTTP thread pool, released by ``shutdown()``.
     public init(connection: KubernetesConnection, options: Options = Options()) {
@@ -113,7 +113,7 @@ public final class KubernetesClient: Sendable {
         var objects: [KubernetesObject] = []
         var next: String? = nil
         repeat {
-            let url = base + (next.map { "&continue=" + queryValue($0) } ?? "")
+            let url = base + (next.map { "&continue=" + queryComponent($0) } ?? "")
             let page = try await send(call, method: "GET", url: url, body: nil)
             guard let items = page["items"]?.arrayValue else {
                 throw .undecodable(call, httpStatus: 200, why: "the list has no items array", attempts: 1)
@@ -322,7 +322,7 @@ func pathSegment(_ text: String) -> String {
 }
 
 /// Percent-encodes a query value (the opaque `continue` token).
-private func queryValue(_ text: String) -> String {
+func queryComponent(_ text: String) -> String {
     percentEncode(text, keeping: "-._~")
 }
 

@@ -1,0 +1,360 @@
+import Foundation
+import GateConfig
+import GateCore
+import GateSources
+import GateStore
+import Logging
+import Synchronization
+
+/// The windows' state kept in the Kubernetes API, for several replicas: one `UpgradeWindow` object per window name
+/// (`upgradegate.dev/v1alpha1`, in `ha.namespace`), and the Alertmanager groups in one ConfigMap.
+///
+/// - Reads come from list+watch caches (``ObjectCache``), never from a call to the API server.
+/// - Every write carries the resourceVersion the cache holds; a 409 is ``StoreError/conflict(_:)``, which the engine
+///   answers by re-reading the window and deciding again. The Alertmanager groups merge by group key, so their 409 is
+///   resolved here (re-read, merge again).
+/// - A window's object holds `spec` (what opening it asked for) and `status`: what people and kstatus read (verdict,
+///   phase, reasons, conditions, backup and restore, the audit trail) and, under `status.gate`, the gate's own exact
+///   state (record, pinned baseline, newest evaluation) as JSON text, which every replica decodes.
+final class KubernetesWindowStore: WindowStore {
+    static let group = "upgradegate.dev"
+    static let version = "v1alpha1"
+    static let plural = "upgradewindows"
+    /// The label every object the gate creates carries.
+    static let managedBy = ("app.kubernetes.io/managed-by", "upgrade-gate")
+    /// The label of the ConfigMap holding the Alertmanager groups.
+    static let alertGroupsLabel = "upgradegate.dev/alert-groups"
+    /// The most bytes a window's status may take (etcd refuses objects over 1.5 MiB; spec and metadata need room).
+    static let maxStatusBytes = 1_000_000
+    /// The most bytes of a pinned baseline, as JSON.
+    static let maxBaselineBytes = 700_000
+    /// The most bytes of the Alertmanager groups ConfigMap's data (a ConfigMap holds at most 1 MiB).
+    static let maxAlertGroupBytes = 900_000
+
+    let client: KubernetesClient
+    let namespace: String
+    let windows: ObjectCache<StoredWindow>
+    let alertGroupsCache: ObjectCache<[StoredAlertGroup]>
+    /// The ConfigMap holding the Alertmanager groups.
+    let alertGroupsName: String
+    let eventsPerWindow: Int
+    let maxEventMessageBytes: Int
+    let logger: Logger
+    /// API calls made by writes, by verb, for reports and tests.
+    private let calls = Mutex([String: Int]())
+    /// Whether this replica leads: only the leader prunes.
+    let isLeader: @Sendable () -> Bool
+
+    init(
+        client: KubernetesClient,
+        namespace: String,
+        leaseName: String,
+        eventsPerWindow: Int,
+        maxEventMessageBytes: Int,
+        logger: Logger,
+        isLeader: @escaping @Sendable () -> Bool
+    ) {
+        self.isLeader = isLeader
+        self.client = client
+        self.namespace = namespace
+        self.alertGroupsName = "\(leaseName)-alert-groups"
+        self.eventsPerWindow = max(1, min(eventsPerWindow, 1000))
+        self.maxEventMessageBytes = max(64, min(maxEventMessageBytes, 1024))
+        self.logger = logger
+        self.windows = ObjectCache(
+            client: client,
+            group: Self.group,
+            version: Self.version,
+            namespace: namespace,
+            plural: Self.plural,
+            logger: logger,
+            decode: { object in try? UpgradeWindowCoding.storedWindow(object) }
+        )
+        self.alertGroupsCache = ObjectCache(
+            client: client,
+            group: "",
+            version: "v1",
+            namespace: namespace,
+            plural: "configmaps",
+            labelSelector: Self.alertGroupsLabel + "=true",
+            logger: logger,
+            decode: { object in UpgradeWindowCoding.alertGroups(object) }
+        )
+    }
+
+    /// Whether both caches have listed once.
+    var isSynced: Bool { windows.isSynced && alertGroupsCache.isSynced }
+
+    /// Runs both list+watch loops until cancelled.
+    func run() async {
+        await withDiscardingTaskGroup { group in
+            group.addTask { await self.windows.run() }
+            group.addTask { await self.alertGroupsCache.run() }
+        }
+    }
+
+    /// Write calls made so far, by verb (`create`, `update`, `delete`).
+    var writeCalls: [String: Int] { calls.withLock { $0 } }
+
+    private func count(_ verb: String) { calls.withLock { $0[verb, default: 0] += 1 } }
+
+    var location: String { "UpgradeWindow objects in namespace \(namespace) (\(client.connection.apiServer))" }
+
+    // MARK: Reads
+
+    private var stored: [StoredWindow] { windows.entries.compactMap(\.value) }
+
+    func resumeState(recentlyClosed: Int) async throws(StoreError) -> ResumeState {
+        let all = stored.sorted { $0.record.openedAt < $1.record.openedAt }
+        let closed = all.filter { !$0.record.isOpen }
+        return ResumeState(
+            open: all.filter(\.record.isOpen),
+            unfinishedRestores: closed.filter { $0.record.restore.map { !$0.phase.isTerminal } ?? false },
+            recentlyClosed: Array(closed.reversed().prefix(max(0, recentlyClosed))),
+            alertGroups: alertGroupsCache.entry(alertGroupsName)?.value ?? []
+        )
+    }
+
+    func window(named name: String) async throws(StoreError) -> StoredWindow? { windows.entry(name)?.value }
+
+    func windows(includeClosed: Bool, limit: Int) async throws(StoreError) -> [StoredWindow] {
+        let all = stored.filter { includeClosed || $0.record.isOpen }.sorted { $0.record.openedAt > $1.record.openedAt }
+        return Array(all.prefix(max(0, limit)))
+    }
+
+    func events(windowID: String, limit: Int) async throws(StoreError) -> [WindowEvent] {
+        guard let entry = entry(windowID: windowID) else { return [] }
+        return Array(UpgradeWindowCoding.events(entry.object).reversed().prefix(max(0, limit)))
+    }
+
+    func windowSummaries(state: WindowStateFilter?, limit: Int) async throws(StoreError) -> [WindowSummary] {
+        let chosen = stored.filter { window in
+            switch state {
+            case .open?: window.record.isOpen
+            case .closed?: !window.record.isOpen
+            case nil: true
+            }
+        }
+        return chosen.sorted { $0.record.openedAt > $1.record.openedAt }.prefix(max(0, limit)).map { window in
+            let failing = (window.lastEvaluation?.statuses ?? [:]).filter { $0.value == .fail || $0.value == .failing }.keys.sorted()
+            let dropped = windows.entry(window.record.name).map { UpgradeWindowCoding.eventsDropped($0.object) } ?? 0
+            return WindowSummary(record: window.record, failing: failing, eventsDropped: dropped)
+        }
+    }
+
+    func eventsDropped(windowID: String) async throws(StoreError) -> Int {
+        entry(windowID: windowID).map { UpgradeWindowCoding.eventsDropped($0.object) } ?? 0
+    }
+
+    private func entry(windowID: String) -> ObjectCache<StoredWindow>.Entry? {
+        windows.entries.first { $0.value?.record.id == windowID }
+    }
+
+    func health(headroomBytes: Int) async -> StoreHealth {
+        if !windows.isSynced {
+            return StoreHealth(writable: false, reason: "the UpgradeWindow cache has not listed yet: \(windows.lastError ?? "listing")")
+        }
+        if let problem = windows.lastError { return StoreHealth(writable: false, reason: "the UpgradeWindow watch is failing: \(problem)") }
+        return StoreHealth(writable: true)
+    }
+
+    // MARK: Writes
+
+    func apply(_ write: WindowWrite, windowID: String) async throws(StoreError) {
+        switch write {
+        case .insert(let record, let baseline, let event):
+            try await insert(StoredWindow(record: record, baseline: baseline), event: event)
+        case .update(let record, let events):
+            try await change(windowID: windowID, name: record.name, events: events) { $0.record = record }
+        case .evaluation(let record, let evaluation, let events):
+            try await change(windowID: windowID, name: record.name, events: events) { window in
+                window.record = record
+                window.lastEvaluation = evaluation
+            }
+        case .events(let events):
+            guard let name = entry(windowID: windowID)?.object.name else { throw StoreError.notFound("window id \"\(windowID)\"") }
+            try await change(windowID: windowID, name: name, events: events) { _ in }
+        }
+    }
+
+    private func insert(_ window: StoredWindow, event: WindowEvent) async throws(StoreError) {
+        let name = window.record.name
+        let baselineBytes = UpgradeWindowCoding.json(window.baseline).utf8.count
+        if baselineBytes > Self.maxBaselineBytes {
+            let series = window.baseline.checks.values.reduce(0) { $0 + $1.count }
+            throw StoreError.tooLarge(
+                "the pinned baseline has \(series) series (\(baselineBytes) bytes as JSON), more than an UpgradeWindow's status can hold "
+                    + "(\(Self.maxBaselineBytes) bytes): narrow the checks' queries (fewer series) or split the window"
+            )
+        }
+        var object: KubernetesObject
+        if let existing = windows.entry(name) {
+            if let current = existing.value {
+                let unfinished = current.record.restore.map { !$0.phase.isTerminal } ?? false
+                if current.record.isOpen || unfinished { throw StoreError.nameTaken(name) }
+                // A closed window's object makes way for the new window of the same name (its verdict was final).
+                do {
+                    count("delete")
+                    try await client.delete(group: Self.group, version: Self.version, namespace: namespace, plural: Self.plural, name: name)
+                    windows.forget(name)
+                } catch {
+                    throw StoreError.kubernetes("deleting the closed window's object \(name)", error)
+                }
+                object = try await create(window)
+            } else if case .object = window.record.owner {
+                // An object created by someone else (GitOps) that this replica is now opening.
+                object = existing.object
+            } else {
+                throw StoreError.nameTaken(name)
+            }
+        } else {
+            object = try await create(window)
+        }
+        try await writeStatus(of: object, window: window, events: [event], replacingEvents: true)
+    }
+
+    private func create(_ window: StoredWindow) async throws(StoreError) -> KubernetesObject {
+        let body = UpgradeWindowCoding.newObject(window, namespace: namespace)
+        do {
+            count("create")
+            let created = try await client.create(group: Self.group, version: Self.version, namespace: namespace, plural: Self.plural, object: body)
+            windows.remember(created)
+            return created
+        } catch where error == .alreadyExists {
+            throw StoreError.nameTaken(window.record.name)
+        } catch {
+            throw StoreError.kubernetes("creating the UpgradeWindow \(window.record.name)", error)
+        }
+    }
+
+    private func change(
+        windowID: String,
+        name: String,
+        events: [WindowEvent],
+        _ update: (inout StoredWindow) -> Void
+    ) async throws(StoreError) {
+        guard let entry = windows.entry(name), var window = entry.value, window.record.id == windowID else {
+            throw StoreError.conflict("the UpgradeWindow \(name) no longer holds window id \(windowID)")
+        }
+        update(&window)
+        try await writeStatus(of: entry.object, window: window, events: events, replacingEvents: false)
+    }
+
+    /// Writes the whole status at the object's resourceVersion.
+    private func writeStatus(of object: KubernetesObject, window: StoredWindow, events: [WindowEvent], replacingEvents: Bool) async throws(StoreError) {
+        let name = window.record.name
+        let previous = replacingEvents ? [] : UpgradeWindowCoding.eventEntries(object)
+        let status = UpgradeWindowCoding.status(
+            window,
+            object: object,
+            events: previous + events.map { UpgradeWindowCoding.eventEntry($0, maxMessageBytes: maxEventMessageBytes) },
+            droppedBefore: replacingEvents ? 0 : UpgradeWindowCoding.eventsDropped(object),
+            keep: eventsPerWindow,
+            maxBytes: Self.maxStatusBytes
+        )
+        guard case .object(var body) = object.json else { throw StoreError.conflict("the UpgradeWindow \(name) is not an object") }
+        body["status"] = status
+        do {
+            count("update")
+            let written = try await client.replace(
+                group: Self.group,
+                version: Self.version,
+                namespace: namespace,
+                plural: Self.plural,
+                name: name,
+                subresource: "status",
+                object: .object(body)
+            )
+            windows.remember(written)
+        } catch where error == .conflict || error == .notFound {
+            throw StoreError.conflict("the UpgradeWindow \(name) changed since it was read")
+        } catch {
+            throw StoreError.kubernetes("writing the status of the UpgradeWindow \(name)", error)
+        }
+    }
+
+    func recordAlertGroups(_ groups: [StoredAlertGroup]) async throws(StoreError) {
+        guard !groups.isEmpty else { return }
+        // Merging is order-free (a group keeps its newest notification), so a 409 is answered here: read, merge again.
+        for attempt in 1...5 {
+            let current = alertGroupsCache.entry(alertGroupsName)
+            var merged = Dictionary((current?.value ?? []).map { ($0.groupKey, $0) }, uniquingKeysWith: { $1 })
+            for group in groups where (merged[group.groupKey]?.receivedAt ?? -.infinity) <= group.receivedAt { merged[group.groupKey] = group }
+            var list = merged.values.sorted { $0.receivedAt < $1.receivedAt }
+            var data = UpgradeWindowCoding.alertGroupsData(list)
+            // Bounded: the oldest groups go first (retention would drop them anyway); a single one too big is refused.
+            while data.utf8.count > Self.maxAlertGroupBytes, list.count > 1 {
+                list.removeFirst()
+                data = UpgradeWindowCoding.alertGroupsData(list)
+            }
+            guard data.utf8.count <= Self.maxAlertGroupBytes else {
+                throw StoreError.tooLarge("an Alertmanager notification is larger than the \(Self.maxAlertGroupBytes) bytes its ConfigMap can hold")
+            }
+            do {
+                if let current {
+                    guard case .object(var body) = current.object.json else { break }
+                    body["data"] = .object(["groups.json": .string(data)])
+                    count("update")
+                    let written = try await client.replace(
+                        group: "",
+                        version: "v1",
+                        namespace: namespace,
+                        plural: "configmaps",
+                        name: alertGroupsName,
+                        object: .object(body)
+                    )
+                    alertGroupsCache.remember(written)
+                } else {
+                    count("create")
+                    let created = try await client.create(
+                        group: "",
+                        version: "v1",
+                        namespace: namespace,
+                        plural: "configmaps",
+                        object: UpgradeWindowCoding.alertGroupsObject(name: alertGroupsName, namespace: namespace, data: data)
+                    )
+                    alertGroupsCache.remember(created)
+                }
+                return
+            } catch where error == .conflict || error == .alreadyExists {
+                // Someone else wrote first: read what they wrote and merge again.
+                if let fresh = try? await client.get(group: "", version: "v1", namespace: namespace, plural: "configmaps", name: alertGroupsName) {
+                    alertGroupsCache.remember(fresh)
+                }
+                if attempt == 5 { throw StoreError.conflict("the Alertmanager groups ConfigMap kept changing (5 attempts)") }
+            } catch {
+                throw StoreError.kubernetes("writing the Alertmanager groups ConfigMap \(alertGroupsName)", error)
+            }
+        }
+    }
+
+    func prune(closedBefore: Double, alertGroupsBefore: Double) async throws(StoreError) -> PruneReport {
+        var report = PruneReport()
+        guard isLeader() else { return report }
+        for window in stored where !window.record.isOpen && (window.record.closedAt ?? .infinity) < closedBefore {
+            if let restore = window.record.restore, !restore.phase.isTerminal { continue }
+            do {
+                count("delete")
+                try await client.delete(group: Self.group, version: Self.version, namespace: namespace, plural: Self.plural, name: window.record.name)
+                windows.forget(window.record.name)
+                report.closedWindows += 1
+            } catch {
+                throw StoreError.kubernetes("deleting the closed UpgradeWindow \(window.record.name)", error)
+            }
+        }
+        return report
+    }
+
+    /// Reads one window's object from the API server (not the cache), after a conflict.
+    func refresh(name: String) async throws(StoreError) -> StoredWindow? {
+        do {
+            let object = try await client.get(group: Self.group, version: Self.version, namespace: namespace, plural: Self.plural, name: name)
+            windows.remember(object)
+            return windows.entry(name)?.value
+        } catch where error == .notFound {
+            return nil
+        } catch {
+            throw StoreError.kubernetes("reading the UpgradeWindow \(name)", error)
+        }
+    }
+}

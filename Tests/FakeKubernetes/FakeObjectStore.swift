@@ -51,6 +51,19 @@ public struct FakeResource: Sendable {
         validator: validateEvent
     )
 
+    /// core/v1 ConfigMaps (the gate keeps Alertmanager groups in one), with the API server's 1 MiB limit on data.
+    public static let configMaps = FakeResource(
+        group: "",
+        version: "v1",
+        plural: "configmaps",
+        kind: "ConfigMap",
+        isCustom: false,
+        hasStatusSubresource: false,
+        createsOnUpdate: false,
+        schema: nil,
+        validator: validateConfigMap
+    )
+
     /// A custom resource from its CRD: validated against its `openAPIV3Schema`, defaults applied.
     public static func custom(_ definition: CustomResourceDefinition) -> FakeResource {
         FakeResource(
@@ -787,6 +800,21 @@ func isMicroTime(_ text: String) -> Bool {
 }
 
 /// What the API server checks on a legacy core/v1 Event.
+private func validateConfigMap(_ object: FakeJSON) -> [FieldCause] {
+    guard case .object(let data)? = object["data"] else { return [] }
+    var size = 0
+    for (key, value) in data {
+        size += key.utf8.count
+        if case .string(let text) = value { size += text.utf8.count } else {
+            return [FieldCause(reason: "FieldValueInvalid", message: "Invalid value: must be a string", field: "data[\(key)]")]
+        }
+    }
+    guard size <= 1 << 20 else {
+        return [FieldCause(reason: "FieldValueTooLong", message: "Too long: must have at most 1048576 bytes", field: "data")]
+    }
+    return []
+}
+
 private func validateEvent(_ object: FakeJSON) -> [FieldCause] {
     var causes: [FieldCause] = []
     let namespace = object["metadata"]?["namespace"]?.stringValue ?? ""
@@ -836,7 +864,7 @@ func removingPath(_ field: String, from json: FakeJSON) -> FakeJSON {
 extension FakeObjectStore {
     /// Leases, core/v1 Events and the repository's own custom resources (deploy/crds).
     static func standard() throws -> FakeObjectStore {
-        FakeObjectStore(resources: [.leases, .events] + (try CustomResourceDefinition.upgradeGate()).map(FakeResource.custom))
+        FakeObjectStore(resources: [.leases, .events, .configMaps] + (try CustomResourceDefinition.upgradeGate()).map(FakeResource.custom))
     }
 
     /// The UpgradeWindow resource this store serves.

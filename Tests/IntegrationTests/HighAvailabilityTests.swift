@@ -1,0 +1,237 @@
+import FakeKubernetes
+import Foundation
+import GateHTTP
+import GateTestKit
+import Testing
+
+/// Three daemons with an `ha` section against one fake API server and a real Prometheus: windows are UpgradeWindow
+/// objects, a Lease elects the leader, and killing the leader loses nothing.
+@Suite(.serialized) struct HighAvailabilityTests {
+    static let podinfo = FakeWorkload.Key(kind: .deployment, namespace: "prod", name: "podinfo")
+
+    /// The replicas, their fake API server and the exporters Prometheus scrapes.
+    final class Cluster: Sendable {
+        let fake: FakeKubernetesServer
+        let account: FakeServiceAccount
+        let api: Exporter
+        let worker: Exporter
+        let prometheus: PrometheusServer
+        let replicas: [GateDaemon]
+
+        init(fake: FakeKubernetesServer, account: FakeServiceAccount, api: Exporter, worker: Exporter, prometheus: PrometheusServer, replicas: [GateDaemon]) {
+            self.fake = fake
+            self.account = account
+            self.api = api
+            self.worker = worker
+            self.prometheus = prometheus
+            self.replicas = replicas
+        }
+
+        /// Lease timings of the tests: 3 s / 2 s / 0.5 s (the defaults are 15 s / 10 s / 2 s).
+        static let lease = "{name: upgrade-gate, duration: 3s, renewDeadline: 2s, retryPeriod: 500ms}"
+
+        static func run(count: Int = 3, _ body: (Cluster) async throws -> Void) async throws {
+            let account = try FakeServiceAccount(token: "sa-token-ha")
+            let fake = try await FakeKubernetesServer.start(token: "sa-token-ha")
+            fake.seed(deployment: "podinfo", namespace: "prod", containers: ["app": "ghcr.io/stefanprodan/podinfo:6.5.0"])
+            let api = try await Exporter.start(["demo_error_ratio": 0.1, "demo_restarts_total": 3])
+            let worker = try await Exporter.start(["demo_queue_depth": 1])
+            let prometheus = try await PrometheusServer.start(targets: [api.target, worker.target])
+            var replicas: [GateDaemon] = []
+            do {
+                try await prometheus.waitFor("count_over_time(up{job=\"demo\"}[10s]) >= 3") { $0.count == 2 }
+                let config = """
+                    prometheus:
+                      url: \(prometheus.url)
+                      timeout: 2s
+                    evaluation:
+                      interval: 1s
+                      warmup: 0s
+                      failAfter: 1
+                    baseline:
+                      lookback: 3s
+                    windows:
+                      soak: 1h
+                      duration: 2h
+                    checks:
+                      - name: targets-up
+                        query: up{job="{{job}}"}
+                        min: 1
+                    kubernetes:
+                      apiServer: \(fake.url)
+                      tokenFile: \(account.tokenFile)
+                    velero:
+                      namespace: velero
+                      backup: {waitTimeout: 30s, required: true}
+                      restore: {mode: auto, existingResourcePolicy: update, verify: true}
+                    ha:
+                      namespace: upgrade-gate
+                      lease: \(lease)
+                    """
+                for index in 0..<count {
+                    replicas.append(try await GateDaemon.start(config: config, environment: ["POD_NAME": "gate-\(index)"]))
+                }
+            } catch {
+                for replica in replicas { await replica.stop() }
+                await prometheus.stop()
+                await api.stop()
+                await worker.stop()
+                await fake.stop()
+                account.remove()
+                throw error
+            }
+            let cluster = Cluster(fake: fake, account: account, api: api, worker: worker, prometheus: prometheus, replicas: replicas)
+            try await withTeardown({ try await body(cluster) }, teardown: { await cluster.stop() })
+        }
+
+        func stop() async {
+            for replica in replicas { await replica.stop() }
+            await prometheus.stop()
+            await api.stop()
+            await worker.stop()
+            await fake.stop()
+            account.remove()
+        }
+
+        /// The Lease's holder, as `gate-N`, or nil.
+        var holder: String? {
+            let lease = fake.objects.object(.leases, namespace: "upgrade-gate", name: "upgrade-gate")
+            guard let identity = lease?["spec"]?["holderIdentity"]?.stringValue, !identity.isEmpty else { return nil }
+            return identity.split(separator: "_").first.map(String.init)
+        }
+
+        /// The replica holding the Lease (waits for one).
+        func leader() async throws -> (index: Int, gate: GateDaemon) {
+            try await eventually(timeout: .seconds(30), "a leader to be elected") { holder != nil }
+            let name = try #require(holder)
+            let index = try #require(Int(name.dropFirst("gate-".count)))
+            return (index, replicas[index])
+        }
+
+        func open(_ name: String, via gate: GateDaemon) async throws -> GateDaemon.Answer {
+            try await gate.call("POST", "/api/v1/windows", body: #"{"name":"\#(name)","namespaces":["prod"],"labels":{"job":"demo"}}"#)
+        }
+
+        /// A request to the fake API server as a person with kubectl would send it (the gate's own token).
+        func kubectl(_ method: String, _ path: String, _ body: String, contentType: String = "application/json") async throws -> HTTPResponse {
+            let http = HTTPClient()
+            defer { Task { await http.shutdown() } }
+            return try await http.execute(
+                HTTPRequest(
+                    method: method,
+                    url: fake.url + path,
+                    headers: [(name: "Authorization", value: "Bearer sa-token-ha"), (name: "Content-Type", value: contentType)],
+                    body: Array(body.utf8)
+                )
+            )
+        }
+
+        /// The UpgradeWindow object named `name`.
+        func object(_ name: String) -> FakeJSON? {
+            guard let resource = fake.objects.upgradeWindows else { return nil }
+            return fake.objects.object(resource, namespace: "upgrade-gate", name: name)
+        }
+
+        func restores(of window: String) -> [FakeJSON] {
+            fake.restores.filter { $0["metadata"]?["labels"]?["upgrade-gate.io/window"]?.stringValue == window }
+        }
+
+        func breakTarget() async throws {
+            worker.setHealthy(false)
+            try await prometheus.waitFor("up{instance=\"\(worker.target)\"} == 0") { $0.count == 1 }
+        }
+
+        /// Each replica's gate verdict for `window` (nil where it has none).
+        func verdicts(_ window: String) async -> [String?] {
+            var verdicts: [String?] = []
+            for replica in replicas {
+                verdicts.append((try? await replica.gate(window))?["verdict"] as? String)
+            }
+            return verdicts
+        }
+    }
+
+    @Test func threeReplicasShareWindowsOnlyTheLeaderActsAndAFailIsRestoredOnce() async throws {
+        try await Cluster.run { cluster in
+            let leader = try await cluster.leader()
+            let follower = cluster.replicas[(leader.index + 1) % 3]
+            // A follower accepts the open: the window is an object every replica serves.
+            let opened = try await cluster.open("podinfo-upgrade", via: follower)
+            #expect(opened.status == 201, "\(opened)")
+            let object = try #require(cluster.object("podinfo-upgrade"))
+            #expect(object["status"]?["id"]?.stringValue == opened.json["id"] as? String)
+            #expect(object["status"]?["gate"]?["baseline"]?.stringValue?.isEmpty == false)
+            try await eventually(timeout: .seconds(30), "every replica to serve the window") {
+                await cluster.verdicts("podinfo-upgrade").allSatisfy { $0 != nil }
+            }
+            // Only the leader evaluates; every replica answers what it wrote.
+            try await eventually(timeout: .seconds(30), "the leader's first evaluation to reach the object") {
+                cluster.object("podinfo-upgrade")?["status"]?["evaluatedAt"]?.stringValue != nil
+            }
+
+            _ = cluster.fake.setImage("ghcr.io/stefanprodan/podinfo:6.6.0", container: "app", of: HighAvailabilityTests.podinfo)
+            try await cluster.breakTarget()
+            try await eventually(timeout: .seconds(60), "every replica to answer fail") {
+                await cluster.verdicts("podinfo-upgrade").allSatisfy { $0 == "fail" }
+            }
+            try await eventually(timeout: .seconds(60), "the Restore to be created") { cluster.restores(of: "podinfo-upgrade").count == 1 }
+            // Kstatus: a sticky fail is Stalled, never Ready.
+            let conditions = cluster.object("podinfo-upgrade")?["status"]?["conditions"]?.arrayValue ?? []
+            #expect(conditions.contains { $0["type"]?.stringValue == "Stalled" && $0["status"]?.stringValue == "True" })
+            #expect(conditions.contains { $0["type"]?.stringValue == "Ready" && $0["status"]?.stringValue == "False" })
+            try await Task.sleep(for: .seconds(3))
+            #expect(cluster.restores(of: "podinfo-upgrade").count == 1, "one Restore, whatever the number of replicas")
+        }
+    }
+
+    @Test func anAlertAcceptedByAFollowerSurvivesThatFollowerAndFailsTheWindow() async throws {
+        try await Cluster.run { cluster in
+            let leader = try await cluster.leader()
+            let follower = cluster.replicas[(leader.index + 2) % 3]
+            #expect(try await cluster.open("alerting", via: leader.gate).status == 201)
+            let payload = """
+                {"version":"4","groupKey":"{}:{alertname=\\"KubePodCrashLooping\\"}","status":"firing","receiver":"upgrade-gate",
+                 "groupLabels":{"alertname":"KubePodCrashLooping"},"commonLabels":{},"commonAnnotations":{},"externalURL":"http://am",
+                 "alerts":[{"status":"firing","labels":{"alertname":"KubePodCrashLooping","severity":"critical","namespace":"prod"},
+                 "annotations":{},"startsAt":"2026-12-04T00:00:00Z","endsAt":"0001-01-01T00:00:00Z","fingerprint":"0a1b2c3d4e5f6a7b"}]}
+                """
+            let answer = try await follower.call("POST", "/api/v1/alerts", body: payload)
+            #expect(answer.status == 200, "\(answer)")
+            // Persisted in the API before the 200: the follower may die now.
+            follower.kill9()
+            let groups = cluster.fake.objects.objects(.configMaps).first?["data"]?["groups.json"]?.stringValue ?? ""
+            #expect(groups.contains("KubePodCrashLooping"))
+            try await eventually(timeout: .seconds(30), "the leader to fail the window on the follower's alert") {
+                (try? await leader.gate.gate("alerting"))?["verdict"] as? String == "fail"
+            }
+        }
+    }
+
+    @Test func anUpgradeWindowCreatedByGitOpsIsOpenedAndSpecClosedClosesIt() async throws {
+        try await Cluster.run(count: 2) { cluster in
+            let leader = try await cluster.leader()
+            let path = "/apis/upgradegate.dev/v1alpha1/namespaces/upgrade-gate/upgradewindows"
+            let created = try await cluster.kubectl(
+                "POST",
+                path,
+                #"{"apiVersion":"upgradegate.dev/v1alpha1","kind":"UpgradeWindow","metadata":{"name":"from-git","namespace":"upgrade-gate"},"spec":{"component":"podinfo","namespaces":["prod"],"labels":{"job":"demo"},"backup":{"create":false}}}"#
+            )
+            #expect(created.status == 201, "\(created.bodyText)")
+            try await eventually(timeout: .seconds(30), "the leader to open the window the object asks for") {
+                cluster.object("from-git")?["status"]?["id"]?.stringValue != nil
+            }
+            let gate = try await leader.gate.gate("from-git")
+            #expect(gate["state"] as? String == "open", "\(gate)")
+            let patched = try await cluster.kubectl(
+                "PATCH",
+                path + "/from-git",
+                #"{"spec":{"closed":true}}"#,
+                contentType: "application/merge-patch+json"
+            )
+            #expect(patched.status == 200, "\(patched.bodyText)")
+            try await eventually(timeout: .seconds(30), "spec.closed to close the window") {
+                cluster.object("from-git")?["status"]?["phase"]?.stringValue == "Closed"
+            }
+        }
+    }
+}

@@ -195,7 +195,7 @@ import Testing
                  "alerts":[{"status":"firing","labels":{"alertname":"KubePodCrashLooping","severity":"critical","namespace":"prod"},
                  "annotations":{},"startsAt":"2026-12-04T00:00:00Z","endsAt":"0001-01-01T00:00:00Z","fingerprint":"0a1b2c3d4e5f6a7b"}]}
                 """
-            let answer = try await follower.call("POST", "/api/v1/alerts", body: payload)
+            let answer = try await follower.call("POST", "/api/v1/alertmanager", body: payload)
             #expect(answer.status == 200, "\(answer)")
             // Persisted in the API before the 200: the follower may die now.
             follower.kill9()

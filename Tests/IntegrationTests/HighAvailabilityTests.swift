@@ -235,3 +235,108 @@ import Testing
         }
     }
 }
+
+/// The fault script of the high-availability mode: kill -9 the leader again and again — right after an alert was
+/// accepted, while a Restore's creation is in flight (after the intent was written), or at a random moment — and
+/// check that nothing is lost and nothing is done twice.
+///
+/// `UPGRADE_GATE_HA_KILLS` sets the number of kills (default 3, which CI runs; `Benchmarks/ha-fault.sh` runs 20).
+@Suite(.serialized) struct HighAvailabilityFaultTests {
+    @Test func killingTheLeaderRepeatedlyLosesNoWindowNoAlertAndRestoresEachFailureOnce() async throws {
+        let kills = Int(ProcessInfo.processInfo.environment["UPGRADE_GATE_HA_KILLS"] ?? "") ?? 3
+        try await HighAvailabilityTests.Cluster.run { cluster in
+            var failovers: [Double] = []
+            var lags: [Double] = []
+            var accepted: [String] = []
+            var windows: [String] = []
+            let clock = ContinuousClock()
+
+            // What the API server pays: status writes per evaluation cycle with one window open.
+            _ = try await cluster.leader()
+            #expect(try await cluster.open("calls", via: cluster.replicas[0]).status == 201)
+            windows.append("calls")
+            try await Task.sleep(for: .seconds(2))
+            cluster.fake.resetRequests()
+            try await Task.sleep(for: .seconds(10))
+            let writes = cluster.fake.requests.filter { $0.method == "PUT" && $0.path.hasSuffix("/status") && $0.path.contains("upgradewindows") }.count
+            let reads = cluster.fake.requests.filter { $0.method == "GET" && $0.path.contains("upgradewindows") }.count
+            let leaseCalls = cluster.fake.requests.filter { $0.path.contains("/leases") }.count
+            print("HA-REPORT calls in 10 s (10 cycles, 1 window): status writes \(writes), window reads \(reads), lease calls \(leaseCalls)")
+
+            for round in 0..<kills {
+                let leader = try await cluster.leader()
+                let others = cluster.replicas.indices.filter { $0 != leader.index }
+                let name = "round-\(round)"
+                let via = cluster.replicas[others[round % others.count]]
+                var opened = try await cluster.open(name, via: via)
+                if opened.status == 503 {
+                    try await Task.sleep(for: .seconds(1))
+                    opened = try await cluster.open(name, via: via)
+                }
+                #expect(opened.status == 201, "round \(round): \(opened)")
+                windows.append(name)
+                try await eventually(timeout: .seconds(30), "round \(round): the first evaluation and a Completed backup") {
+                    cluster.object(name)?["status"]?["evaluatedAt"]?.stringValue != nil
+                        && cluster.object(name)?["status"]?["backup"]?["phase"]?.stringValue == "Completed"
+                }
+                // Half the rounds stall the Restore's creation, so the kill lands between the intent and the request.
+                let between = round % 2 == 1
+                if between { cluster.fake.stall(for: .seconds(2), requests: 1, afterHandling: round % 4 == 1, path: "/apis/velero.io/v1/namespaces/velero/restores") }
+                let alert = HighAvailabilityFaultTests.alert("Round\(round)Broken")
+                let answer = try await cluster.replicas[others[(round + 1) % others.count]].call("POST", "/api/v1/alertmanager", body: alert)
+                #expect(answer.status == 200, "round \(round): \(answer)")
+                if answer.status == 200 { accepted.append("Round\(round)Broken") }
+                if between {
+                    try await eventually(timeout: .seconds(30), "round \(round): the restore intent to be written") {
+                        cluster.object(name)?["status"]?["restore"]?["intentAt"]?.stringValue != nil
+                    }
+                } else {
+                    try await Task.sleep(for: .milliseconds(Int.random(in: 0...1500)))
+                }
+                let killedAt = clock.now
+                leader.gate.kill9()
+                try await eventually(timeout: .seconds(30), "round \(round): another replica to take the lease") {
+                    cluster.holder != nil && cluster.holder != "gate-\(leader.index)"
+                }
+                failovers.append(Double(killedAt.duration(to: clock.now).components.attoseconds) / 1e18 + Double(killedAt.duration(to: clock.now).components.seconds))
+                try await leader.gate.launch()
+
+                // The window fails on its alert and is restored once, whoever leads.
+                try await eventually(timeout: .seconds(60), "round \(round): the window to fail") {
+                    cluster.object(name)?["status"]?["verdict"]?.stringValue == "fail"
+                }
+                let failedAt = clock.now
+                try await eventually(timeout: .seconds(30), "round \(round): every replica to answer fail") {
+                    await cluster.verdicts(name).allSatisfy { $0 == "fail" }
+                }
+                lags.append(Double(failedAt.duration(to: clock.now).components.attoseconds) / 1e18 + Double(failedAt.duration(to: clock.now).components.seconds))
+                try await eventually(timeout: .seconds(60), "round \(round): the Restore") { cluster.restores(of: name).count >= 1 }
+            }
+            try await Task.sleep(for: .seconds(3))
+            // Every window fails (the first one on the first round's alert too) and is restored exactly once.
+            for name in windows {
+                #expect(cluster.restores(of: name).count == 1, "\(name): \(cluster.restores(of: name).count) Restores")
+                #expect(cluster.object(name)?["status"]?["verdict"]?.stringValue == "fail", "\(name) lost its fail")
+            }
+            for name in windows { #expect(cluster.object(name) != nil, "window \(name) lost") }
+            let groups = cluster.fake.objects.objects(.configMaps).first?["data"]?["groups.json"]?.stringValue ?? ""
+            for alert in accepted { #expect(groups.contains(alert), "alert \(alert) was accepted but is not persisted") }
+            let restores = cluster.fake.restores.count
+            #expect(restores == windows.count, "\(restores) Restores for \(windows.count) failed windows")
+            func median(_ values: [Double]) -> Double { values.sorted()[values.count / 2] }
+            print(
+                "HA-REPORT kills \(kills): failover median \(median(failovers)) s max \(failovers.max() ?? 0) s; "
+                    + "follower lag median \(median(lags)) s max \(lags.max() ?? 0) s; restores \(restores)"
+            )
+        }
+    }
+
+    static func alert(_ name: String) -> String {
+        """
+        {"version":"4","groupKey":"{}:{alertname=\\"\(name)\\"}","status":"firing","receiver":"upgrade-gate",
+         "groupLabels":{"alertname":"\(name)"},"commonLabels":{},"commonAnnotations":{},"externalURL":"http://am",
+         "alerts":[{"status":"firing","labels":{"alertname":"\(name)","severity":"critical","namespace":"prod"},
+         "annotations":{},"startsAt":"2026-12-04T00:00:00Z","endsAt":"0001-01-01T00:00:00Z","fingerprint":"\(name.utf8.count)a1b2c3d4e5f6"}]}
+        """
+    }
+}

@@ -254,6 +254,8 @@ final class KubernetesWindowStore: WindowStore {
         )
         guard case .object(var body) = object.json else { throw StoreError.conflict("the UpgradeWindow \(name) is not an object") }
         body["status"] = status
+        body["apiVersion"] = .string("\(Self.group)/\(Self.version)")
+        body["kind"] = .string("UpgradeWindow")
         do {
             count("update")
             let written = try await client.replace(
@@ -294,6 +296,9 @@ final class KubernetesWindowStore: WindowStore {
                 if let current {
                     guard case .object(var body) = current.object.json else { break }
                     body["data"] = .object(["groups.json": .string(data)])
+                    // Items of a list of a built-in kind carry no apiVersion and kind; a PUT needs them.
+                    body["apiVersion"] = .string("v1")
+                    body["kind"] = .string("ConfigMap")
                     count("update")
                     let written = try await client.replace(
                         group: "",

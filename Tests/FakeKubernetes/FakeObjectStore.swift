@@ -805,7 +805,9 @@ private func validateConfigMap(_ object: FakeJSON) -> [FieldCause] {
     var size = 0
     for (key, value) in data {
         size += key.utf8.count
-        if case .string(let text) = value { size += text.utf8.count } else {
+        if case .string(let text) = value {
+            size += text.utf8.count
+        } else {
             return [FieldCause(reason: "FieldValueInvalid", message: "Invalid value: must be a string", field: "data[\(key)]")]
         }
     }

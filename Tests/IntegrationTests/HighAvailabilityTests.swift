@@ -18,7 +18,14 @@ import Testing
         let prometheus: PrometheusServer
         let replicas: [GateDaemon]
 
-        init(fake: FakeKubernetesServer, account: FakeServiceAccount, api: Exporter, worker: Exporter, prometheus: PrometheusServer, replicas: [GateDaemon]) {
+        init(
+            fake: FakeKubernetesServer,
+            account: FakeServiceAccount,
+            api: Exporter,
+            worker: Exporter,
+            prometheus: PrometheusServer,
+            replicas: [GateDaemon]
+        ) {
             self.fake = fake
             self.account = account
             self.api = api
@@ -179,6 +186,13 @@ import Testing
             let conditions = cluster.object("podinfo-upgrade")?["status"]?["conditions"]?.arrayValue ?? []
             #expect(conditions.contains { $0["type"]?.stringValue == "Stalled" && $0["status"]?.stringValue == "True" })
             #expect(conditions.contains { $0["type"]?.stringValue == "Ready" && $0["status"]?.stringValue == "False" })
+            // The audit trail is mirrored as Events about the object (by uid), for `kubectl describe uw`.
+            let uid = cluster.object("podinfo-upgrade")?["metadata"]?["uid"]?.stringValue
+            try await eventually(timeout: .seconds(30), "a Warning Event about the object") {
+                cluster.fake.objects.objects(.events).contains {
+                    $0["involvedObject"]?["uid"]?.stringValue == uid && $0["type"]?.stringValue == "Warning"
+                }
+            }
             try await Task.sleep(for: .seconds(3))
             #expect(cluster.restores(of: "podinfo-upgrade").count == 1, "one Restore, whatever the number of replicas")
         }
@@ -258,7 +272,8 @@ import Testing
             try await Task.sleep(for: .seconds(2))
             cluster.fake.resetRequests()
             try await Task.sleep(for: .seconds(10))
-            let writes = cluster.fake.requests.filter { $0.method == "PUT" && $0.path.hasSuffix("/status") && $0.path.contains("upgradewindows") }.count
+            let writes = cluster.fake.requests.filter { $0.method == "PUT" && $0.path.hasSuffix("/status") && $0.path.contains("upgradewindows") }
+                .count
             let reads = cluster.fake.requests.filter { $0.method == "GET" && $0.path.contains("upgradewindows") }.count
             let leaseCalls = cluster.fake.requests.filter { $0.path.contains("/leases") }.count
             print("HA-REPORT calls in 10 s (10 cycles, 1 window): status writes \(writes), window reads \(reads), lease calls \(leaseCalls)")
@@ -281,7 +296,14 @@ import Testing
                 }
                 // Half the rounds stall the Restore's creation, so the kill lands between the intent and the request.
                 let between = round % 2 == 1
-                if between { cluster.fake.stall(for: .seconds(2), requests: 1, afterHandling: round % 4 == 1, path: "/apis/velero.io/v1/namespaces/velero/restores") }
+                if between {
+                    cluster.fake.stall(
+                        for: .seconds(2),
+                        requests: 1,
+                        afterHandling: round % 4 == 1,
+                        path: "/apis/velero.io/v1/namespaces/velero/restores"
+                    )
+                }
                 let alert = HighAvailabilityFaultTests.alert("Round\(round)Broken")
                 let answer = try await cluster.replicas[others[(round + 1) % others.count]].call("POST", "/api/v1/alertmanager", body: alert)
                 #expect(answer.status == 200, "round \(round): \(answer)")
@@ -298,7 +320,10 @@ import Testing
                 try await eventually(timeout: .seconds(30), "round \(round): another replica to take the lease") {
                     cluster.holder != nil && cluster.holder != "gate-\(leader.index)"
                 }
-                failovers.append(Double(killedAt.duration(to: clock.now).components.attoseconds) / 1e18 + Double(killedAt.duration(to: clock.now).components.seconds))
+                failovers.append(
+                    Double(killedAt.duration(to: clock.now).components.attoseconds) / 1e18
+                        + Double(killedAt.duration(to: clock.now).components.seconds)
+                )
                 try await leader.gate.launch()
 
                 // The window fails on its alert and is restored once, whoever leads.
@@ -309,7 +334,10 @@ import Testing
                 try await eventually(timeout: .seconds(30), "round \(round): every replica to answer fail") {
                     await cluster.verdicts(name).allSatisfy { $0 == "fail" }
                 }
-                lags.append(Double(failedAt.duration(to: clock.now).components.attoseconds) / 1e18 + Double(failedAt.duration(to: clock.now).components.seconds))
+                lags.append(
+                    Double(failedAt.duration(to: clock.now).components.attoseconds) / 1e18
+                        + Double(failedAt.duration(to: clock.now).components.seconds)
+                )
                 try await eventually(timeout: .seconds(60), "round \(round): the Restore") { cluster.restores(of: name).count >= 1 }
             }
             try await Task.sleep(for: .seconds(3))

@@ -220,7 +220,7 @@ final class KubernetesWindowStore: WindowStore {
             let created = try await client.create(group: Self.group, version: Self.version, namespace: namespace, plural: Self.plural, object: body)
             windows.remember(created)
             return created
-        } catch where error == .alreadyExists {
+        } catch  where error == .alreadyExists {
             throw StoreError.nameTaken(window.record.name)
         } catch {
             throw StoreError.kubernetes("creating the UpgradeWindow \(window.record.name)", error)
@@ -241,7 +241,8 @@ final class KubernetesWindowStore: WindowStore {
     }
 
     /// Writes the whole status at the object's resourceVersion.
-    private func writeStatus(of object: KubernetesObject, window: StoredWindow, events: [WindowEvent], replacingEvents: Bool) async throws(StoreError) {
+    private func writeStatus(of object: KubernetesObject, window: StoredWindow, events: [WindowEvent], replacingEvents: Bool) async throws(StoreError)
+    {
         let name = window.record.name
         let previous = replacingEvents ? [] : UpgradeWindowCoding.eventEntries(object)
         let status = UpgradeWindowCoding.status(
@@ -268,10 +269,33 @@ final class KubernetesWindowStore: WindowStore {
                 object: .object(body)
             )
             windows.remember(written)
-        } catch where error == .conflict || error == .notFound {
+            mirror(events, of: written)
+        } catch  where error == .conflict || error == .notFound {
             throw StoreError.conflict("the UpgradeWindow \(name) changed since it was read")
         } catch {
             throw StoreError.kubernetes("writing the status of the UpgradeWindow \(name)", error)
+        }
+    }
+
+    /// Sends each new audit entry as a core/v1 Event about the object (its uid included), for `kubectl describe uw`.
+    ///
+    /// Best effort, after the status (the durable trail) was written: Events expire after about an hour anyway. At most
+    /// 8 per write, so a burst never floods the API server.
+    private func mirror(_ events: [WindowEvent], of object: KubernetesObject) {
+        guard let name = object.name, let uid = object.uid, !events.isEmpty else { return }
+        let namespace = self.namespace
+        let bodies = events.suffix(8).map { event in UpgradeWindowCoding.kubernetesEvent(event, object: name, uid: uid, namespace: namespace) }
+        let client = client
+        let logger = logger
+        count("event")
+        Task {
+            for body in bodies {
+                do {
+                    _ = try await client.create(group: "", version: "v1", namespace: namespace, plural: "events", object: body)
+                } catch {
+                    logger.debug("an Event about UpgradeWindow \(name) could not be created: \(error)")
+                }
+            }
         }
     }
 
@@ -321,7 +345,7 @@ final class KubernetesWindowStore: WindowStore {
                     alertGroupsCache.remember(created)
                 }
                 return
-            } catch where error == .conflict || error == .alreadyExists {
+            } catch  where error == .conflict || error == .alreadyExists {
                 // Someone else wrote first: read what they wrote and merge again.
                 if let fresh = try? await client.get(group: "", version: "v1", namespace: namespace, plural: "configmaps", name: alertGroupsName) {
                     alertGroupsCache.remember(fresh)
@@ -356,7 +380,7 @@ final class KubernetesWindowStore: WindowStore {
             let object = try await client.get(group: Self.group, version: Self.version, namespace: namespace, plural: Self.plural, name: name)
             windows.remember(object)
             return windows.entry(name)?.value
-        } catch where error == .notFound {
+        } catch  where error == .notFound {
             return nil
         } catch {
             throw StoreError.kubernetes("reading the UpgradeWindow \(name)", error)

@@ -162,7 +162,9 @@ enum UpgradeWindowCoding {
             }
             status["restore"] = .object(fields)
         }
-        status["conditions"] = .array(conditions(window, previous: object.status?["conditions"]?.arrayValue ?? [], generation: status["observedGeneration"]))
+        status["conditions"] = .array(
+            conditions(window, previous: object.status?["conditions"]?.arrayValue ?? [], generation: status["observedGeneration"])
+        )
         status["gate"] = .object([
             "record": .string(json(record)),
             "baseline": .string(json(window.baseline)),
@@ -244,6 +246,35 @@ enum UpgradeWindowCoding {
 
     /// How many older audit entries were dropped.
     static func eventsDropped(_ object: KubernetesObject) -> Int { object.status?["eventsDropped"]?.intValue ?? 0 }
+
+    /// A core/v1 Event for one audit entry about the object `name` (uid `uid`).
+    static func kubernetesEvent(_ event: WindowEvent, object name: String, uid: String, namespace: String) -> JSONValue {
+        let at = formatRFC3339(event.at)
+        let reason = event.kind.rawValue.prefix(1).uppercased() + event.kind.rawValue.dropFirst()
+        // A verdict turning fail and anything about a restore is what on-call looks for first.
+        let warning = event.kind == .restore || (event.kind == .verdict && event.details["to"] == "fail")
+        return .object([
+            "apiVersion": .string("v1"),
+            "kind": .string("Event"),
+            "metadata": .object([
+                // client-go's recorder names Events <object>.<unique suffix>.
+                "name": .string("\(name).\(String(UInt64.random(in: 1...UInt64.max), radix: 16))"),
+                "namespace": .string(namespace),
+            ]),
+            "involvedObject": .object([
+                "apiVersion": .string("\(KubernetesWindowStore.group)/\(KubernetesWindowStore.version)"),
+                "kind": .string("UpgradeWindow"), "namespace": .string(namespace), "name": .string(name), "uid": .string(uid),
+            ]),
+            "reason": .string(reason),
+            "message": .string(truncatedMessage(event.message, maxBytes: 1024)),
+            "type": .string(warning ? "Warning" : "Normal"),
+            "source": .object(["component": .string("upgrade-gate")]),
+            "firstTimestamp": .string(at),
+            "lastTimestamp": .string(at),
+            "count": .number(1),
+            "reportingComponent": .string("upgrade-gate"),
+        ])
+    }
 
     // MARK: Alertmanager groups
 

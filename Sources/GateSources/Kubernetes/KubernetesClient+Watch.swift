@@ -117,7 +117,7 @@ extension KubernetesClient {
         let url = baseURL(group: group, version: version, namespace: namespace, plural: plural) + "/" + pathSegment(name)
         do {
             _ = try await send(call, method: "DELETE", url: url, body: nil)
-        } catch where error == .notFound {
+        } catch  where error == .notFound {
             return
         }
     }

@@ -145,7 +145,7 @@ let package = Package(
         .testTarget(
             name: "GateServerTests",
             dependencies: [
-                "GateServer", "GateConfig", "GateCore", "GateSources", "GateStore", "GateTestKit",
+                "GateServer", "GateConfig", "GateCore", "GateSources", "GateStore", "GateTestKit", "FakeKubernetes",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "NIOEmbedded", package: "swift-nio"),

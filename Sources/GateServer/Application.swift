@@ -172,8 +172,7 @@ func buildParts(config: GateConfig, dependencies: Dependencies, logger: Logger) 
         // Reads are served from the caches, so nothing is served before they have listed once.
         try await replicas.startCaches(logger: logger)
     }
-    var leadership: (@Sendable () -> Bool)? = nil
-    if let elector = replicas?.elector { leadership = { elector.isLeader } }
+    let leadership = replicas?.isLeader
     let engine = GateEngine(
         config: config,
         store: dependencies.store,

@@ -53,6 +53,8 @@ public final class FakeKubernetesServer: Sendable {
         public var status: Int
         /// Whether it carried the current token.
         public var authorized: Bool
+        /// Which request it was, in arrival order (kept across ``FakeKubernetesServer/resetRequests()``).
+        var serial = 0
 
         /// `METHOD path -> status`.
         public var description: String { "\(method) \(path) -> \(status)" }
@@ -128,6 +130,7 @@ public final class FakeKubernetesServer: Sendable {
         var stalls: [Stall] = []
         var forbidden: Set<String> = []
         var requests: [RecordedRequest] = []
+        var nextSerial = 0
         var task: Task<Void, any Error>?
         var group: ServiceGroup?
         var port = 0
@@ -411,11 +414,12 @@ public final class FakeKubernetesServer: Sendable {
         let authorization = request.headers[.authorization]
         let body = (try? await request.collectBody(upTo: 8 << 20)).map { Array($0.readableBytesView) } ?? []
 
-        let (index, stall) = state.withLock { state -> (Int, Stall?) in
-            state.requests.append(
-                RecordedRequest(method: method, path: path, query: query, status: 0, authorized: authorization == "Bearer \(state.token)")
-            )
-            return (state.requests.count - 1, Self.takeStall(&state.stalls, path: path))
+        let (serial, stall) = state.withLock { state -> (Int, Stall?) in
+            state.nextSerial += 1
+            var recorded = RecordedRequest(method: method, path: path, query: query, status: 0, authorized: authorization == "Bearer \(state.token)")
+            recorded.serial = state.nextSerial
+            state.requests.append(recorded)
+            return (state.nextSerial, Self.takeStall(&state.stalls, path: path))
         }
         if let stall, !stall.afterHandling { await pause(stall.duration) }
         let reply = handle(
@@ -427,7 +431,10 @@ public final class FakeKubernetesServer: Sendable {
             contentType: request.headers[.contentType]
         )
         if let stall, stall.afterHandling { await pause(stall.duration) }
-        state.withLock { $0.requests[index].status = reply.status }
+        // Found by serial: the test may have reset the list while this request was in flight.
+        state.withLock { state in
+            if let index = state.requests.lastIndex(where: { $0.serial == serial }) { state.requests[index].status = reply.status }
+        }
         if let watch = reply.watch { return watch.response() }
 
         var headers = HTTPFields()

@@ -240,7 +240,11 @@ extension GateEngine {
         }
         let event = WindowMachine.Event.close(reason: reason, by: actor, at: now())
         try answer(await send(event, windowID: window.record.id, acknowledged: true), what: "the close")
-        // The machine is deterministic: the same event on the copy gives the closed window the engine now holds.
+        // With several replicas the close may have been decided again on what another replica wrote (a 409): the
+        // stored window is the answer. With one, the machine is deterministic: the same event on the copy gives it.
+        if store is KubernetesWindowStore, let stored = try await storedWindow(named: name), stored.record.id == window.record.id {
+            return stored
+        }
         var closed = window
         _ = closed.machine.receive(event)
         return closed

@@ -33,7 +33,7 @@ extension GateEngine {
 
     /// Takes the stored state of window `name` when it differs from what this replica holds.
     func adopt(_ name: String, from shared: KubernetesWindowStore) async {
-        guard let entry = shared.windows.entry(name) else {
+        guard let peek = shared.windows.entry(name) else {
             // Deleted: a window whose object is gone is no longer served (its restore, if any, is not followed).
             if let window = live.removeValue(forKey: name) {
                 metrics.removeWindow(name, checks: window.record.checks.map(\.name))
@@ -43,14 +43,16 @@ extension GateEngine {
             }
             return
         }
-        guard let stored = entry.value else {
+        guard let id = peek.value?.record.id else {
             // Created by someone else (GitOps) with no status yet: the leader opens it.
-            if acting { await openObject(name, spec: entry.object.spec, namespace: shared.namespace) }
+            if acting { await openObject(name, spec: peek.object.spec, namespace: shared.namespace) }
             return
         }
-        let id = stored.record.id
+        // Taken while no event of this window is being carried out, so the version it records is the one the state
+        // this replica then holds came from.
         await acquireWindow(id)
         defer { releaseWindow(id) }
+        guard let entry = shared.take(name), let stored = entry.value, stored.record.id == id else { return }
         take(stored)
         if acting, stored.record.isOpen, entry.object.spec?["closed"]?.boolValue == true {
             let actor: WindowActor =

@@ -42,6 +42,10 @@ final class KubernetesWindowStore: WindowStore {
     let logger: Logger
     /// API calls made by writes, by verb, for reports and tests.
     private let calls = Mutex([String: Int]())
+    /// Per window name, the resourceVersion of the state the engine holds (what it last took or wrote). Writes carry
+    /// it, not the cache's newer version: a write decided on an older state than the API holds must be a 409, or it
+    /// would overwrite what another replica wrote in between (the watch can be ahead of what the engine took).
+    private let basis = Mutex([String: String]())
     /// Whether this replica leads: only the leader prunes.
     let isLeader: @Sendable () -> Bool
 
@@ -105,7 +109,13 @@ final class KubernetesWindowStore: WindowStore {
     private var stored: [StoredWindow] { windows.entries.compactMap(\.value) }
 
     func resumeState(recentlyClosed: Int) async throws(StoreError) -> ResumeState {
-        let all = stored.sorted { $0.record.openedAt < $1.record.openedAt }
+        let entries = windows.entries
+        basis.withLock { basis in
+            for entry in entries where entry.value != nil {
+                if let name = entry.object.name { basis[name] = entry.object.resourceVersion }
+            }
+        }
+        let all = entries.compactMap(\.value).sorted { $0.record.openedAt < $1.record.openedAt }
         let closed = all.filter { !$0.record.isOpen }
         return ResumeState(
             open: all.filter(\.record.isOpen),
@@ -116,6 +126,13 @@ final class KubernetesWindowStore: WindowStore {
     }
 
     func window(named name: String) async throws(StoreError) -> StoredWindow? { windows.entry(name)?.value }
+
+    /// The stored state of window `name`, for the engine to take: its version becomes the one the next write carries.
+    func take(_ name: String) -> ObjectCache<StoredWindow>.Entry? {
+        guard let entry = windows.entry(name) else { return nil }
+        if entry.value != nil { basis.withLock { $0[name] = entry.object.resourceVersion } }
+        return entry
+    }
 
     func windows(includeClosed: Bool, limit: Int) async throws(StoreError) -> [StoredWindow] {
         let all = stored.filter { includeClosed || $0.record.isOpen }.sorted { $0.record.openedAt > $1.record.openedAt }
@@ -197,6 +214,7 @@ final class KubernetesWindowStore: WindowStore {
                     count("delete")
                     try await client.delete(group: Self.group, version: Self.version, namespace: namespace, plural: Self.plural, name: name)
                     windows.forget(name)
+                    basis.withLock { _ = $0.removeValue(forKey: name) }
                 } catch {
                     throw StoreError.kubernetes("deleting the closed window's object \(name)", error)
                 }
@@ -204,6 +222,7 @@ final class KubernetesWindowStore: WindowStore {
             } else if case .object = window.record.owner {
                 // An object created by someone else (GitOps) that this replica is now opening.
                 object = existing.object
+                basis.withLock { $0[name] = existing.object.resourceVersion }
             } else {
                 throw StoreError.nameTaken(name)
             }
@@ -219,6 +238,7 @@ final class KubernetesWindowStore: WindowStore {
             count("create")
             let created = try await client.create(group: Self.group, version: Self.version, namespace: namespace, plural: Self.plural, object: body)
             windows.remember(created)
+            basis.withLock { $0[window.record.name] = created.resourceVersion }
             return created
         } catch  where error == .alreadyExists {
             throw StoreError.nameTaken(window.record.name)
@@ -253,7 +273,11 @@ final class KubernetesWindowStore: WindowStore {
             keep: eventsPerWindow,
             maxBytes: Self.maxStatusBytes
         )
-        guard case .object(var body) = object.json else { throw StoreError.conflict("the UpgradeWindow \(name) is not an object") }
+        guard case .object(var body) = object.json, case .object(var metadata)? = body["metadata"] else {
+            throw StoreError.conflict("the UpgradeWindow \(name) is not an object")
+        }
+        if let version = basis.withLock({ $0[name] }) { metadata["resourceVersion"] = .string(version) }
+        body["metadata"] = .object(metadata)
         body["status"] = status
         body["apiVersion"] = .string("\(Self.group)/\(Self.version)")
         body["kind"] = .string("UpgradeWindow")
@@ -269,6 +293,7 @@ final class KubernetesWindowStore: WindowStore {
                 object: .object(body)
             )
             windows.remember(written)
+            basis.withLock { $0[name] = written.resourceVersion }
             mirror(events, of: written)
         } catch  where error == .conflict || error == .notFound {
             throw StoreError.conflict("the UpgradeWindow \(name) changed since it was read")
@@ -366,6 +391,7 @@ final class KubernetesWindowStore: WindowStore {
                 count("delete")
                 try await client.delete(group: Self.group, version: Self.version, namespace: namespace, plural: Self.plural, name: window.record.name)
                 windows.forget(window.record.name)
+                basis.withLock { _ = $0.removeValue(forKey: window.record.name) }
                 report.closedWindows += 1
             } catch {
                 throw StoreError.kubernetes("deleting the closed UpgradeWindow \(window.record.name)", error)
@@ -379,7 +405,9 @@ final class KubernetesWindowStore: WindowStore {
         do {
             let object = try await client.get(group: Self.group, version: Self.version, namespace: namespace, plural: Self.plural, name: name)
             windows.remember(object)
-            return windows.entry(name)?.value
+            let stored = try? UpgradeWindowCoding.storedWindow(object)
+            if stored != nil { basis.withLock { $0[name] = object.resourceVersion } }
+            return stored
         } catch  where error == .notFound {
             return nil
         } catch {

@@ -12,13 +12,16 @@ final class Replicas: Sendable {
     let client: KubernetesClient
     let store: KubernetesWindowStore
     let elector: LeaseElector
+    /// Whether this replica leads now (the elector's answer; tests may decide it themselves).
+    let isLeader: @Sendable () -> Bool
     /// The caches' list+watch task, started before the engine resumes.
     private let cacheTask = Mutex<Task<Void, Never>?>(nil)
 
-    init(client: KubernetesClient, store: KubernetesWindowStore, elector: LeaseElector) {
+    init(client: KubernetesClient, store: KubernetesWindowStore, elector: LeaseElector, isLeader: (@Sendable () -> Bool)? = nil) {
         self.client = client
         self.store = store
         self.elector = elector
+        self.isLeader = isLeader ?? { elector.isLeader }
     }
 
     /// Starts the list+watch caches and waits (at most a minute) until both have listed.

@@ -1,0 +1,171 @@
+import FakeKubernetes
+import Foundation
+import GateConfig
+import GateCore
+import GateSources
+import GateStore
+import GateTestKit
+import Logging
+import Testing
+
+@testable import GateServer
+
+/// Two replicas' engines in-process against one fake API server: what happens when they write the same window.
+/// The loops do not run, and neither does following the watch: each test decides when a replica takes what is stored.
+@Suite struct ReplicaEngineTests {
+    struct Replica {
+        let parts: GateParts
+        let store: KubernetesWindowStore
+        let client: KubernetesClient
+        let replicas: Replicas
+        var engine: GateEngine { parts.engine }
+    }
+
+    static func replica(
+        _ fake: FakeKubernetesServer,
+        _ account: FakeServiceAccount,
+        clock: ManualClock,
+        prometheus: ScriptedMetricsSource,
+        leads: Bool
+    ) async throws -> Replica {
+        let yaml = """
+            listen: 127.0.0.1:0
+            auth: {disabled: true}
+            prometheus:
+              url: http://127.0.0.1:9
+            evaluation:
+              interval: 10s
+              warmup: 0s
+              failAfter: 1
+            baseline:
+              lookback: 1m
+            windows:
+              soak: 30s
+              duration: 1h
+            checks:
+              - name: error-ratio
+                query: demo_error_ratio
+                max: 0.5
+                critical: true
+            kubernetes:
+              apiServer: \(fake.url)
+              tokenFile: \(account.tokenFile)
+            ha:
+              namespace: upgrade-gate
+            """
+        let config = try GateConfigLoader.parse(yaml: yaml)
+        let client = KubernetesClient(connection: KubernetesConnection(apiServer: fake.url, tokenFile: account.tokenFile))
+        let store = KubernetesWindowStore(
+            client: client,
+            namespace: "upgrade-gate",
+            leaseName: "upgrade-gate",
+            eventsPerWindow: 1000,
+            maxEventMessageBytes: 4096,
+            logger: Logger(label: "test", factory: { _ in SwiftLogNoOpLogHandler() }),
+            isLeader: { leads }
+        )
+        let elector = try LeaseElector(
+            config: LeaseElectionConfig(namespace: "upgrade-gate", name: "upgrade-gate", identity: "test_\(leads)"),
+            store: KubernetesLeaseStore(client: client)
+        )
+        var dependencies = Dependencies(
+            metrics: prometheus,
+            alerts: NoFiringAlerts(),
+            velero: nil,
+            store: store,
+            now: { clock.now() },
+            escapeTimeout: .seconds(2),
+            runLoops: false
+        )
+        let replicas = Replicas(client: client, store: store, elector: elector, isLeader: { leads })
+        dependencies.replicas = replicas
+        let parts = try await buildParts(
+            config: config,
+            dependencies: dependencies,
+            logger: Logger(label: "test", factory: { _ in SwiftLogNoOpLogHandler() })
+        )
+        return Replica(parts: parts, store: store, client: client, replicas: replicas)
+    }
+
+    @Test func aCloseDecidedOnAStaleStateIsAConflictAndIsDecidedAgainOnWhatAnotherReplicaWrote() async throws {
+        let account = try FakeServiceAccount(token: "t0k")
+        let fake = try await FakeKubernetesServer.start(token: "t0k")
+        defer { account.remove() }
+        let clock = ManualClock()
+        // The metric is over the check's maximum: the leader's first evaluation fails the window.
+        let prometheus = ScriptedMetricsSource(.value(0.9))
+        let leader = try await Self.replica(fake, account, clock: clock, prometheus: prometheus, leads: true)
+        let follower = try await Self.replica(fake, account, clock: clock, prometheus: prometheus, leads: false)
+        do {
+            _ = try await leader.engine.open(WindowRequest(name: "w"), by: .pipeline("test"))
+            try await eventually("the follower's cache to hold the window") { follower.store.windows.entry("w")?.value != nil }
+            await follower.engine.adopt("w", from: follower.store)
+            #expect(try await follower.engine.window(named: "w")?.record.memory.verdict == .pending)
+
+            // The leader evaluates and writes fail; the follower's engine has not taken it (its cache may have).
+            clock.advance(by: 10)
+            await follower.engine.evaluateAll()  // a follower does not evaluate
+            await leader.engine.evaluateAll()
+            #expect(try await leader.engine.window(named: "w")?.record.memory.verdict == .fail)
+            try await eventually("the follower's cache to see the fail") {
+                follower.store.windows.entry("w")?.value?.record.memory.verdict == .fail
+            }
+            #expect(try await follower.engine.window(named: "w")?.record.memory.verdict == .pending, "the follower's engine still holds pending")
+
+            // The follower closes on the state it holds: the write carries that state's version, so it is a 409; the
+            // follower reads the window again and closes what is stored, keeping the leader's fail as the final verdict.
+            fake.resetRequests()
+            let closed = try await follower.engine.close("w", reason: "done", by: .pipeline("test"))
+            #expect(closed.record.memory.verdict == .fail, "the close was decided again on the stored fail")
+            let statusWrites = fake.requests.filter { $0.method == "PUT" && $0.path.hasSuffix("/upgradewindows/w/status") }
+            #expect(statusWrites.map(\.status) == [409, 200], "\(statusWrites)")
+            let resource = try #require(fake.objects.upgradeWindows)
+            let object = try #require(fake.objects.object(resource, namespace: "upgrade-gate", name: "w"))
+            #expect(object["status"]?["phase"]?.stringValue == "Closed")
+            #expect(object["status"]?["verdict"]?.stringValue == "fail")
+            let stored = try #require(try await follower.store.refresh(name: "w"))
+            #expect(stored.record.memory.verdict == .fail)
+            #expect(stored.lastEvaluation?.verdict == .fail, "the leader's evaluation is kept")
+        } catch {
+            await stop(leader, follower, fake)
+            throw error
+        }
+        await stop(leader, follower, fake)
+    }
+
+    @Test func aFollowerNeitherEvaluatesNorTicks() async throws {
+        let account = try FakeServiceAccount(token: "t0k")
+        let fake = try await FakeKubernetesServer.start(token: "t0k")
+        defer { account.remove() }
+        let clock = ManualClock()
+        let follower = try await Self.replica(fake, account, clock: clock, prometheus: ScriptedMetricsSource(.value(0.9)), leads: false)
+        do {
+            // Any replica admits a window (the API and hooks are served everywhere)…
+            _ = try await follower.engine.open(WindowRequest(name: "w", duration: 60), by: .pipeline("test"))
+            fake.resetRequests()
+            // …but only the leader judges it or ends it: a follower's cycles write nothing.
+            for _ in 0..<3 {
+                clock.advance(by: 40)
+                await follower.engine.evaluateAll()
+                await follower.engine.reconcile()
+            }
+            #expect(fake.requests.filter { $0.method != "GET" }.isEmpty, "\(fake.requests)")
+            #expect(try await follower.engine.window(named: "w")?.record.isOpen == true)
+        } catch {
+            await stop(follower, fake)
+            throw error
+        }
+        await stop(follower, fake)
+    }
+
+    private func stop(_ first: Replica, _ second: Replica, _ fake: FakeKubernetesServer) async {
+        await stop(first, fake, stopFake: false)
+        await stop(second, fake)
+    }
+
+    private func stop(_ replica: Replica, _ fake: FakeKubernetesServer, stopFake: Bool = true) async {
+        replica.replicas.stopCaches()
+        await replica.client.shutdown()
+        if stopFake { await fake.stop() }
+    }
+}

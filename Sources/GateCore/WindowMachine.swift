@@ -22,6 +22,12 @@ public struct WindowMachine: Sendable, Equatable {
     /// Bumped by every reset and close: an evaluation carries the generation it started in, and an older one is
     /// dropped.
     public private(set) var generation = 0
+
+    /// Makes this machine's generation newer than `other` (a machine rebuilt from a state another replica wrote
+    /// replaces one whose evaluations may still be in flight: those must count as older).
+    public mutating func advanceGeneration(past other: Int) {
+        generation = max(generation, other) + 1
+    }
     /// The newest time the verdict was known fresh (open, reset, evaluation).
     private var freshSince: Double
     /// Whether the last published body said stale.
@@ -684,7 +690,9 @@ public struct WindowMachine: Sendable, Equatable {
                 actions.append(
                     .createRestore(
                         RestoreOrder(
-                            name: restore.name,
+                            // Derived from the window's name and id, never from the stored record: whatever a record
+                            // says, one window can only ever create its own one Restore.
+                            name: restoreName,
                             backupName: backup.name,
                             namespaces: record.request.namespaces,
                             window: name,

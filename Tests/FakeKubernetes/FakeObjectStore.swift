@@ -420,6 +420,17 @@ public final class FakeObjectStore: Sendable {
                 return Self.conflict(resource, name)
             }
         }
+        if let finalizers = stored["metadata"]?["finalizers"]?.arrayValue, !finalizers.isEmpty {
+            // Finalizers hold the object: it is only marked, and goes once the last finalizer is removed.
+            guard stored["metadata"]?["deletionTimestamp"] == nil else { return .init(status: 200, json: stored) }
+            var metadata = stored["metadata"]?.objectValue ?? [:]
+            metadata["deletionTimestamp"] = .string(rfc3339(Date()))
+            metadata["deletionGracePeriodSeconds"] = 0
+            metadata["resourceVersion"] = .string(String(writer.next()))
+            stored["metadata"] = .object(metadata)
+            store(&writer, resource: resource, namespace: namespace, key: key, object: stored, type: "MODIFIED")
+            return .init(status: 200, json: stored)
+        }
         writer.state.objects[resource.resource]?[key] = nil
         var metadata = stored["metadata"]?.objectValue ?? [:]
         metadata["resourceVersion"] = .string(String(writer.next()))
@@ -454,7 +465,9 @@ public final class FakeObjectStore: Sendable {
             if resource.hasStatusSubresource { next["status"] = stored["status"] }
             // Fields the server owns are kept whatever the body says.
             var metadata = next["metadata"]?.objectValue ?? [:]
-            for field in ["uid", "creationTimestamp", "namespace", "generation"] { metadata[field] = stored["metadata"]?[field] }
+            for field in ["uid", "creationTimestamp", "namespace", "generation", "deletionTimestamp", "deletionGracePeriodSeconds"] {
+                metadata[field] = stored["metadata"]?[field]
+            }
             next["metadata"] = .object(metadata)
         }
         if let rejected = validate(&next, resource: resource, name: name, query: query) { return rejected }
@@ -479,6 +492,12 @@ public final class FakeObjectStore: Sendable {
         metadata["resourceVersion"] = .string(String(writer.next()))
         next["metadata"] = .object(metadata)
         let namespace = route.namespace ?? ""
+        if metadata["deletionTimestamp"] != nil, (metadata["finalizers"]?.arrayValue ?? []).isEmpty {
+            // The last finalizer of an object being deleted was removed: it goes now.
+            writer.state.objects[resource.resource]?["\(namespace)/\(name)"] = nil
+            record(&writer, resource: resource, namespace: namespace, object: next, type: "DELETED")
+            return .init(status: 200, json: next)
+        }
         store(&writer, resource: resource, namespace: namespace, key: "\(namespace)/\(name)", object: next, type: "MODIFIED")
         return .init(status: 200, json: next)
     }

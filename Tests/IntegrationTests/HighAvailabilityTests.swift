@@ -234,8 +234,9 @@ import Testing
             try await eventually(timeout: .seconds(30), "the leader to open the window the object asks for") {
                 cluster.object("from-git")?["status"]?["id"]?.stringValue != nil
             }
-            let gate = try await leader.gate.gate("from-git")
-            #expect(gate["state"] as? String == "open", "\(gate)")
+            try await eventually(timeout: .seconds(30), "the leader to answer for the window") {
+                (try? await leader.gate.gate("from-git"))?["state"] as? String == "open"
+            }
             let patched = try await cluster.kubectl(
                 "PATCH",
                 path + "/from-git",
@@ -246,6 +247,25 @@ import Testing
             try await eventually(timeout: .seconds(30), "spec.closed to close the window") {
                 cluster.object("from-git")?["status"]?["phase"]?.stringValue == "Closed"
             }
+            #expect(cluster.object("from-git")?["metadata"]?["finalizers"] == nil || cluster.object("from-git")?["metadata"]?["finalizers"] == [])
+
+            // Deleting an open window's object closes it first: the finalizer holds the object until the final
+            // verdict is recorded, then the object goes.
+            let second = try await cluster.kubectl(
+                "POST",
+                path,
+                #"{"apiVersion":"upgradegate.dev/v1alpha1","kind":"UpgradeWindow","metadata":{"name":"deleted-by-git","namespace":"upgrade-gate"},"spec":{"component":"podinfo","labels":{"job":"demo"},"backup":{"create":false}}}"#
+            )
+            #expect(second.status == 201, "\(second.bodyText)")
+            try await eventually(timeout: .seconds(30), "the second window to open, holding the finalizer") {
+                cluster.object("deleted-by-git")?["metadata"]?["finalizers"]?.arrayValue?.contains("upgradegate.dev/final-verdict") == true
+                    && cluster.object("deleted-by-git")?["status"]?["phase"]?.stringValue == "Open"
+            }
+            let deleted = try await cluster.kubectl("DELETE", path + "/deleted-by-git", "")
+            #expect(deleted.status == 200, "\(deleted.bodyText)")
+            try await eventually(timeout: .seconds(30), "the object to go once the window is closed") { cluster.object("deleted-by-git") == nil }
+            let final = try await leader.gate.gate("deleted-by-git")
+            #expect(final["state"] as? String == "closed", "\(final)\n\(leader.gate.log.split(separator: "\n").suffix(25).joined(separator: "\n"))")
         }
     }
 }

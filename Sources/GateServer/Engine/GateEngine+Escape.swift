@@ -11,12 +11,7 @@ extension GateEngine {
     /// asks for concurrently, and feeds the answers back, until no machine asks for more.
     func reconcile() async {
         guard acting else { return }
-        if let shared = store as? KubernetesWindowStore {
-            // Objects created by GitOps that could not be opened yet (Prometheus down, say) are tried again.
-            for entry in shared.windows.entries where entry.value == nil {
-                if let name = entry.object.name { await openObject(name, spec: entry.object.spec, namespace: shared.namespace) }
-            }
-        }
+        defer { Task { await self.reconcileObjects() } }
         let at = now()
         var work: [(id: String, action: WindowAction)] = []
         for id in (live.values.map(\.record.id) + restoring.keys).sorted() {
@@ -32,6 +27,22 @@ extension GateEngine {
                 if case .done(let asked) = await send(event, windowID: id) { work += asked.map { (id, $0) } }
             }
         }
+    }
+
+    /// With several replicas, after the windows' own work: objects created by GitOps that could not be opened yet
+    /// (Prometheus down, say) are tried again, no more than every 30 s each; finished windows' finalizers go.
+    func reconcileObjects() async {
+        guard acting, !reconcilingObjects, let shared = store as? KubernetesWindowStore else { return }
+        reconcilingObjects = true
+        defer { reconcilingObjects = false }
+        let at = now()
+        for entry in shared.windows.entries where entry.value == nil && !UpgradeWindowCoding.hasGateState(entry.object) {
+            guard let name = entry.object.name, at - (openAttempts[name] ?? -.infinity) >= 30 else { continue }
+            openAttempts[name] = at
+            await openObject(name, spec: entry.object.spec, namespace: shared.namespace)
+        }
+        openAttempts = openAttempts.filter { at - $0.value < 60 }
+        await shared.releaseFinished()
     }
 
     /// Runs one Kubernetes call and turns its answer into the machine's event.

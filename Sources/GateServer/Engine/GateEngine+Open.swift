@@ -79,6 +79,12 @@ extension GateEngine {
             alerts: baselineAlerts.values.sorted { $0.labels < $1.labels }
         )
 
+        // A baseline the shared store could not hold is refused before anything is created outside the gate.
+        if let problem = KubernetesWindowStore.baselineProblem(baseline), store is KubernetesWindowStore {
+            metrics.countDenial(.invalidRequest)
+            throw .badRequest(problem, field: "checks")
+        }
+
         // 2. The escape plan's inputs (read-only calls).
         let (backup, images) = try await prepareEscape(for: request, id: id, at: openedAt)
 
@@ -105,6 +111,11 @@ extension GateEngine {
             by: actor,
             message: message
         )
+        // Held until the window is in memory: once its status is written, the watch can show it to this replica, and
+        // what it then does (take it, close it on a deletion) must come after this open, not be overwritten by it.
+        await acquireWindow(id)
+        var held = true
+        defer { if held { releaseWindow(id) } }
         var rest: [WindowAction] = []
         for action in actions {
             switch action {
@@ -151,6 +162,8 @@ extension GateEngine {
         live[name] = window
         metrics.setOpenWindows(live.count)
         _ = await execute(rest, windowID: id)
+        held = false
+        releaseWindow(id)
         if case .canary(let namespace, let canary) = actor {
             await supersede(owner: .canary(namespace: namespace, name: canary), keeping: id)
         }

@@ -28,6 +28,15 @@ extension GateEngine {
                     await self.ingestAlertGroups(shared.alertGroupsCache.entry(name)?.value ?? [])
                 }
             }
+            group.addTask {
+                // A change notification can be dropped (the stream keeps the newest 4096): every 10 s each window is
+                // compared with the cache again (cheap: nothing happens where they agree).
+                while !Task.isCancelled {
+                    try? await Task.sleep(for: .seconds(10))
+                    for entry in shared.windows.entries { if let name = entry.object.name { await self.adopt(name, from: shared) } }
+                    await self.ingestAlertGroups(shared.alertGroupsCache.entry(shared.alertGroupsName)?.value ?? [])
+                }
+            }
         }
     }
 
@@ -44,6 +53,15 @@ extension GateEngine {
             return
         }
         guard let id = peek.value?.record.id else {
+            if UpgradeWindowCoding.hasGateState(peek.object) {
+                // Written, but not readable as this object's window (edited by hand, or by another version): never
+                // opened again over it, and not followed.
+                logger.error(
+                    "UpgradeWindow \(name): status.gate cannot be read as its window; it is left alone (fix or delete the object)",
+                    metadata: ["gate.window": .string(name)]
+                )
+                return
+            }
             // Created by someone else (GitOps) with no status yet: the leader opens it.
             if acting { await openObject(name, spec: peek.object.spec, namespace: shared.namespace) }
             return
@@ -54,12 +72,14 @@ extension GateEngine {
         defer { releaseWindow(id) }
         guard let entry = shared.take(name), let stored = entry.value, stored.record.id == id else { return }
         take(stored)
-        if acting, stored.record.isOpen, entry.object.spec?["closed"]?.boolValue == true {
+        let deleted = entry.object.json["metadata"]?["deletionTimestamp"] != nil
+        if acting, stored.record.isOpen, deleted || entry.object.spec?["closed"]?.boolValue == true {
             let actor: WindowActor =
                 if case .object(let namespace, let object) = stored.record.owner { .object(namespace: namespace, name: object) } else {
-                    .pipeline("UpgradeWindow spec.closed")
+                    .pipeline(deleted ? "UpgradeWindow deletion" : "UpgradeWindow spec.closed")
                 }
-            Task { _ = try? await self.close(name, reason: "spec.closed was set on the UpgradeWindow", by: actor) }
+            let reason = deleted ? "the UpgradeWindow was deleted" : "spec.closed was set on the UpgradeWindow"
+            Task { _ = try? await self.close(name, reason: reason, by: actor) }
         }
     }
 
@@ -69,8 +89,13 @@ extension GateEngine {
         let id = stored.record.id
         let held = window(id: id)
         if let held, held.record == stored.record, held.lastEvaluation == stored.lastEvaluation { return }
+        // Closing is final: a watch event older than the close (the watch lags) never reopens a window.
+        if stored.record.isOpen, finished.contains(id) { return }
         var fresh = LiveWindow(machine: machine(for: stored.record, lastEvaluation: stored.lastEvaluation), baseline: stored.baseline, config: config)
         fresh.publishedAlerts = held?.publishedAlerts ?? []
+        // Evaluations started on the state held until now are older than this one.
+        if let held { fresh.machine.advanceGeneration(past: held.machine.generation) }
+        if !stored.record.isOpen { noteClosed(id) }
         if let other = live[name], other.record.id != id, stored.record.isOpen || stored.record.openedAt > other.record.openedAt {
             metrics.removeWindow(name, checks: other.record.checks.map(\.name))
             live.removeValue(forKey: name)
@@ -90,6 +115,13 @@ extension GateEngine {
         metrics.setOpenWindows(live.count)
         publish(fresh)
         if fresh.machine.hasEscapeWork, acting { escapeWake.yield() }
+    }
+
+    /// Remembers that window `id` closed (the newest 4096 ids), so that no late event reopens it.
+    func noteClosed(_ id: String) {
+        guard finished.insert(id).inserted else { return }
+        finishedOrder.append(id)
+        if finishedOrder.count > 4096 { finished.remove(finishedOrder.removeFirst()) }
     }
 
     /// Opens a window an `UpgradeWindow` object asked for (created by GitOps, no status yet), as the leader.

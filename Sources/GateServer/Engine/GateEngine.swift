@@ -85,6 +85,13 @@ actor GateEngine {
     let leadership: (@Sendable () -> Bool)?
     /// The newest notification applied per Alertmanager group (several replicas persist groups; each applies once).
     var appliedGroups: [String: Double] = [:]
+    /// When the leader last tried to open each GitOps-created object (a failed open is retried after 30 s).
+    var openAttempts: [String: Double] = [:]
+    /// Whether `reconcileObjects` is running (one at a time).
+    var reconcilingObjects = false
+    /// Ids of windows that closed (newest 4096, oldest first in `finishedOrder`).
+    var finished: Set<String> = []
+    var finishedOrder: [String] = []
 
     init(
         config: GateConfig,
@@ -288,6 +295,7 @@ actor GateEngine {
             case .closed:
                 guard let window = window(id: id), live[window.record.name]?.record.id == id else { break }
                 departed = window
+                noteClosed(id)
                 live.removeValue(forKey: window.record.name)
                 unavailable.removeValue(forKey: window.record.name)
                 if window.machine.hasEscapeWork { restoring[id] = window }

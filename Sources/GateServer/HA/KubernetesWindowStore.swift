@@ -6,6 +6,12 @@ import GateStore
 import Logging
 import Synchronization
 
+/// A count behind a lock.
+final class InFlightCount: Sendable {
+    private let value = Mutex(0)
+    func withLock<T>(_ body: (inout Int) -> T) -> T { value.withLock { body(&$0) } }
+}
+
 /// The windows' state kept in the Kubernetes API, for several replicas: one `UpgradeWindow` object per window name
 /// (`upgradegate.dev/v1alpha1`, in `ha.namespace`), and the Alertmanager groups in one ConfigMap.
 ///
@@ -22,12 +28,29 @@ final class KubernetesWindowStore: WindowStore {
     static let plural = "upgradewindows"
     /// The label every object the gate creates carries.
     static let managedBy = ("app.kubernetes.io/managed-by", "upgrade-gate")
+    /// The finalizer that keeps a deleted window's object until the gate has closed it with its final verdict (and
+    /// its restore, if one is under way, has finished).
+    static let finalizer = "upgradegate.dev/final-verdict"
     /// The label of the ConfigMap holding the Alertmanager groups.
     static let alertGroupsLabel = "upgradegate.dev/alert-groups"
     /// The most bytes a window's status may take (etcd refuses objects over 1.5 MiB; spec and metadata need room).
     static let maxStatusBytes = 1_000_000
     /// The most bytes of a pinned baseline, as JSON.
     static let maxBaselineBytes = 700_000
+    /// The most bytes of a window's record, as JSON (the CRD's bound on `status.gate.record`, with room for growth).
+    static let maxRecordBytes = 200_000
+    /// The most bytes of an evaluation as stored; a bigger one is stored without its per-series outcomes.
+    static let maxEvaluationBytes = 250_000
+
+    /// Why `baseline` cannot be held in an UpgradeWindow's status (naming its series count), or nil.
+    static func baselineProblem(_ baseline: WindowBaseline) -> String? {
+        let bytes = UpgradeWindowCoding.json(baseline).utf8.count
+        guard bytes > maxBaselineBytes else { return nil }
+        let series = baseline.checks.values.reduce(0) { $0 + $1.count }
+        return "the pinned baseline has \(series) series (\(bytes) bytes as JSON), more than an UpgradeWindow's status can hold "
+            + "(\(maxBaselineBytes) bytes): narrow the checks' queries (fewer series) or split the window"
+    }
+
     /// The most bytes of the Alertmanager groups ConfigMap's data (a ConfigMap holds at most 1 MiB).
     static let maxAlertGroupBytes = 900_000
 
@@ -46,6 +69,8 @@ final class KubernetesWindowStore: WindowStore {
     /// it, not the cache's newer version: a write decided on an older state than the API holds must be a 409, or it
     /// would overwrite what another replica wrote in between (the watch can be ahead of what the engine took).
     private let basis = Mutex([String: String]())
+    /// Event batches being sent.
+    private let mirroring = InFlightCount()
     /// Whether this replica leads: only the leader prunes.
     let isLeader: @Sendable () -> Bool
 
@@ -196,12 +221,12 @@ final class KubernetesWindowStore: WindowStore {
 
     private func insert(_ window: StoredWindow, event: WindowEvent) async throws(StoreError) {
         let name = window.record.name
-        let baselineBytes = UpgradeWindowCoding.json(window.baseline).utf8.count
-        if baselineBytes > Self.maxBaselineBytes {
-            let series = window.baseline.checks.values.reduce(0) { $0 + $1.count }
+        if let problem = Self.baselineProblem(window.baseline) { throw StoreError.tooLarge(problem) }
+        let recordBytes = UpgradeWindowCoding.json(window.record).utf8.count
+        if recordBytes > Self.maxRecordBytes {
             throw StoreError.tooLarge(
-                "the pinned baseline has \(series) series (\(baselineBytes) bytes as JSON), more than an UpgradeWindow's status can hold "
-                    + "(\(Self.maxBaselineBytes) bytes): narrow the checks' queries (fewer series) or split the window"
+                "the window's record takes \(recordBytes) bytes as JSON, more than an UpgradeWindow's status holds (\(Self.maxRecordBytes)): "
+                    + "fewer namespaces (and so fewer workloads' images), checks or matchers"
             )
         }
         var object: KubernetesObject
@@ -212,17 +237,25 @@ final class KubernetesWindowStore: WindowStore {
                 // A closed window's object makes way for the new window of the same name (its verdict was final).
                 do {
                     count("delete")
-                    try await client.delete(group: Self.group, version: Self.version, namespace: namespace, plural: Self.plural, name: name)
-                    windows.forget(name)
+                    try await client.delete(
+                        group: Self.group,
+                        version: Self.version,
+                        namespace: namespace,
+                        plural: Self.plural,
+                        name: name,
+                        preconditions: existing.object
+                    )
+                    windows.forget(name, version: existing.object.resourceVersion)
                     basis.withLock { _ = $0.removeValue(forKey: name) }
                 } catch {
                     throw StoreError.kubernetes("deleting the closed window's object \(name)", error)
                 }
                 object = try await create(window)
             } else if case .object = window.record.owner {
-                // An object created by someone else (GitOps) that this replica is now opening.
-                object = existing.object
-                basis.withLock { $0[name] = existing.object.resourceVersion }
+                // An object created by someone else (GitOps) that this replica is now opening: first the finalizer, so a
+                // deletion from now on waits for the final verdict.
+                object = try await holding(existing.object)
+                basis.withLock { $0[name] = object.resourceVersion }
             } else {
                 throw StoreError.nameTaken(name)
             }
@@ -295,6 +328,7 @@ final class KubernetesWindowStore: WindowStore {
             windows.remember(written)
             basis.withLock { $0[name] = written.resourceVersion }
             mirror(events, of: written)
+            if Self.isFinished(window), Self.holdsFinalizer(written) { try? await release(written) }
         } catch  where error == .conflict || error == .notFound {
             throw StoreError.conflict("the UpgradeWindow \(name) changed since it was read")
         } catch {
@@ -308,12 +342,22 @@ final class KubernetesWindowStore: WindowStore {
     /// 8 per write, so a burst never floods the API server.
     private func mirror(_ events: [WindowEvent], of object: KubernetesObject) {
         guard let name = object.name, let uid = object.uid, !events.isEmpty else { return }
+        // Bounded: while 16 batches are still being sent (a slow API server), new ones are dropped.
+        guard
+            mirroring.withLock({ count in
+                guard count < 16 else { return false }
+                count += 1
+                return true
+            })
+        else { return }
         let namespace = self.namespace
         let bodies = events.suffix(8).map { event in UpgradeWindowCoding.kubernetesEvent(event, object: name, uid: uid, namespace: namespace) }
         let client = client
         let logger = logger
         count("event")
+        let mirroring = mirroring
         Task {
+            defer { mirroring.withLock { $0 -= 1 } }
             for body in bodies {
                 do {
                     _ = try await client.create(group: "", version: "v1", namespace: namespace, plural: "events", object: body)
@@ -333,13 +377,18 @@ final class KubernetesWindowStore: WindowStore {
             for group in groups where (merged[group.groupKey]?.receivedAt ?? -.infinity) <= group.receivedAt { merged[group.groupKey] = group }
             var list = merged.values.sorted { $0.receivedAt < $1.receivedAt }
             var data = UpgradeWindowCoding.alertGroupsData(list)
-            // Bounded: the oldest groups go first (retention would drop them anyway); a single one too big is refused.
-            while data.utf8.count > Self.maxAlertGroupBytes, list.count > 1 {
-                list.removeFirst()
+            // Bounded: when full, the oldest groups whose alerts have all resolved make way; firing ones are never
+            // dropped — the notification is refused instead (503, Alertmanager retries) until retention frees room.
+            while data.utf8.count > Self.maxAlertGroupBytes,
+                let index = list.firstIndex(where: { UpgradeWindowCoding.isResolved($0) && !groups.map(\.groupKey).contains($0.groupKey) })
+            {
+                list.remove(at: index)
                 data = UpgradeWindowCoding.alertGroupsData(list)
             }
             guard data.utf8.count <= Self.maxAlertGroupBytes else {
-                throw StoreError.tooLarge("an Alertmanager notification is larger than the \(Self.maxAlertGroupBytes) bytes its ConfigMap can hold")
+                throw StoreError.tooLarge(
+                    "the Alertmanager groups ConfigMap is full (\(Self.maxAlertGroupBytes) bytes of firing groups): retention (retention.alertGroups) frees it"
+                )
             }
             do {
                 if let current {
@@ -385,12 +434,21 @@ final class KubernetesWindowStore: WindowStore {
     func prune(closedBefore: Double, alertGroupsBefore: Double) async throws(StoreError) -> PruneReport {
         var report = PruneReport()
         guard isLeader() else { return report }
+        report.alertGroups = try await pruneAlertGroups(before: alertGroupsBefore)
         for window in stored where !window.record.isOpen && (window.record.closedAt ?? .infinity) < closedBefore {
             if let restore = window.record.restore, !restore.phase.isTerminal { continue }
             do {
                 count("delete")
-                try await client.delete(group: Self.group, version: Self.version, namespace: namespace, plural: Self.plural, name: window.record.name)
-                windows.forget(window.record.name)
+                let entry = windows.entry(window.record.name)
+                try await client.delete(
+                    group: Self.group,
+                    version: Self.version,
+                    namespace: namespace,
+                    plural: Self.plural,
+                    name: window.record.name,
+                    preconditions: entry?.object
+                )
+                windows.forget(window.record.name, version: entry?.object.resourceVersion)
                 basis.withLock { _ = $0.removeValue(forKey: window.record.name) }
                 report.closedWindows += 1
             } catch {
@@ -398,6 +456,107 @@ final class KubernetesWindowStore: WindowStore {
             }
         }
         return report
+    }
+
+    /// Whether a window needs nothing more from the gate: closed, and no restore under way.
+    static func isFinished(_ window: StoredWindow) -> Bool {
+        !window.record.isOpen && (window.record.restore.map(\.phase.isTerminal) ?? true)
+    }
+
+    static func holdsFinalizer(_ object: KubernetesObject) -> Bool {
+        (object.json["metadata"]?["finalizers"]?.arrayValue ?? []).contains(.string(finalizer))
+    }
+
+    /// Adds the finalizer to an object (a PUT of the object at its version).
+    private func holding(_ object: KubernetesObject) async throws(StoreError) -> KubernetesObject {
+        guard !Self.holdsFinalizer(object) else { return object }
+        guard case .object(var body) = object.json, case .object(var metadata)? = body["metadata"], let name = object.name else { return object }
+        metadata["finalizers"] = .array((metadata["finalizers"]?.arrayValue ?? []) + [.string(Self.finalizer)])
+        body["metadata"] = .object(metadata)
+        do {
+            count("update")
+            let written = try await client.replace(
+                group: Self.group,
+                version: Self.version,
+                namespace: namespace,
+                plural: Self.plural,
+                name: name,
+                object: .object(body)
+            )
+            windows.remember(written)
+            return written
+        } catch  where error == .conflict {
+            throw StoreError.conflict("the UpgradeWindow \(name) changed while it was being opened")
+        } catch {
+            throw StoreError.kubernetes("adding the finalizer to the UpgradeWindow \(name)", error)
+        }
+    }
+
+    /// Removes the finalizer from a finished window's object (which then goes, if it was being deleted).
+    private func release(_ object: KubernetesObject) async throws(StoreError) {
+        guard case .object(var body) = object.json, case .object(var metadata)? = body["metadata"], let name = object.name else { return }
+        metadata["finalizers"] = .array((metadata["finalizers"]?.arrayValue ?? []).filter { $0 != .string(Self.finalizer) })
+        body["metadata"] = .object(metadata)
+        do {
+            count("update")
+            let written = try await client.replace(
+                group: Self.group,
+                version: Self.version,
+                namespace: namespace,
+                plural: Self.plural,
+                name: name,
+                object: .object(body)
+            )
+            if written.json["metadata"]?["deletionTimestamp"] != nil, (written.json["metadata"]?["finalizers"]?.arrayValue ?? []).isEmpty {
+                windows.forget(name, version: written.resourceVersion)
+                basis.withLock { _ = $0.removeValue(forKey: name) }
+            } else {
+                windows.remember(written)
+                basis.withLock { $0[name] = written.resourceVersion }
+            }
+        } catch {
+            throw StoreError.kubernetes("removing the finalizer of the UpgradeWindow \(name)", error)
+        }
+    }
+
+    /// Removes the finalizer of every finished window that still holds it (a removal that failed before), as the
+    /// leader's escape loop runs.
+    func releaseFinished() async {
+        for entry in windows.entries {
+            guard let window = entry.value, Self.isFinished(window), Self.holdsFinalizer(entry.object) else { continue }
+            do {
+                try await release(entry.object)
+            } catch {
+                logger.warning("\(error)")
+            }
+        }
+    }
+
+    /// Drops Alertmanager groups without a notification since `before`; how many.
+    private func pruneAlertGroups(before: Double) async throws(StoreError) -> Int {
+        guard let current = alertGroupsCache.entry(alertGroupsName), let groups = current.value else { return 0 }
+        let kept = groups.filter { $0.receivedAt >= before }
+        guard kept.count < groups.count, case .object(var body) = current.object.json else { return 0 }
+        body["data"] = .object(["groups.json": .string(UpgradeWindowCoding.alertGroupsData(kept))])
+        body["apiVersion"] = .string("v1")
+        body["kind"] = .string("ConfigMap")
+        do {
+            count("update")
+            let written = try await client.replace(
+                group: "",
+                version: "v1",
+                namespace: namespace,
+                plural: "configmaps",
+                name: alertGroupsName,
+                object: .object(body)
+            )
+            alertGroupsCache.remember(written)
+            return groups.count - kept.count
+        } catch  where error == .conflict {
+            return 0  // a notification landed meanwhile; the next round prunes
+        } catch {
+            throw StoreError.kubernetes("pruning the Alertmanager groups ConfigMap \(alertGroupsName)", error)
+        }
     }
 
     /// Reads one window's object from the API server (not the cache), after a conflict.

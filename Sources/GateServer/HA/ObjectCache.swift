@@ -22,6 +22,8 @@ final class ObjectCache<Value: Sendable>: Sendable {
         var nextListener = 0
         var lists = 0
         var lastError: String?
+        /// Objects this replica deleted, with the version they had: older events of them (the watch lags) are ignored.
+        var tombstones: [String: UInt64] = [:]
     }
 
     let client: KubernetesClient
@@ -81,8 +83,12 @@ final class ObjectCache<Value: Sendable>: Sendable {
     /// Puts an object this replica just wrote, so its own next write does not start from an older version.
     func remember(_ object: KubernetesObject) { upsert(object) }
 
-    /// Drops an object this replica just deleted.
-    func forget(_ name: String) { remove(name) }
+    /// Drops an object this replica just deleted, at `version` (the object's last version): later-arriving events of
+    /// that version or older do not bring it back.
+    func forget(_ name: String, version: String?) {
+        if let version = version.flatMap(UInt64.init) { state.withLock { $0.tombstones[name] = version } }
+        remove(name)
+    }
 
     /// Lists and watches until the task is cancelled.
     func run() async {
@@ -166,6 +172,10 @@ final class ObjectCache<Value: Sendable>: Sendable {
         guard let name = object.name else { return }
         let value = decode(object)
         state.withLock { state in
+            if let gone = state.tombstones[name], let incoming = object.resourceVersion.flatMap(UInt64.init) {
+                if incoming <= gone { return }
+                state.tombstones.removeValue(forKey: name)  // created again since
+            }
             // An event older than what this replica itself wrote (the watch lags behind a write's answer) must not
             // roll the cache back. resourceVersions are opaque to clients in general; every API server backed by
             // etcd uses its revision, a number, and when either is not one the newer arrival wins.

@@ -71,6 +71,8 @@ struct ReplicaService: Service {
                         case .observedLeader(let holder): logger.info("the leader is \(holder.isEmpty ? "(none)" : holder)")
                         }
                     }
+                    // The stream ends when the election does: only the election's own result says whether it was lost.
+                    while !Task.isCancelled { try? await Task.sleep(for: .seconds(3600)) }
                     return false
                 }
                 group.addTask { await elector.run() == .lost }
@@ -143,6 +145,9 @@ extension Dependencies {
             velero: velero,
             store: store,
             now: { Date().timeIntervalSince1970 },
+            // A Kubernetes call of the escape plan (a Restore's creation) never outlasts the leadership it started
+            // under: renewDeadline bounds it.
+            escapeTimeout: .milliseconds(Int64(min(30, ha.lease.renewDeadline) * 1000)),
             shutdown: {
                 await http.shutdown()
                 await alertmanagerHTTP.shutdown()

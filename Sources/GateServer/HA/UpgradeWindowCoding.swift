@@ -26,12 +26,25 @@ enum UpgradeWindowCoding {
             return nil
         }
         let evaluation = try gate["evaluation"]?.stringValue.map { try decode(EvaluationRecord.self, $0) }
-        return StoredWindow(
+        let window = StoredWindow(
             record: try decode(WindowRecord.self, record),
             baseline: try decode(WindowBaseline.self, baseline),
             lastEvaluation: evaluation
         )
+        // A record is only ever the window of the object that holds it: anything else was not written by the gate.
+        guard window.record.name == object.name, window.record.id == object.status?["id"]?.stringValue else {
+            throw UnreadableWindow(description: "status.gate holds window \(window.record.name) (\(window.record.id)), not this object's")
+        }
+        return window
     }
+
+    /// Why an object's `status.gate` cannot be the window's state.
+    struct UnreadableWindow: Error, CustomStringConvertible {
+        let description: String
+    }
+
+    /// Whether an object carries the gate's state (readable or not): one without is new (created by GitOps).
+    static func hasGateState(_ object: KubernetesObject) -> Bool { object.status?["gate"] != nil }
 
     // MARK: The object
 
@@ -44,6 +57,7 @@ enum UpgradeWindowCoding {
                 "name": .string(window.record.name),
                 "namespace": .string(namespace),
                 "labels": .object([KubernetesWindowStore.managedBy.0: .string(KubernetesWindowStore.managedBy.1)]),
+                "finalizers": .array([.string(KubernetesWindowStore.finalizer)]),
             ]),
             "spec": spec(window.record.request),
         ])
@@ -165,14 +179,17 @@ enum UpgradeWindowCoding {
         status["conditions"] = .array(
             conditions(window, previous: object.status?["conditions"]?.arrayValue ?? [], generation: status["observedGeneration"])
         )
-        status["gate"] = .object([
-            "record": .string(json(record)),
-            "baseline": .string(json(window.baseline)),
-            "evaluation": window.lastEvaluation.map { .string(json($0)) } ?? .null,
-        ])
-        if case .null? = (status["gate"]?["evaluation"]) {
-            status["gate"] = .object(["record": .string(json(record)), "baseline": .string(json(window.baseline))])
+        var gate: [String: JSONValue] = ["record": .string(json(record)), "baseline": .string(json(window.baseline))]
+        if var evaluation = window.lastEvaluation {
+            var text = json(evaluation)
+            // Bounded like every field: an evaluation over many series keeps its verdict, statuses and reasons.
+            if text.utf8.count > KubernetesWindowStore.maxEvaluationBytes {
+                evaluation.outcomes = []
+                text = json(evaluation)
+            }
+            gate["evaluation"] = .string(text)
         }
+        status["gate"] = .object(gate)
         // The audit trail: the newest `keep`, and fewer when the status would outgrow what one object may hold.
         var trail = Array(events.suffix(keep))
         var dropped = droppedBefore + (events.count - trail.count)
@@ -294,6 +311,11 @@ enum UpgradeWindowCoding {
         guard let text = object.json["data"]?["groups.json"]?.stringValue, let entries = try? decode([GroupEntry].self, text) else { return [] }
         return entries.map { StoredAlertGroup(groupKey: $0.groupKey, receivedAt: $0.receivedAt, payload: Array($0.payload.utf8)) }
             .sorted { $0.receivedAt < $1.receivedAt }
+    }
+
+    /// Whether a group's latest notification says all its alerts resolved.
+    static func isResolved(_ group: StoredAlertGroup) -> Bool {
+        (try? JSONValue.parse(group.payload))?["status"]?.stringValue == "resolved"
     }
 
     /// A new ConfigMap for the groups.

@@ -112,11 +112,30 @@ extension KubernetesClient {
     }
 
     /// Deletes an object; a missing one is not an error (it is gone either way).
-    public func delete(group: String, version: String, namespace: String, plural: String, name: String) async throws(KubernetesError) {
+    ///
+    /// With `preconditions`, only that object at that version is deleted (its `uid` and `resourceVersion`): a newer
+    /// version, or another object of the same name, is a ``KubernetesError/conflict``.
+    public func delete(
+        group: String,
+        version: String,
+        namespace: String,
+        plural: String,
+        name: String,
+        preconditions: KubernetesObject? = nil
+    ) async throws(KubernetesError) {
         let call = KubernetesCall(verb: "delete", group: group, version: version, namespace: namespace, plural: plural, name: name)
         let url = baseURL(group: group, version: version, namespace: namespace, plural: plural) + "/" + pathSegment(name)
+        var body: [UInt8]? = nil
+        if let preconditions {
+            var fields: [String: JSONValue] = [:]
+            if let uid = preconditions.uid { fields["uid"] = .string(uid) }
+            if let version = preconditions.resourceVersion { fields["resourceVersion"] = .string(version) }
+            body = JSONValue.object([
+                "apiVersion": .string("v1"), "kind": .string("DeleteOptions"), "preconditions": .object(fields),
+            ]).encoded()
+        }
         do {
-            _ = try await send(call, method: "DELETE", url: url, body: nil)
+            _ = try await send(call, method: "DELETE", url: url, body: body)
         } catch  where error == .notFound {
             return
         }
@@ -163,6 +182,11 @@ private final class WatchLineReader: Sendable {
         }
         if tooLong { return false }
         for line in lines {
+            if let json = try? JSONValue.parse(line), json["kind"]?.stringValue == "Status", json["type"] == nil {
+                // An error answer (401, 403…), not a stream: kept for the caller to report.
+                state.withLock { $0.buffer = line }
+                return false
+            }
             guard let event = decode(line) else {
                 state.withLock { $0.problem = "a watch line is not a watch event" }
                 return false

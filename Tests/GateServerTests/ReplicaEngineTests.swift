@@ -158,6 +158,51 @@ import Testing
         await stop(follower, fake)
     }
 
+    @Test func anObjectDeletedBeforeItWasOpenedIsLetGoAndNeverOpened() async throws {
+        let account = try FakeServiceAccount(token: "t0k")
+        let fake = try await FakeKubernetesServer.start(token: "t0k")
+        defer { account.remove() }
+        let clock = ManualClock()
+        let leader = try await Self.replica(fake, account, clock: clock, prometheus: ScriptedMetricsSource(.value(0.1)), leads: true)
+        do {
+            // As a replica that died between creating the object and writing its status leaves it, then deleted.
+            let body: JSONValue = .object([
+                "apiVersion": .string("upgradegate.dev/v1alpha1"), "kind": .string("UpgradeWindow"),
+                "metadata": .object([
+                    "name": .string("orphan"), "namespace": .string("upgrade-gate"),
+                    "finalizers": .array([.string(KubernetesWindowStore.finalizer)]),
+                ]),
+                "spec": .object(["component": .string("podinfo")]),
+            ])
+            _ = try await leader.client.create(
+                group: "upgradegate.dev",
+                version: "v1alpha1",
+                namespace: "upgrade-gate",
+                plural: "upgradewindows",
+                object: body
+            )
+            try await leader.client.delete(
+                group: "upgradegate.dev",
+                version: "v1alpha1",
+                namespace: "upgrade-gate",
+                plural: "upgradewindows",
+                name: "orphan"
+            )
+            let resource = try #require(fake.objects.upgradeWindows)
+            #expect(fake.objects.object(resource, namespace: "upgrade-gate", name: "orphan")?["metadata"]?["deletionTimestamp"] != nil)
+            try await eventually("the leader's cache to see the deletion") {
+                leader.store.windows.entry("orphan")?.object.json["metadata"]?["deletionTimestamp"] != nil
+            }
+            await leader.engine.reconcileObjects()
+            #expect(fake.objects.object(resource, namespace: "upgrade-gate", name: "orphan") == nil, "the finalizer was removed, the object went")
+            #expect(try await leader.engine.window(named: "orphan") == nil, "never opened")
+        } catch {
+            await stop(leader, fake)
+            throw error
+        }
+        await stop(leader, fake)
+    }
+
     private func stop(_ first: Replica, _ second: Replica, _ fake: FakeKubernetesServer) async {
         await stop(first, fake, stopFake: false)
         await stop(second, fake)

@@ -36,13 +36,17 @@ extension GateEngine {
         reconcilingObjects = true
         defer { reconcilingObjects = false }
         let at = now()
-        for entry in shared.windows.entries where entry.value == nil && !UpgradeWindowCoding.hasGateState(entry.object) {
-            guard let name = entry.object.name, at - (openAttempts[name] ?? -.infinity) >= 30 else { continue }
-            openAttempts[name] = at
-            await openObject(name, spec: entry.object.spec, namespace: shared.namespace)
+        for entry in shared.windows.entries where entry.value == nil {
+            if UpgradeWindowCoding.hasGateState(entry.object) {
+                // Unreadable: left alone, except that its deletion is let through.
+                if entry.object.json["metadata"]?["deletionTimestamp"] != nil { await shared.releaseUnopened(entry.object) }
+                continue
+            }
+            await openObject(entry.object, from: shared)
         }
         openAttempts = openAttempts.filter { at - $0.value < 60 }
-        await shared.releaseFinished()
+        // Finalizers of closed windows go once nothing is left to do for them (no restore or verification to follow).
+        await shared.releaseFinished(keeping: Set(restoring.keys))
     }
 
     /// Runs one Kubernetes call and turns its answer into the machine's event.

@@ -63,7 +63,7 @@ extension GateEngine {
                 return
             }
             // Created by someone else (GitOps) with no status yet: the leader opens it.
-            if acting { await openObject(name, spec: peek.object.spec, namespace: shared.namespace) }
+            if acting { await openObject(peek.object, from: shared) }
             return
         }
         // Taken while no event of this window is being carried out, so the version it records is the one the state
@@ -125,8 +125,23 @@ extension GateEngine {
     }
 
     /// Opens a window an `UpgradeWindow` object asked for (created by GitOps, no status yet), as the leader.
-    func openObject(_ name: String, spec: JSONValue?, namespace: String) async {
-        guard !opening.contains(name), live[name] == nil else { return }
+    func openObject(_ object: KubernetesObject, from shared: KubernetesWindowStore) async {
+        guard let name = object.name, !opening.contains(name), live[name] == nil else { return }
+        let at = now()
+        if object.json["metadata"]?["deletionTimestamp"] != nil {
+            // Deleted before it was opened (or after its status could not be written): nothing to close.
+            await shared.releaseUnopened(object)
+            return
+        }
+        // Objects the gate itself creates are opened by the replica that created them, which writes their status
+        // right after: only one left without status for a minute is opened here.
+        let created = object.json["metadata"]?["creationTimestamp"]?.stringValue.flatMap(parseRFC3339) ?? 0
+        if object.labels[KubernetesWindowStore.managedBy.0] == KubernetesWindowStore.managedBy.1, at - created < 60 { return }
+        // A failed open is tried again after 30 s, whatever asks (the watch, the resync, the escape loop).
+        guard at - (openAttempts[name] ?? -.infinity) >= 30 else { return }
+        openAttempts[name] = at
+        let spec = object.spec
+        let namespace = shared.namespace
         switch UpgradeWindowCoding.request(name: name, spec: spec) {
         case .failure(let error):
             logger.warning(

@@ -256,6 +256,8 @@ actor GateEngine {
         var work: [WindowAction] = []
         // A window that just closed has left `live`; what is published after the close (its final gate body) is it.
         var departed: LiveWindow?
+        // A write that failed here: a close that was not stored is not final (the stored state may be taken again).
+        var unsaved = false
         for action in actions {
             switch action {
             case .persist(let write):
@@ -277,6 +279,7 @@ actor GateEngine {
                         put(before, replacing: id)
                         return .writeFailed(error)
                     }
+                    unsaved = true
                     if var window = self.window(id: id) {
                         _ = window.machine.receive(.persistFailed(at: now()))
                         put(window)
@@ -295,7 +298,7 @@ actor GateEngine {
             case .closed:
                 guard let window = window(id: id), live[window.record.name]?.record.id == id else { break }
                 departed = window
-                noteClosed(id)
+                if !unsaved { noteClosed(id) }
                 live.removeValue(forKey: window.record.name)
                 unavailable.removeValue(forKey: window.record.name)
                 if window.machine.hasEscapeWork { restoring[id] = window }

@@ -235,6 +235,8 @@ final class KubernetesWindowStore: WindowStore {
                 let unfinished = current.record.restore.map { !$0.phase.isTerminal } ?? false
                 if current.record.isOpen || unfinished { throw StoreError.nameTaken(name) }
                 // A closed window's object makes way for the new window of the same name (its verdict was final).
+                if Self.holdsFinalizer(existing.object) { try await release(existing.object) }
+                let existing = windows.entry(name) ?? existing
                 do {
                     count("delete")
                     try await client.delete(
@@ -252,6 +254,7 @@ final class KubernetesWindowStore: WindowStore {
                 }
                 object = try await create(window)
             } else if case .object = window.record.owner {
+                guard existing.object.json["metadata"]?["deletionTimestamp"] == nil else { throw StoreError.nameTaken(name) }
                 // An object created by someone else (GitOps) that this replica is now opening: first the finalizer, so a
                 // deletion from now on waits for the final verdict.
                 object = try await holding(existing.object)
@@ -259,6 +262,9 @@ final class KubernetesWindowStore: WindowStore {
             } else {
                 throw StoreError.nameTaken(name)
             }
+        } else if case .object = window.record.owner {
+            // The object asked for this window and is gone: it is not created again behind its owner's back.
+            throw StoreError.conflict("the UpgradeWindow \(name) was deleted before it could be opened")
         } else {
             object = try await create(window)
         }
@@ -460,7 +466,7 @@ final class KubernetesWindowStore: WindowStore {
 
     /// Whether a window needs nothing more from the gate: closed, and no restore under way.
     static func isFinished(_ window: StoredWindow) -> Bool {
-        !window.record.isOpen && (window.record.restore.map(\.phase.isTerminal) ?? true)
+        !window.record.isOpen && window.record.restore == nil
     }
 
     static func holdsFinalizer(_ object: KubernetesObject) -> Bool {
@@ -512,7 +518,8 @@ final class KubernetesWindowStore: WindowStore {
                 basis.withLock { _ = $0.removeValue(forKey: name) }
             } else {
                 windows.remember(written)
-                basis.withLock { $0[name] = written.resourceVersion }
+                // Only a finalizer changed: the state the engine holds is still the one it took, now at this version.
+                basis.withLock { basis in if basis[name] == object.resourceVersion { basis[name] = written.resourceVersion } }
             }
         } catch {
             throw StoreError.kubernetes("removing the finalizer of the UpgradeWindow \(name)", error)
@@ -521,9 +528,11 @@ final class KubernetesWindowStore: WindowStore {
 
     /// Removes the finalizer of every finished window that still holds it (a removal that failed before), as the
     /// leader's escape loop runs.
-    func releaseFinished() async {
+    func releaseFinished(keeping busy: Set<String>) async {
         for entry in windows.entries {
-            guard let window = entry.value, Self.isFinished(window), Self.holdsFinalizer(entry.object) else { continue }
+            guard let window = entry.value, !window.record.isOpen, !busy.contains(window.record.id), Self.holdsFinalizer(entry.object),
+                window.record.restore.map(\.phase.isTerminal) ?? true
+            else { continue }
             do {
                 try await release(entry.object)
             } catch {
@@ -556,6 +565,16 @@ final class KubernetesWindowStore: WindowStore {
             return 0  // a notification landed meanwhile; the next round prunes
         } catch {
             throw StoreError.kubernetes("pruning the Alertmanager groups ConfigMap \(alertGroupsName)", error)
+        }
+    }
+
+    /// Lets the deletion of an object that never became a window (or whose state cannot be read) through.
+    func releaseUnopened(_ object: KubernetesObject) async {
+        guard Self.holdsFinalizer(object) else { return }
+        do {
+            try await release(object)
+        } catch {
+            logger.warning("\(error)")
         }
     }
 

@@ -75,7 +75,12 @@ struct ReplicaService: Service {
                     while !Task.isCancelled { try? await Task.sleep(for: .seconds(3600)) }
                     return false
                 }
-                group.addTask { await elector.run() == .lost }
+                group.addTask {
+                    guard await elector.run() == .lost else { return false }
+                    // At once, not after the other tasks wind down: nothing this replica started as leader goes on.
+                    logger.critical("leadership lost: exiting so that nothing this replica started as leader goes on")
+                    exit(1)
+                }
                 let lost = await group.next() ?? false
                 group.cancelAll()
                 return lost

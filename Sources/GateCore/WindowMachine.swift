@@ -717,6 +717,21 @@ public struct WindowMachine: Sendable, Equatable {
             actions.append(.publish)
             if stale {
                 let age = lastEvaluation.map { formatDuration(at - $0.at) + " ago" } ?? "never since it opened"
+                // Into the audit trail too, so the window's stored state (an UpgradeWindow's status.stale and
+                // Ready condition) says what pollers are told, and the trail shows when evaluations stopped.
+                let verdict = record.memory.verdict
+                let reason =
+                    "the verdict is stale: no evaluation finished in the last \(formatDuration(settings.staleAfter)) (last \(age)); "
+                    + "pollers get inconclusive until one does"
+                actions.append(
+                    .persist(
+                        .events([
+                            verdict == .fail
+                                ? WindowEvent(at: at, kind: .verdict, message: reason + "; the sticky fail stands", details: ["cause": "stale"])
+                                : verdictEvent(from: verdict, to: .inconclusive, reasons: [reason], at: at, cause: "stale")
+                        ])
+                    )
+                )
                 actions.append(
                     .log(
                         GateLogLine(

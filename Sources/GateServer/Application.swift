@@ -144,9 +144,13 @@ struct GateParts: Sendable {
     let engine: GateEngine
     let api: APIContext
     let services: [any Service]
+    /// Loads the state into the engine and marks the daemon ready. With one replica `buildParts` has done it before
+    /// returning; a replica does it in its ``ReplicaService`` once it listens, and tests that drive a replica by hand
+    /// call it themselves.
+    let load: @Sendable () async throws(StartupError) -> Void
 }
 
-/// Builds the engine, resumes it from the store, and prepares the routes' context and the loops.
+/// Builds the engine, resumes it from the store (one replica), and prepares the routes' context and the loops.
 func buildParts(config: GateConfig, dependencies: Dependencies, logger: Logger) async throws -> GateParts {
     // `--listen` may move a loopback-only configuration onto the network: check again after the override.
     if config.auth.disabled, !config.listen.isLoopback {
@@ -163,15 +167,12 @@ func buildParts(config: GateConfig, dependencies: Dependencies, logger: Logger) 
     for warning in config.securityWarnings {
         logger.warning("\(warning)")
     }
-    let readiness = Readiness()
+    let replicas = dependencies.replicas
+    let readiness =
+        replicas == nil ? Readiness() : Readiness(loadingReason: "the UpgradeWindow objects and alert groups are still being listed")
     let board = GateBoard()
     let metrics = GateMetrics()
     metrics.setBuildInfo(version: upgradeGateVersion)
-    let replicas = dependencies.replicas
-    if let replicas {
-        // Reads are served from the caches, so nothing is served before they have listed once.
-        try await replicas.startCaches(logger: logger)
-    }
     let leadership = replicas?.isLeader
     let engine = GateEngine(
         config: config,
@@ -186,18 +187,27 @@ func buildParts(config: GateConfig, dependencies: Dependencies, logger: Logger) 
         escapeTimeout: dependencies.escapeTimeout,
         leadership: leadership
     )
-    do {
-        try await engine.resume()
-    } catch {
-        throw StartupError(description: "the state store could not be read: \(error)")
+    let load: @Sendable () async throws(StartupError) -> Void = { () async throws(StartupError) in
+        // A replica's reads are served from the caches: nothing is loaded before they have listed once.
+        if let replicas {
+            try await replicas.startCaches(logger: logger)
+            // Shut down while listing: nothing to load.
+            if Task.isCancelled { return }
+        }
+        do {
+            try await engine.resume()
+        } catch {
+            throw StartupError(description: "the state store could not be read: \(error)")
+        }
+        readiness.markResumed()
     }
+    if replicas == nil { try await load() }
     let interval = Duration.milliseconds(Int64(config.evaluation.interval * 1000))
-    readiness.markResumed()
     var services: [any Service] = [ShutdownHook(action: dependencies.shutdown)]
-    if let replicas { services.append(ReplicaService(replicas: replicas, engine: engine, logger: logger)) }
+    if let replicas { services.append(ReplicaService(replicas: replicas, engine: engine, load: load, logger: logger)) }
     if dependencies.runLoops {
-        services.append(EvaluationService(engine: engine, interval: interval))
-        services.append(EscapeService(engine: engine, interval: interval))
+        services.append(EvaluationService(engine: engine, interval: interval, readiness: readiness))
+        services.append(EscapeService(engine: engine, interval: interval, readiness: readiness))
         services.append(TokenRefreshService(authenticator: authenticator))
         services.append(
             StoreMaintenanceService(
@@ -222,7 +232,8 @@ func buildParts(config: GateConfig, dependencies: Dependencies, logger: Logger) 
             readiness: readiness,
             logger: logger
         ),
-        services: services
+        services: services,
+        load: load
     )
 }
 

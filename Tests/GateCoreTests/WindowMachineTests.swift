@@ -375,6 +375,21 @@ private func intents(_ actions: [WindowAction]) -> Int {
         #expect(!machine.receive(.tick(at: 110)).contains(.publish), "published once, not every tick")
     }
 
+    @Test func aVerdictGoingStaleIsWrittenToTheAuditTrailOnce() {
+        var (machine, _) = run([.pass], on: machine())
+        let stale = machine.receive(.tick(at: 100))
+        let events = stale.compactMap { action -> [WindowEvent]? in if case .persist(.events(let events)) = action { events } else { nil } }
+        #expect(events.count == 1)
+        let event = events.first?.first
+        #expect(
+            event?.kind == .verdict && event?.details["to"] == "inconclusive" && event?.details["cause"] == "stale",
+            "\(String(describing: event))"
+        )
+        #expect(event?.message.contains("stale") == true)
+        let again = machine.receive(.tick(at: 110))
+        #expect(!again.contains { if case .persist = $0 { true } else { false } }, "once per stale spell, not every tick")
+    }
+
     @Test func theWindowClosesItselfWhenItsDurationEnds() {
         var machine = machine()
         let actions = machine.receive(.tick(at: 3600))

@@ -61,7 +61,9 @@ import Testing
             leaseName: "upgrade-gate",
             eventsPerWindow: 1000,
             maxEventMessageBytes: 4096,
+            staleAfter: 3 * config.evaluation.interval,
             logger: Logger(label: "test", factory: { _ in SwiftLogNoOpLogHandler() }),
+            now: { clock.now() },
             isLeader: { leads }
         )
         let elector = try LeaseElector(
@@ -84,6 +86,8 @@ import Testing
             dependencies: dependencies,
             logger: Logger(label: "test", factory: { _ in SwiftLogNoOpLogHandler() })
         )
+        // A replica loads once it listens; here nothing listens, so the test loads it.
+        try await parts.load()
         return Replica(parts: parts, store: store, client: client, replicas: replicas)
     }
 
@@ -131,6 +135,47 @@ import Testing
             throw error
         }
         await stop(leader, follower, fake)
+    }
+
+    @Test func aVerdictNoEvaluationConfirmedIsStaleInTheObjectAsPollersAreTold() async throws {
+        let account = try FakeServiceAccount(token: "t0k")
+        let fake = try await FakeKubernetesServer.start(token: "t0k")
+        defer { account.remove() }
+        let clock = ManualClock()
+        let leader = try await Self.replica(fake, account, clock: clock, prometheus: ScriptedMetricsSource(.value(0.1)), leads: true)
+        do {
+            _ = try await leader.engine.open(WindowRequest(name: "w"), by: .pipeline("test"))
+            let resource = try #require(fake.objects.upgradeWindows)
+            func status() -> FakeJSON? { fake.objects.object(resource, namespace: "upgrade-gate", name: "w")?["status"] }
+            func ready() -> FakeJSON? { status()?["conditions"]?.arrayValue?.first { $0["type"]?.stringValue == "Ready" } }
+            // Past the soak, a clean evaluation: pass, Ready.
+            clock.advance(by: 31)
+            await leader.engine.evaluateAll()
+            #expect(status()?["verdict"]?.stringValue == "pass")
+            #expect(status()?["stale"]?.boolValue == false)
+            #expect(ready()?["status"]?.stringValue == "True")
+
+            // No evaluation finishes for more than three intervals (Prometheus hangs): the leader's tick writes what
+            // pollers are told, so a health check waiting on Ready does not go on trusting the old pass.
+            clock.advance(by: 31)
+            await leader.engine.reconcile()
+            #expect(status()?["stale"]?.boolValue == true, "\(String(describing: status()))")
+            #expect(status()?["verdict"]?.stringValue == "inconclusive")
+            #expect(ready()?["status"]?.stringValue == "False")
+            #expect(ready()?["reason"]?.stringValue == "Stale")
+            let trail = status()?["events"]?.arrayValue ?? []
+            #expect(trail.last?["message"]?.stringValue?.contains("stale") == true, "\(trail)")
+            #expect(leader.parts.api.board.entry("w")?.verdict == .inconclusive, "the gate answer says the same")
+
+            // The next evaluation is fresh again.
+            await leader.engine.evaluateAll()
+            #expect(status()?["stale"]?.boolValue == false)
+            #expect(status()?["verdict"]?.stringValue == "pass")
+        } catch {
+            await stop(leader, fake)
+            throw error
+        }
+        await stop(leader, fake)
     }
 
     @Test func aFollowerNeitherEvaluatesNorTicks() async throws {

@@ -198,6 +198,61 @@ import Testing
         }
     }
 
+    @Test func aReplicaThatCannotListYetListensAnswersNotReadyAndServesOnceItHasListed() async throws {
+        let account = try FakeServiceAccount(token: "sa-token-ha")
+        let fake = try await FakeKubernetesServer.start(token: "sa-token-ha")
+        defer { account.remove() }
+        // RBAC not applied yet: the replica cannot list its objects.
+        fake.forbid(verb: "list", plural: "upgradewindows")
+        let config = """
+            prometheus:
+              url: http://127.0.0.1:\(try freeLoopbackPort())
+            kubernetes:
+              apiServer: \(fake.url)
+              tokenFile: \(account.tokenFile)
+            ha:
+              namespace: upgrade-gate
+              lease: \(Cluster.lease)
+            """
+        let gate: GateDaemon
+        do {
+            gate = try await GateDaemon.start(config: config, environment: ["POD_NAME": "gate-0"], waitUntilReady: false)
+        } catch {
+            await fake.stop()
+            throw error
+        }
+        try await withTeardown(
+            {
+                // It listens (liveness is answered) but is not ready, and says why.
+                let ready = try await gate.call("GET", "/readyz")
+                #expect(ready.status == 503, "\(ready)")
+                #expect((ready.json["reason"] as? String)?.contains("still being listed") == true, "\(ready)")
+                // Before its state is loaded it knows no window: it neither says "no such window" nor opens one.
+                let poll = try await gate.call("GET", "/api/v1/gate/podinfo-upgrade")
+                #expect(poll.status == 503, "\(poll)")
+                #expect((poll.json["error"] as? [String: Any])?["code"] as? String == "unavailable", "\(poll)")
+                let open = try await gate.call("POST", "/api/v1/windows", body: #"{"name":"podinfo-upgrade"}"#)
+                #expect(open.status == 503, "\(open)")
+                #expect(fake.objects.upgradeWindows.map { fake.objects.objects($0).isEmpty } ?? true, "nothing was created")
+                #expect(fake.objects.object(.leases, namespace: "upgrade-gate", name: "upgrade-gate") == nil, "no election before loading")
+
+                // RBAC applied: the cache lists again, and the replica becomes ready and serves.
+                fake.clearForbidden()
+                try await eventually(timeout: .seconds(30), "the replica to become ready") {
+                    try await gate.call("GET", "/readyz").status == 200
+                }
+                #expect(try await gate.call("GET", "/api/v1/gate/podinfo-upgrade").status == 404)
+                try await eventually(timeout: .seconds(30), "the replica to lead") {
+                    fake.objects.object(.leases, namespace: "upgrade-gate", name: "upgrade-gate") != nil
+                }
+            },
+            teardown: {
+                await gate.stop()
+                await fake.stop()
+            }
+        )
+    }
+
     @Test func anAlertAcceptedByAFollowerSurvivesThatFollowerAndFailsTheWindow() async throws {
         try await Cluster.run { cluster in
             let leader = try await cluster.leader()

@@ -25,6 +25,7 @@ struct APIContext: Sendable {
 /// Adds every route of the HTTP API (docs/http-api.md) to `router`.
 func addRoutes(to router: Router<BasicRequestContext>, api: APIContext) {
     router.add(middleware: RequestMetricsMiddleware(metrics: api.metrics))
+    router.add(middleware: LoadingMiddleware(readiness: api.readiness))
 
     router.get("/healthz") { _, _ in jsonResponse(.ok, Array(#"{"status":"ok"}"#.utf8)) }
     router.get("/readyz") { _, _ in
@@ -224,5 +225,21 @@ struct RequestMetricsMiddleware<Context: RequestContext>: RouterMiddleware {
             metrics.countHTTPRequest(route: context.endpointPath ?? "unmatched", status: 500)
             throw error
         }
+    }
+}
+
+/// Answers every API call with 503 until the state is loaded: before that the gate knows no window, and an answer
+/// such as "no such window" or an open that ignores one already stored would be wrong. Probes and metrics are served.
+///
+/// With one replica the daemon listens only once its state is loaded, so this matters for replicas, which listen at
+/// once (the liveness probe must be answered) and list the UpgradeWindow objects meanwhile.
+struct LoadingMiddleware<Context: RequestContext>: RouterMiddleware {
+    let readiness: Readiness
+
+    func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
+        if request.uri.path.hasPrefix("/api/"), !readiness.isResumed {
+            throw APIError.unavailable("not ready: \(readiness.notReadyReason ?? "loading"); retry shortly")
+        }
+        return try await next(request, context)
     }
 }

@@ -7,9 +7,12 @@ import ServiceLifecycle
 struct EvaluationService: Service {
     let engine: GateEngine
     let interval: Duration
+    /// No cycle runs before the state is loaded.
+    let readiness: Readiness
 
     func run() async throws {
         await cancelWhenGracefulShutdown {
+            await readiness.waitUntilResumed()
             let clock = ContinuousClock()
             var next = clock.now
             while !Task.isCancelled {
@@ -33,9 +36,12 @@ struct EvaluationService: Service {
 struct EscapeService: Service {
     let engine: GateEngine
     let interval: Duration
+    /// Nothing is reconciled before the state is loaded.
+    let readiness: Readiness
 
     func run() async throws {
         await cancelWhenGracefulShutdown {
+            await readiness.waitUntilResumed()
             await withDiscardingTaskGroup { group in
                 let wake = engine.escapeWake
                 group.addTask {

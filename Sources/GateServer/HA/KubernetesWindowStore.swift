@@ -62,6 +62,10 @@ final class KubernetesWindowStore: WindowStore {
     let alertGroupsName: String
     let eventsPerWindow: Int
     let maxEventMessageBytes: Int
+    /// After how long without an evaluation an open window's verdict is stale (3 × the evaluation interval).
+    let staleAfter: Double
+    /// The wall clock, Unix seconds (the engine's).
+    let now: @Sendable () -> Double
     let logger: Logger
     /// API calls made by writes, by verb, for reports and tests.
     private let calls = Mutex([String: Int]())
@@ -80,10 +84,14 @@ final class KubernetesWindowStore: WindowStore {
         leaseName: String,
         eventsPerWindow: Int,
         maxEventMessageBytes: Int,
+        staleAfter: Double,
         logger: Logger,
+        now: @escaping @Sendable () -> Double = { Date().timeIntervalSince1970 },
         isLeader: @escaping @Sendable () -> Bool
     ) {
         self.isLeader = isLeader
+        self.staleAfter = staleAfter
+        self.now = now
         self.client = client
         self.namespace = namespace
         self.alertGroupsName = "\(leaseName)-alert-groups"
@@ -310,7 +318,9 @@ final class KubernetesWindowStore: WindowStore {
             events: previous + events.map { UpgradeWindowCoding.eventEntry($0, maxMessageBytes: maxEventMessageBytes) },
             droppedBefore: replacingEvents ? 0 : UpgradeWindowCoding.eventsDropped(object),
             keep: eventsPerWindow,
-            maxBytes: Self.maxStatusBytes
+            maxBytes: Self.maxStatusBytes,
+            staleAfter: staleAfter,
+            now: now()
         )
         guard case .object(var body) = object.json, case .object(var metadata)? = body["metadata"] else {
             throw StoreError.conflict("the UpgradeWindow \(name) is not an object")

@@ -24,13 +24,18 @@ final class Replicas: Sendable {
         self.isLeader = isLeader ?? { elector.isLeader }
     }
 
-    /// Starts the list+watch caches and waits (at most a minute) until both have listed.
+    /// Starts the list+watch caches and waits (at most a minute) until both have listed; returns early, with the
+    /// caches stopped, when the task is cancelled (a shutdown while listing).
     func startCaches(logger: Logger) async throws(StartupError) {
         let store = self.store
         cacheTask.withLock { $0 = Task { await store.run() } }
         let clock = ContinuousClock()
         let deadline = clock.now.advanced(by: .seconds(60))
         while !store.isSynced {
+            if Task.isCancelled {
+                stopCaches()
+                return
+            }
             guard clock.now < deadline else {
                 stopCaches()
                 throw StartupError(
@@ -48,12 +53,19 @@ final class Replicas: Sendable {
 
 /// Runs the leader election and follows the shared store; exits the process when leadership is lost, as client-go's
 /// controllers do: the restarted pod joins again as a follower with nothing in flight.
+///
+/// It starts by loading: the replica already listens (its liveness probe is answered, its API calls are 503 and
+/// `/readyz` says why) while the caches list the objects and the engine resumes from them. Only then does it follow
+/// the store and stand for election. A load that fails ends the daemon with the reason.
 struct ReplicaService: Service {
     let replicas: Replicas
     let engine: GateEngine
+    let load: @Sendable () async throws(StartupError) -> Void
     let logger: Logger
 
     func run() async throws {
+        try await cancelWhenGracefulShutdown { try await load() }
+        if Task.isCancelled { return }
         let elector = replicas.elector
         let lost = await cancelWhenGracefulShutdown {
             await withTaskGroup(of: Bool.self) { group in
@@ -131,6 +143,7 @@ extension Dependencies {
             leaseName: ha.lease.name,
             eventsPerWindow: config.retention.eventsPerWindow,
             maxEventMessageBytes: config.limits.maxEventMessageBytes,
+            staleAfter: 3 * config.evaluation.interval,
             logger: Logger(label: "upgrade-gate.ha"),
             isLeader: { elector.isLeader }
         )

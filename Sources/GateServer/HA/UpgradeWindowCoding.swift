@@ -133,14 +133,21 @@ enum UpgradeWindowCoding {
         events: [JSONValue],
         droppedBefore: Int,
         keep: Int,
-        maxBytes: Int
+        maxBytes: Int,
+        staleAfter: Double,
+        now: Double
     ) -> JSONValue {
         let record = window.record
-        let verdict = record.memory.verdict
+        // What pollers are told: an open window's verdict that no evaluation confirmed for `staleAfter` is
+        // inconclusive, except a sticky fail (as the gate answer says).
+        let freshSince = max(record.openedAt, window.lastEvaluation?.at ?? record.openedAt)
+        let stale = record.isOpen && now - freshSince > staleAfter
+        let verdict = stale && record.memory.verdict != .fail ? Verdict.inconclusive : record.memory.verdict
         var status: [String: JSONValue] = [
             "id": .string(record.id),
             "phase": .string(record.isOpen ? "Open" : "Closed"),
             "verdict": .string(verdict.rawValue),
+            "stale": .bool(stale),
             "openedAt": .string(formatRFC3339(record.openedAt)),
             "closesAt": .string(formatRFC3339(record.closedAt ?? record.closesAt)),
             "owner": .string(bounded(record.owner.description, 256)),
@@ -177,7 +184,14 @@ enum UpgradeWindowCoding {
             status["restore"] = .object(fields)
         }
         status["conditions"] = .array(
-            conditions(window, previous: object.status?["conditions"]?.arrayValue ?? [], generation: status["observedGeneration"])
+            conditions(
+                window,
+                verdict: verdict,
+                stale: stale,
+                previous: object.status?["conditions"]?.arrayValue ?? [],
+                generation: status["observedGeneration"],
+                now: now
+            )
         )
         var gate: [String: JSONValue] = ["record": .string(json(record)), "baseline": .string(json(window.baseline))]
         if var evaluation = window.lastEvaluation {
@@ -206,24 +220,33 @@ enum UpgradeWindowCoding {
     }
 
     /// `Ready` (True only on pass) and `Stalled` (True on a sticky fail), as kstatus reads them.
-    static func conditions(_ window: StoredWindow, previous: [JSONValue], generation: JSONValue?) -> [JSONValue] {
-        let verdict = window.record.memory.verdict
+    static func conditions(
+        _ window: StoredWindow,
+        verdict: Verdict,
+        stale: Bool,
+        previous: [JSONValue],
+        generation: JSONValue?,
+        now: Double
+    ) -> [JSONValue] {
         let sticky = verdict == .fail && window.record.memory.failedAt != nil
+        let readyReason =
+            stale && verdict != .fail
+            ? "Stale" : verdict == .pass ? "Passed" : (verdict == .fail ? "Failed" : (verdict == .inconclusive ? "Inconclusive" : "Soaking"))
+        let readyMessage =
+            stale && verdict != .fail
+            ? "no evaluation finished recently: the verdict is inconclusive until one does"
+            : window.lastEvaluation?.reasons.first ?? "verdict \(verdict.rawValue)"
         let wanted: [(type: String, status: String, reason: String, message: String)] = [
-            (
-                "Ready", verdict == .pass ? "True" : "False",
-                verdict == .pass ? "Passed" : (verdict == .fail ? "Failed" : (verdict == .inconclusive ? "Inconclusive" : "Soaking")),
-                bounded(window.lastEvaluation?.reasons.first ?? "verdict \(verdict.rawValue)", 1024)
-            ),
+            ("Ready", verdict == .pass ? "True" : "False", readyReason, bounded(readyMessage, 1024)),
             (
                 "Stalled", sticky ? "True" : "False", sticky ? "Failed" : "NotFailed",
                 sticky ? bounded("the window failed: \(window.record.memory.failReasons.first ?? "see events")", 1024) : "the window has not failed"
             ),
         ]
-        let now = formatRFC3339(Date().timeIntervalSince1970)
+        let at = formatRFC3339(now)
         return wanted.map { condition in
             let old = previous.first { $0["type"]?.stringValue == condition.type }
-            let since = old?["status"]?.stringValue == condition.status ? old?["lastTransitionTime"]?.stringValue ?? now : now
+            let since = old?["status"]?.stringValue == condition.status ? old?["lastTransitionTime"]?.stringValue ?? at : at
             var fields: [String: JSONValue] = [
                 "type": .string(condition.type), "status": .string(condition.status), "reason": .string(condition.reason),
                 "message": .string(condition.message), "lastTransitionTime": .string(since),

@@ -19,6 +19,8 @@ struct StoreMaintenanceService: Service {
 
     func run() async throws {
         await cancelWhenGracefulShutdown {
+            // Nothing is pruned from a store whose state is not loaded yet.
+            await readiness.waitUntilResumed()
             let clock = ContinuousClock()
             var nextPrune = clock.now
             var lastProblem: String?

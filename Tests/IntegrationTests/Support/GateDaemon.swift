@@ -25,7 +25,8 @@ final class GateDaemon: Sendable {
 
     /// Writes `config` (YAML without `state`/`listen`, which the harness owns, and usually without `auth`: then the
     /// harness adds scoped tokens, see ``token`` and ``scopedTokens``) and starts the daemon.
-    static func start(config: String, port: Int? = nil, environment: [String: String] = [:]) async throws -> GateDaemon {
+    /// With `waitUntilReady: false` it returns as soon as `/healthz` answers (a replica that is still loading).
+    static func start(config: String, port: Int? = nil, environment: [String: String] = [:], waitUntilReady: Bool = true) async throws -> GateDaemon {
         let directory = try TemporaryDirectory(prefix: "gate")
         let token = "test-token-\(UUID().uuidString)"
         let tokenPath = try directory.write("token", token + "\n")
@@ -46,7 +47,7 @@ final class GateDaemon: Sendable {
             scopedTokens: scoped,
             environment: environment
         )
-        try await daemon.launch()
+        try await daemon.launch(waitUntilReady: waitUntilReady)
         return daemon
     }
 
@@ -67,8 +68,9 @@ final class GateDaemon: Sendable {
         self.process = ServiceProcessBox()
     }
 
-    /// Starts (or restarts) the binary and waits until /readyz answers 200.
-    func launch(environment extra: [String: String] = [:]) async throws {
+    /// Starts (or restarts) the binary and waits until /readyz answers 200 (or only /healthz, when not
+    /// `waitUntilReady`).
+    func launch(environment extra: [String: String] = [:], waitUntilReady: Bool = true) async throws {
         let generation = self.process.generation
         // The child inherits this process's environment as it is unless the test sets variables: handing Foundation a
         // copied environment crashed `Process.run()` (a memcpy in building the child's environment) in full-suite runs.
@@ -87,8 +89,9 @@ final class GateDaemon: Sendable {
         process.generation = generation + 1
         process.current = started
         do {
-            try await eventually(timeout: .seconds(90), "upgrade-gate to be ready") {
-                try await self.http.execute(HTTPRequest(url: self.url + "/readyz", timeout: .seconds(1))).status == 200
+            let probe = waitUntilReady ? "/readyz" : "/healthz"
+            try await eventually(timeout: .seconds(90), "upgrade-gate to answer \(probe)") {
+                try await self.http.execute(HTTPRequest(url: self.url + probe, timeout: .seconds(1))).status == 200
             }
         } catch {
             throw HarnessError(description: "\(error)\nlog:\n\(log)")

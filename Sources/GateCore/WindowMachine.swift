@@ -82,6 +82,9 @@ public struct WindowMachine: Sendable, Equatable {
         case verifyFailed(error: String, at: Double)
         /// Time passed: the escape loop's tick (Kubernetes work, duration, staleness).
         case tick(at: Double)
+        /// Time passed on a replica that does not lead: only what pollers are told changes (a verdict nobody
+        /// confirmed lately is stale); nothing is written, created or closed.
+        case followerTick(at: Double)
         /// Someone closes the window.
         case close(reason: String, by: WindowActor, at: Double)
         /// Someone clears the verdict.
@@ -251,6 +254,11 @@ public struct WindowMachine: Sendable, Equatable {
             let event = WindowEvent(at: at, kind: .verify, message: "the images after Restore \(restoreName) could not be read: \(error)")
             return [.persist(.events([event])), .log(GateLogLine(.error, "window \(name): \(event.message)", ["gate.window": .string(name)]))]
         case .tick(let at): return tick(at: at)
+        case .followerTick(let at):
+            let stale = isStale(at: at)
+            guard stale != publishedStale else { return [] }
+            publishedStale = stale
+            return [.publish]
         case .close(let reason, let actor, let at): return close(reason: reason, by: actor, at: at)
         case .reset(let actor, let note, let at): return reset(by: actor, note: note, at: at)
         case .restoreRequested(let actor, let at): return restoreRequested(by: actor, at: at)

@@ -375,6 +375,16 @@ private func intents(_ actions: [WindowAction]) -> Int {
         #expect(!machine.receive(.tick(at: 110)).contains(.publish), "published once, not every tick")
     }
 
+    @Test func aFollowersTickRepublishesAStaleVerdictAndDoesNothingElse() {
+        var (machine, _) = run([.pass], on: machine())
+        #expect(machine.receive(.followerTick(at: 30)).isEmpty)
+        #expect(machine.receive(.followerTick(at: 100)) == [.publish])
+        #expect(machine.receive(.followerTick(at: 110)).isEmpty, "published once")
+        // Past its duration too: only the leader closes it.
+        #expect(machine.receive(.followerTick(at: 7200)).isEmpty)
+        #expect(machine.record.isOpen)
+    }
+
     @Test func aVerdictGoingStaleIsWrittenToTheAuditTrailOnce() {
         var (machine, _) = run([.pass], on: machine())
         let stale = machine.receive(.tick(at: 100))

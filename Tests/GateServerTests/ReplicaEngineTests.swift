@@ -196,6 +196,9 @@ import Testing
             }
             #expect(fake.requests.filter { $0.method != "GET" }.isEmpty, "\(fake.requests)")
             #expect(try await follower.engine.window(named: "w")?.record.isOpen == true)
+            // Yet it does not go on answering a verdict nobody confirms: with no leader evaluating, it turns
+            // inconclusive (stale) in this replica's gate answer too.
+            #expect(follower.parts.api.board.entry("w")?.verdict == .inconclusive)
         } catch {
             await stop(follower, fake)
             throw error

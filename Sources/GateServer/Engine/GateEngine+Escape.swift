@@ -10,7 +10,13 @@ extension GateEngine {
     /// One round of the escape loop: ticks every machine (Kubernetes work, duration, staleness), runs the calls it
     /// asks for concurrently, and feeds the answers back, until no machine asks for more.
     func reconcile() async {
-        guard acting else { return }
+        guard acting else {
+            // A follower acts on nothing, but its gate answers must not go on saying what nobody confirms any more
+            // (the leader is gone, or cannot evaluate): a stale verdict turns inconclusive here too.
+            let at = now()
+            for id in live.values.map(\.record.id).sorted() { _ = await send(.followerTick(at: at), windowID: id) }
+            return
+        }
         defer { Task { await self.reconcileObjects() } }
         let at = now()
         var work: [(id: String, action: WindowAction)] = []

@@ -99,6 +99,8 @@ public struct WindowRecord: Sendable, Equatable, Codable {
     /// The `restore.mode` in force when the window opened; nil in records written before it was kept (and
     /// without Velero).
     public var restoreMode: RestoreMode?
+    /// When an operator last reset the verdict: the verdict is known fresh from then until the next evaluation.
+    public var resetAt: Double? = nil
 
     /// Creates a record.
     public init(
@@ -221,6 +223,8 @@ public enum EventKind: String, Sendable, Codable, CaseIterable {
     case closed
     /// An operator cleared a sticky fail.
     case reset
+    /// No evaluation finished for three intervals (pollers get inconclusive), or one finished again.
+    case stale
 }
 
 /// One entry of a window's audit trail.

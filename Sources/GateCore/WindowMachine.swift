@@ -32,6 +32,8 @@ public struct WindowMachine: Sendable, Equatable {
     private var freshSince: Double
     /// Whether the last published body said stale.
     private var publishedStale = false
+    /// Whether this stale spell is in the audit trail (written once per spell, by the leader's tick).
+    private var recordedStale = false
     /// A Backup read is under way.
     private var backupReadInFlight = false
     /// A Restore create, read or image verification is under way.
@@ -47,7 +49,7 @@ public struct WindowMachine: Sendable, Equatable {
         self.lastEvaluation = lastEvaluation
         self.settings = settings
         self.restoreName = restoreName
-        self.freshSince = max(record.openedAt, lastEvaluation?.at ?? record.openedAt)
+        self.freshSince = Self.freshSince(record: record, lastEvaluation: lastEvaluation)
         self.verifyAttempted = record.restore?.rolledBack != nil
     }
 
@@ -193,6 +195,13 @@ public struct WindowMachine: Sendable, Equatable {
         record.isOpen && now - freshSince > settings.staleAfter
     }
 
+    /// Since when the stored verdict of a window is known fresh: the end of its last evaluation (its time plus how
+    /// long it took: "no evaluation finished lately" is what stale means), its last reset, or its opening. What a
+    /// machine built from the store starts from, and what a store that shows staleness computes.
+    public static func freshSince(record: WindowRecord, lastEvaluation: EvaluationRecord?) -> Double {
+        max(record.openedAt, record.resetAt ?? record.openedAt, lastEvaluation.map { $0.at + max(0, $0.duration) } ?? record.openedAt)
+    }
+
     /// The verdict pollers get at `now`: a stale verdict is `inconclusive`, except a sticky `fail`.
     public func verdict(at now: Double) -> Verdict {
         let verdict = record.memory.verdict
@@ -309,8 +318,15 @@ public struct WindowMachine: Sendable, Equatable {
             outcomes: evaluation.outcomes
         )
         lastEvaluation = record
-        freshSince = max(freshSince, at)
+        freshSince = max(freshSince, at + max(0, evaluation.seconds))
         publishedStale = false
+        if recordedStale {
+            // The stale spell that was written down ends here, in the same write.
+            recordedStale = false
+            events.append(
+                WindowEvent(at: at, kind: .stale, message: "an evaluation finished again: the verdict is fresh", details: ["state": "fresh"])
+            )
+        }
         var actions: [WindowAction] = [.persist(.evaluation(self.record, record, events)), .publish]
         actions += follow
         if at >= self.record.closesAt { actions += close(reason: "duration ended", by: .gate, at: at) }
@@ -723,33 +739,21 @@ public struct WindowMachine: Sendable, Equatable {
         if stale != publishedStale {
             publishedStale = stale
             actions.append(.publish)
-            if stale {
-                let age = lastEvaluation.map { formatDuration(at - $0.at) + " ago" } ?? "never since it opened"
-                // Into the audit trail too, so the window's stored state (an UpgradeWindow's status.stale and
-                // Ready condition) says what pollers are told, and the trail shows when evaluations stopped.
-                let verdict = record.memory.verdict
-                let reason =
-                    "the verdict is stale: no evaluation finished in the last \(formatDuration(settings.staleAfter)) (last \(age)); "
-                    + "pollers get inconclusive until one does"
-                actions.append(
-                    .persist(
-                        .events([
-                            verdict == .fail
-                                ? WindowEvent(at: at, kind: .verdict, message: reason + "; the sticky fail stands", details: ["cause": "stale"])
-                                : verdictEvent(from: verdict, to: .inconclusive, reasons: [reason], at: at, cause: "stale")
-                        ])
-                    )
-                )
-                actions.append(
-                    .log(
-                        GateLogLine(
-                            .warning,
-                            "window \(name): the verdict is stale (last evaluation \(age)); pollers get inconclusive until an evaluation finishes",
-                            ["gate.window": .string(name)]
-                        )
-                    )
-                )
-            }
+        }
+        // Written once per stale spell, into the audit trail too, so the window's stored state (an UpgradeWindow's
+        // status.stale and Ready condition) says what pollers are told. Kept apart from what was published: a
+        // follower that published the stale answer and then became leader still writes it.
+        if stale, !recordedStale {
+            recordedStale = true
+            let age = lastEvaluation.map { formatDuration(at - $0.at - max(0, $0.duration)) + " ago" } ?? "none since it opened or was reset"
+            let verdict = record.memory.verdict
+            let message =
+                "the verdict is stale: no evaluation finished in the last \(formatDuration(settings.staleAfter)) (last one \(age)); "
+                + (verdict == .fail ? "the sticky fail stands" : "pollers get inconclusive instead of \(verdict.rawValue) until one does")
+            actions.append(
+                .persist(.events([WindowEvent(at: at, kind: .stale, message: message, details: ["state": "stale", "verdict": verdict.rawValue])]))
+            )
+            actions.append(.log(GateLogLine(.warning, "window \(name): \(message)", ["gate.window": .string(name)])))
         }
         return actions
     }
@@ -795,9 +799,12 @@ public struct WindowMachine: Sendable, Equatable {
         guard actor.mayChange(record.owner) else { return [.reject(.notOwner(window: name, owner: record.owner))] }
         let previous = record.memory
         record.memory.reset()
+        record.resetAt = at
         lastEvaluation = nil
         generation += 1
         freshSince = at
+        publishedStale = false
+        recordedStale = false
         var details = ["by": actor.description, "from": previous.verdict.rawValue]
         if let note { details["note"] = note }
         if !previous.failReasons.isEmpty { details["clearedReasons"] = previous.failReasons.joined(separator: "\n") }

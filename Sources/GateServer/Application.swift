@@ -271,7 +271,7 @@ func buildApplication(config: GateConfig, parts: GateParts, logger: Logger) -> s
         ),
         onServerRunning: { channel in
             logger.notice(
-                "upgrade-gate \(upgradeGateVersion) ready on \(channel.localAddress?.description ?? listen.description)",
+                "upgrade-gate \(upgradeGateVersion) listening on \(channel.localAddress?.description ?? listen.description)",
                 metadata: ["gate.listen": .string(listen.description), "gate.state": .string(statePath)]
             )
         },

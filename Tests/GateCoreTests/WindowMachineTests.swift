@@ -391,13 +391,40 @@ private func intents(_ actions: [WindowAction]) -> Int {
         let events = stale.compactMap { action -> [WindowEvent]? in if case .persist(.events(let events)) = action { events } else { nil } }
         #expect(events.count == 1)
         let event = events.first?.first
-        #expect(
-            event?.kind == .verdict && event?.details["to"] == "inconclusive" && event?.details["cause"] == "stale",
-            "\(String(describing: event))"
-        )
-        #expect(event?.message.contains("stale") == true)
+        #expect(event?.kind == .stale && event?.details["state"] == "stale", "\(String(describing: event))")
+        #expect(event?.message.contains("pollers get inconclusive instead of pending") == true, "\(String(describing: event))")
         let again = machine.receive(.tick(at: 110))
         #expect(!again.contains { if case .persist = $0 { true } else { false } }, "once per stale spell, not every tick")
+        // The next evaluation ends the spell in its own write.
+        let fresh = machine.receive(evaluation(.pass, at: 120, generation: machine.generation))
+        let written = fresh.compactMap { action -> [WindowEvent]? in
+            if case .persist(.evaluation(_, _, let events)) = action { events } else { nil }
+        }
+        #expect(written.first?.contains { $0.kind == .stale && $0.details["state"] == "fresh" } == true, "\(written)")
+    }
+
+    @Test func aFollowerThatPublishedTheStaleAnswerStillWritesItOnceItLeads() {
+        var (machine, _) = run([.pass], on: machine())
+        #expect(machine.receive(.followerTick(at: 100)) == [.publish])
+        let leading = machine.receive(.tick(at: 101))
+        #expect(leading.contains { if case .persist(.events(let events)) = $0 { events.first?.kind == .stale } else { false } })
+    }
+
+    @Test func anEvaluationThatTookLongIsFreshFromWhenItFinished() {
+        // Interval 10 s (stale after 30 s): an evaluation at 100 that took 25 s is fresh until 155, not 130.
+        var machine = machine()
+        _ = machine.receive(.evaluated(.init(at: 100, seconds: 25, generation: machine.generation, outcomes: [outcome("errors", .pass)])))
+        #expect(!machine.isStale(at: 150))
+        #expect(machine.isStale(at: 156))
+    }
+
+    @Test func aResetIsFreshInTheStoreAsInTheMachine() {
+        var (machine, _) = run([.broken], on: machine())
+        _ = machine.receive(.reset(by: .pipeline("ops"), note: nil, at: 500))
+        #expect(machine.record.resetAt == 500)
+        // What a replica or a restarted gate builds from the stored record is fresh from the reset, not the opening.
+        #expect(WindowMachine.freshSince(record: machine.record, lastEvaluation: nil) == 500)
+        #expect(!machine.isStale(at: 520))
     }
 
     @Test func theWindowClosesItselfWhenItsDurationEnds() {

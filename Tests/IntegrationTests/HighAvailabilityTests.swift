@@ -233,6 +233,9 @@ import Testing
                 #expect((poll.json["error"] as? [String: Any])?["code"] as? String == "unavailable", "\(poll)")
                 let open = try await gate.call("POST", "/api/v1/windows", body: #"{"name":"podinfo-upgrade"}"#)
                 #expect(open.status == 503, "\(open)")
+                // The router ignores empty path segments: a doubled slash is the same route, and refused the same way.
+                #expect(try await gate.call("GET", "//api/v1/gate/podinfo-upgrade").status == 503)
+                #expect(try await gate.call("POST", "//api//v1/windows", body: #"{"name":"podinfo-upgrade"}"#).status == 503)
                 #expect(fake.objects.upgradeWindows.map { fake.objects.objects($0).isEmpty } ?? true, "nothing was created")
                 #expect(fake.objects.object(.leases, namespace: "upgrade-gate", name: "upgrade-gate") == nil, "no election before loading")
 

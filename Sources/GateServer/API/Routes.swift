@@ -228,7 +228,7 @@ struct RequestMetricsMiddleware<Context: RequestContext>: RouterMiddleware {
     }
 }
 
-/// Answers every API call with 503 until the state is loaded: before that the gate knows no window, and an answer
+/// Answers every call but the probes and metrics with 503 until the state is loaded: before that the gate knows no window, and an answer
 /// such as "no such window" or an open that ignores one already stored would be wrong. Probes and metrics are served.
 ///
 /// With one replica the daemon listens only once its state is loaded, so this matters for replicas, which listen at
@@ -236,8 +236,12 @@ struct RequestMetricsMiddleware<Context: RequestContext>: RouterMiddleware {
 struct LoadingMiddleware<Context: RequestContext>: RouterMiddleware {
     let readiness: Readiness
 
+    /// What is served while loading. The router ignores empty path segments (`//api/…` is `/api/…`), so the path
+    /// is compared by its segments, and everything else is refused.
+    static var servedWhileLoading: Set<[Substring]> { [["healthz"], ["readyz"], ["metrics"]] }
+
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
-        if request.uri.path.hasPrefix("/api/"), !readiness.isResumed {
+        if !readiness.isResumed, !Self.servedWhileLoading.contains(request.uri.path.split(separator: "/")) {
             throw APIError.unavailable("not ready: \(readiness.notReadyReason ?? "loading"); retry shortly")
         }
         return try await next(request, context)

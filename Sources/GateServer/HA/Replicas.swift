@@ -65,7 +65,8 @@ struct ReplicaService: Service {
 
     func run() async throws {
         try await cancelWhenGracefulShutdown { try await load() }
-        if Task.isCancelled { return }
+        // Shut down while loading: neither follow nor stand for election.
+        if Task.isCancelled || Task.isShuttingDownGracefully { return }
         let elector = replicas.elector
         let lost = await cancelWhenGracefulShutdown {
             await withTaskGroup(of: Bool.self) { group in

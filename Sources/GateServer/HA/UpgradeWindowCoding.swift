@@ -140,7 +140,7 @@ enum UpgradeWindowCoding {
         let record = window.record
         // What pollers are told: an open window's verdict that no evaluation confirmed for `staleAfter` is
         // inconclusive, except a sticky fail (as the gate answer says).
-        let freshSince = max(record.openedAt, window.lastEvaluation?.at ?? record.openedAt)
+        let freshSince = WindowMachine.freshSince(record: record, lastEvaluation: window.lastEvaluation)
         let stale = record.isOpen && now - freshSince > staleAfter
         let verdict = stale && record.memory.verdict != .fail ? Verdict.inconclusive : record.memory.verdict
         var status: [String: JSONValue] = [
@@ -291,8 +291,11 @@ enum UpgradeWindowCoding {
     static func kubernetesEvent(_ event: WindowEvent, object name: String, uid: String, namespace: String) -> JSONValue {
         let at = formatRFC3339(event.at)
         let reason = event.kind.rawValue.prefix(1).uppercased() + event.kind.rawValue.dropFirst()
-        // A verdict turning fail and anything about a restore is what on-call looks for first.
-        let warning = event.kind == .restore || (event.kind == .verdict && event.details["to"] == "fail")
+        // A verdict turning fail, anything about a restore, and a gate that stopped confirming its verdict are what
+        // on-call looks for first.
+        let warning =
+            event.kind == .restore || (event.kind == .verdict && event.details["to"] == "fail")
+            || (event.kind == .stale && event.details["state"] == "stale")
         return .object([
             "apiVersion": .string("v1"),
             "kind": .string("Event"),

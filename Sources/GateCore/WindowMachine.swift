@@ -64,6 +64,10 @@ public struct WindowMachine: Sendable, Equatable {
         case evaluated(Evaluation)
         /// Alertmanager changed what this window sees: `failing` are new matching alerts past their grace.
         case alertsChanged(failing: [String], at: Double)
+        /// The Backup the leader was to create was created (201, or 409 for the same name).
+        case backupCreated(at: Double)
+        /// Creating that Backup failed; it is retried.
+        case backupCreateFailed(error: String, at: Double)
         /// The Backup was read.
         case backupObserved(BackupPhase, failureReason: String?, at: Double)
         /// The Backup could not be read.
@@ -141,20 +145,37 @@ public struct WindowMachine: Sendable, Equatable {
     ///
     /// - Important: The engine captures the baseline BEFORE this, so a failed open leaves no orphan Backup; if
     ///   `createBackup` fails the engine stops and nothing is persisted.
+    ///
+    /// `backupByLeader`: with several replicas the Backup is not created here but recorded as awaited, and the
+    /// leader's tick creates it (any replica admits windows; only the leader creates anything in Velero).
     public static func open(
         _ record: WindowRecord,
         baseline: WindowBaseline,
         settings: WindowSettings,
         restoreName: String,
         by actor: WindowActor,
-        message: String
+        message: String,
+        backupByLeader: Bool = false
     ) -> (WindowMachine, [WindowAction]) {
         var record = record
         // Kept so that a restart under another mode never restores a window that failed under manual or dry-run.
         record.restoreMode = settings.velero?.restoreMode
-        let machine = WindowMachine(record: record, settings: settings, restoreName: restoreName)
         var actions: [WindowAction] = []
-        if let backup = record.backup, backup.created {
+        if backupByLeader, let backup = record.backup, backup.created {
+            record.backup?.awaitingCreation = true
+            actions.append(.wakeEscape)
+            actions.append(
+                .log(
+                    GateLogLine(
+                        .notice,
+                        "window \(record.name): the leader creates pre-upgrade backup \(backup.name) (namespaces \(record.request.namespaces.joined(separator: ", ")))",
+                        ["gate.window": .string(record.name), "velero.backup": .string(backup.name)]
+                    )
+                )
+            )
+        }
+        let machine = WindowMachine(record: record, settings: settings, restoreName: restoreName)
+        if !backupByLeader, let backup = record.backup, backup.created {
             actions.append(
                 .createBackup(BackupOrder(name: backup.name, namespaces: record.request.namespaces, window: record.name, windowID: record.id))
             )
@@ -235,6 +256,18 @@ public struct WindowMachine: Sendable, Equatable {
         case .evaluated(let evaluation): return evaluated(evaluation)
         case .alertsChanged(let failing, let at): return alertsChanged(failing: failing, at: at)
         case .backupObserved(let phase, let failureReason, let at): return backupObserved(phase, failureReason: failureReason, at: at)
+        case .backupCreated(let at): return backupCreated(at: at)
+        case .backupCreateFailed(let error, _):
+            backupReadInFlight = false
+            return [
+                .log(
+                    GateLogLine(
+                        .warning,
+                        "window \(name): the pre-upgrade Velero Backup \(record.backup?.name ?? "") could not be created (retrying): \(error)",
+                        ["gate.window": .string(name), "velero.backup": .string(record.backup?.name ?? "")]
+                    )
+                )
+            ]
         case .backupUnreadable(let error, _):
             backupReadInFlight = false
             return [
@@ -545,6 +578,20 @@ public struct WindowMachine: Sendable, Equatable {
         ]
     }
 
+    private mutating func backupCreated(at: Double) -> [WindowAction] {
+        backupReadInFlight = false
+        guard var backup = record.backup, backup.awaitingCreation == true else { return [] }
+        backup.awaitingCreation = nil
+        record.backup = backup
+        let message = "pre-upgrade backup \(backup.name) requested (namespaces \(record.request.namespaces.joined(separator: ", ")))"
+        let event = WindowEvent(at: at, kind: .backup, message: message, details: ["backup": backup.name, "phase": "requested"])
+        return [
+            .persist(.update(record, [event])), .publish, .count(.escapeStep(.backupCreated)),
+            .log(GateLogLine(.notice, "window \(name): \(message)", ["gate.window": .string(name), "velero.backup": .string(backup.name)])),
+            .wakeEscape,
+        ]
+    }
+
     // MARK: - Restore
 
     private mutating func restoreRequested(by actor: WindowActor, at: Double) -> [WindowAction] {
@@ -704,9 +751,16 @@ public struct WindowMachine: Sendable, Equatable {
             unsaved = false
             return [.persist(.update(record, []))]
         }
-        if record.isOpen, let backup = record.backup, !backup.phase.isTerminal, !backupReadInFlight {
-            backupReadInFlight = true
-            actions.append(.pollBackup(name: backup.name))
+        if record.isOpen, let backup = record.backup, !backupReadInFlight {
+            if backup.awaitingCreation == true {
+                backupReadInFlight = true
+                actions.append(
+                    .createBackup(BackupOrder(name: backup.name, namespaces: record.request.namespaces, window: record.name, windowID: record.id))
+                )
+            } else if !backup.phase.isTerminal {
+                backupReadInFlight = true
+                actions.append(.pollBackup(name: backup.name))
+            }
         }
         if let restore = record.restore, !restoreCallInFlight {
             if restore.phase == .intent, let backup = record.backup {

@@ -433,6 +433,50 @@ private func intents(_ actions: [WindowAction]) -> Int {
         #expect(actions.contains(.closed) && !machine.record.isOpen && machine.record.closeReason == "duration ended")
     }
 
+    @Test func withSeveralReplicasTheLeadersTickCreatesTheBackupTheAdmittingReplicaRecorded() {
+        var (machine, actions) = WindowMachine.open(
+            record(backup: .unknown),
+            baseline: WindowBaseline(capturedAt: 0, start: 0, end: 0, checks: [:]),
+            settings: settings(),
+            restoreName: "r",
+            by: .pipeline("ci"),
+            message: "opened",
+            backupByLeader: true
+        )
+        func creates(_ actions: [WindowAction]) -> Bool { actions.contains { if case .createBackup = $0 { true } else { false } } }
+        func polls(_ actions: [WindowAction]) -> Bool { actions.contains { if case .pollBackup = $0 { true } else { false } } }
+        // Admission creates nothing in Velero: it writes the window with its Backup awaited.
+        #expect(!creates(actions))
+        let inserted = actions.compactMap { action -> WindowRecord? in if case .persist(.insert(let record, _, _)) = action { record } else { nil } }
+        #expect(inserted.first?.backup?.awaitingCreation == true)
+        // The leader's tick creates it, once at a time, and again after a failure.
+        let first = machine.receive(.tick(at: 1))
+        #expect(creates(first) && !polls(first))
+        #expect(!creates(machine.receive(.tick(at: 2))), "one create in flight")
+        _ = machine.receive(.backupCreateFailed(error: "503", at: 3))
+        #expect(creates(machine.receive(.tick(at: 4))), "retried")
+        // Created: written down, then followed like any Backup.
+        let created = machine.receive(.backupCreated(at: 5))
+        let written = created.compactMap { action -> WindowRecord? in if case .persist(.update(let record, _)) = action { record } else { nil } }
+        #expect(written.first?.backup?.awaitingCreation == nil)
+        let next = machine.receive(.tick(at: 6))
+        #expect(polls(next) && !creates(next))
+    }
+
+    @Test func aWindowClosedBeforeItsBackupWasCreatedCreatesNone() {
+        var (machine, _) = WindowMachine.open(
+            record(backup: .unknown),
+            baseline: WindowBaseline(capturedAt: 0, start: 0, end: 0, checks: [:]),
+            settings: settings(),
+            restoreName: "r",
+            by: .pipeline("ci"),
+            message: "opened",
+            backupByLeader: true
+        )
+        _ = machine.receive(.close(reason: "done", by: .pipeline("ci"), at: 1))
+        #expect(!machine.receive(.tick(at: 2)).contains { if case .createBackup = $0 { true } else { false } })
+    }
+
     @Test func openingCreatesTheBackupBeforeTheOneWrite() {
         let (_, actions) = WindowMachine.open(
             record(backup: .unknown),

@@ -26,9 +26,10 @@ import Testing
         _ account: FakeServiceAccount,
         clock: ManualClock,
         prometheus: ScriptedMetricsSource,
-        leads: Bool
+        leads: Bool,
+        velero: Bool = false
     ) async throws -> Replica {
-        let yaml = """
+        var yaml = """
             listen: 127.0.0.1:0
             auth: {disabled: true}
             prometheus:
@@ -53,6 +54,7 @@ import Testing
             ha:
               namespace: upgrade-gate
             """
+        if velero { yaml += "\nvelero:\n  namespace: velero\n  backup: {waitTimeout: 10m, required: true}\n" }
         let config = try GateConfigLoader.parse(yaml: yaml)
         let client = KubernetesClient(connection: KubernetesConnection(apiServer: fake.url, tokenFile: account.tokenFile))
         let store = KubernetesWindowStore(
@@ -73,7 +75,7 @@ import Testing
         var dependencies = Dependencies(
             metrics: prometheus,
             alerts: NoFiringAlerts(),
-            velero: nil,
+            velero: velero ? VeleroClient(kubernetes: client, namespace: "velero") : nil,
             store: store,
             now: { clock.now() },
             escapeTimeout: .seconds(2),
@@ -176,6 +178,42 @@ import Testing
             throw error
         }
         await stop(leader, fake)
+    }
+
+    @Test func aWindowAdmittedByAFollowerGetsItsBackupFromTheLeader() async throws {
+        let account = try FakeServiceAccount(token: "t0k")
+        let fake = try await FakeKubernetesServer.start(token: "t0k")
+        defer { account.remove() }
+        let clock = ManualClock()
+        let prometheus = ScriptedMetricsSource(.value(0.1))
+        let leader = try await Self.replica(fake, account, clock: clock, prometheus: prometheus, leads: true, velero: true)
+        let follower = try await Self.replica(fake, account, clock: clock, prometheus: prometheus, leads: false, velero: true)
+        do {
+            let opened = try await follower.engine.open(WindowRequest(name: "w", namespaces: ["prod"]), by: .pipeline("test"))
+            let backupName = try #require(opened.record.backup?.name)
+            #expect(opened.record.backup?.awaitingCreation == true)
+            // The follower created nothing in Velero, and its cycles create nothing either.
+            await follower.engine.reconcile()
+            #expect(fake.backups.isEmpty, "\(fake.backups)")
+
+            // The leader takes the window from the watch and creates the Backup under the recorded name.
+            try await eventually("the leader's cache to hold the window") { leader.store.windows.entry("w")?.value != nil }
+            await leader.engine.adopt("w", from: leader.store)
+            await leader.engine.reconcile()
+            let backup = try #require(fake.backups.first)
+            #expect(fake.backups.count == 1)
+            #expect(backup["metadata"]?["name"]?.stringValue == backupName)
+            #expect(backup["metadata"]?["labels"]?["upgrade-gate.io/window-id"]?.stringValue == opened.record.id)
+            let stored = try #require(try await leader.store.refresh(name: "w"))
+            #expect(stored.record.backup?.awaitingCreation == nil, "written down as created")
+            // Done once: the next cycles follow the Backup, they do not create it again.
+            await leader.engine.reconcile()
+            #expect(fake.requestCount(method: "POST", path: "/apis/velero.io/v1/namespaces/velero/backups") == 1)
+        } catch {
+            await stop(leader, follower, fake)
+            throw error
+        }
+        await stop(leader, follower, fake)
     }
 
     @Test func aFollowerNeitherEvaluatesNorTicks() async throws {

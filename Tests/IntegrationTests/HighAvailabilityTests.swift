@@ -195,6 +195,13 @@ import Testing
             }
             try await Task.sleep(for: .seconds(3))
             #expect(cluster.restores(of: "podinfo-upgrade").count == 1, "one Restore, whatever the number of replicas")
+            // The follower admitted the window; the leader created its Backup, as it created the Restore.
+            let backups = cluster.fake.backups.filter { $0["metadata"]?["labels"]?["upgrade-gate.io/window"]?.stringValue == "podinfo-upgrade" }
+            #expect(backups.count == 1)
+            let backup = backups.first?["metadata"]?["name"]?.stringValue ?? "?"
+            #expect(leader.gate.log.contains("pre-upgrade backup \(backup) requested"))
+            #expect(follower.log.contains("the leader creates pre-upgrade backup \(backup)"))
+            #expect(!follower.log.contains("pre-upgrade backup \(backup) requested"))
         }
     }
 

@@ -70,6 +70,16 @@ extension GateEngine {
                 }
                 return .backupUnreadable(error: "\(error)", at: now())
             }
+        case .createBackup(let order):
+            // Only the leader creates Backups (windows admitted by any replica record theirs as awaited).
+            if let leadership, !leadership() { return .backupCreateFailed(error: "this replica no longer leads", at: now()) }
+            guard let spec = backupSpec(order) else { return nil }
+            do {
+                try await withDeadline(limit) { try await velero.createBackup(spec) }
+                return .backupCreated(at: now())
+            } catch {
+                return .backupCreateFailed(error: "\(error)", at: now())
+            }
         case .createRestore(let order):
             // Fencing: only a leader whose last renewal is younger than renewDeadline creates a Restore. The intent is
             // already in the store (written at the version read); the name is fixed, so a second try is AlreadyExists.

@@ -109,7 +109,9 @@ extension GateEngine {
             settings: settings,
             restoreName: veleroObjectName(window: name, id: id, suffix: "rollback"),
             by: actor,
-            message: message
+            message: message,
+            // With several replicas only the leader creates anything in Velero; any replica admits windows.
+            backupByLeader: leadership != nil
         )
         // Held until the window is in memory: once its status is written, the watch can show it to this replica, and
         // what it then does (take it, close it on a deletion) must come after this open, not be overwritten by it.
@@ -120,18 +122,7 @@ extension GateEngine {
         for action in actions {
             switch action {
             case .createBackup(let order):
-                guard let veleroConfig = config.velero, let velero else { continue }
-                let spec = BackupSpec(
-                    name: order.name,
-                    namespace: veleroConfig.namespace,
-                    includedNamespaces: order.namespaces,
-                    ttl: veleroConfig.backup.ttl,
-                    storageLocation: veleroConfig.backup.storageLocation,
-                    labels: [
-                        "app.kubernetes.io/managed-by": "upgrade-gate", "upgrade-gate.io/window": order.window,
-                        "upgrade-gate.io/window-id": order.windowID,
-                    ]
-                )
+                guard let velero, let spec = backupSpec(order) else { continue }
                 do {
                     try await withDeadline(escapeTimeout) { try await velero.createBackup(spec) }
                 } catch {
@@ -176,6 +167,21 @@ extension GateEngine {
             let reason = "superseded by a new revision of \(owner)"
             _ = await send(.close(reason: reason, by: .gate, at: now()), windowID: record.id)
         }
+    }
+
+    /// The Velero Backup a window's order asks for, under the configured Velero settings (nil without them).
+    nonisolated func backupSpec(_ order: BackupOrder) -> BackupSpec? {
+        guard let veleroConfig = config.velero else { return nil }
+        return BackupSpec(
+            name: order.name,
+            namespace: veleroConfig.namespace,
+            includedNamespaces: order.namespaces,
+            ttl: veleroConfig.backup.ttl,
+            storageLocation: veleroConfig.backup.storageLocation,
+            labels: [
+                "app.kubernetes.io/managed-by": "upgrade-gate", "upgrade-gate.io/window": order.window, "upgrade-gate.io/window-id": order.windowID,
+            ]
+        )
     }
 
     /// What opening a window reads when Velero is configured: the workloads' images, and an existing Backup's phase.

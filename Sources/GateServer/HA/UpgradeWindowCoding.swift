@@ -35,6 +35,13 @@ enum UpgradeWindowCoding {
         guard window.record.name == object.name, window.record.id == object.status?["id"]?.stringValue else {
             throw UnreadableWindow(description: "status.gate holds window \(window.record.name) (\(window.record.id)), not this object's")
         }
+        // A Backup the gate creates is named from the window's name and id, as its Restore is: a record naming another
+        // one (which the leader would create, and restore from) was not written by the gate.
+        if let backup = window.record.backup, backup.created,
+            backup.name != veleroObjectName(window: window.record.name, id: window.record.id, suffix: "pre")
+        {
+            throw UnreadableWindow(description: "status.gate names Backup \(backup.name), not the one the gate creates for this window")
+        }
         return window
     }
 

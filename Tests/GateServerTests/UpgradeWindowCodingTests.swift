@@ -1,0 +1,63 @@
+import GateCore
+import GateSources
+import Testing
+
+@testable import GateServer
+
+/// What a replica accepts as a window's state from an UpgradeWindow's status: only what the gate itself could have
+/// written there. Anyone with `upgradewindows/status` RBAC can write that field.
+@Suite struct UpgradeWindowCodingTests {
+    static let id = "a1b2c3d4e5"
+
+    static func record(name: String = "podinfo-upgrade", id: String = Self.id, backup: String? = nil, created: Bool = true) -> WindowRecord {
+        WindowRecord(
+            id: id,
+            request: WindowRequest(name: name, namespaces: ["prod"]),
+            checks: [],
+            openedAt: 1_800_000_000,
+            soak: 60,
+            duration: 3600,
+            backup: BackupState(
+                name: backup ?? veleroObjectName(window: name, id: id, suffix: "pre"),
+                created: created,
+                requestedAt: 1_800_000_000
+            )
+        )
+    }
+
+    /// An object named `podinfo-upgrade` with status id `id`, whose `status.gate` holds `record`.
+    static func object(holding record: WindowRecord) -> KubernetesObject {
+        let baseline = WindowBaseline(capturedAt: 0, start: 0, end: 0, checks: [:])
+        return KubernetesObject(
+            .object([
+                "metadata": .object(["name": .string("podinfo-upgrade")]),
+                "status": .object([
+                    "id": .string(Self.id),
+                    "gate": .object([
+                        "record": .string(UpgradeWindowCoding.json(record)),
+                        "baseline": .string(UpgradeWindowCoding.json(baseline)),
+                    ]),
+                ]),
+            ])
+        )
+    }
+
+    @Test func theGatesOwnStateIsRead() throws {
+        let window = try UpgradeWindowCoding.storedWindow(Self.object(holding: Self.record()))
+        #expect(window?.record.name == "podinfo-upgrade")
+        // An existing Backup the request named keeps its own name.
+        let existing = try UpgradeWindowCoding.storedWindow(Self.object(holding: Self.record(backup: "nightly-2026-12-03", created: false)))
+        #expect(existing?.record.backup?.name == "nightly-2026-12-03")
+    }
+
+    @Test(arguments: [
+        ("another window's record", Self.record(name: "other")),
+        ("another id", Self.record(id: "zzzzzzzzzz")),
+        ("a Backup the gate would not name so", Self.record(backup: "someone-elses-backup")),
+    ])
+    func aStatusTheGateCouldNotHaveWrittenIsRefused(_ row: (String, WindowRecord)) {
+        #expect(throws: UpgradeWindowCoding.UnreadableWindow.self, "\(row.0)") {
+            try UpgradeWindowCoding.storedWindow(Self.object(holding: row.1))
+        }
+    }
+}

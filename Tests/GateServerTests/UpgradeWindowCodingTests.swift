@@ -60,4 +60,23 @@ import Testing
             try UpgradeWindowCoding.storedWindow(Self.object(holding: row.1))
         }
     }
+
+    @Test func statusAlertsAreBoundedFailingFirstAndAlwaysHaveAFingerprint() {
+        let long = String(repeating: "x", count: 5000)
+        let findings = (0..<300).map { index in
+            AlertFinding(
+                alert: Alert(labels: Labels(["alertname": "A\(index)", "pod": long]), startsAt: 1_800_000_000),
+                inGrace: index % 2 == 0,
+                reason: "r"
+            )
+        }
+        let entries = UpgradeWindowCoding.alertEntries(findings)
+        #expect(!entries.isEmpty && entries.count <= 200)
+        #expect(entries.reduce(0) { $0 + $1.encoded().count } <= 100_000)
+        #expect(entries.first?["failing"]?.boolValue == true, "failing alerts first")
+        #expect(entries.allSatisfy { ($0["labels"]?["pod"]?.stringValue?.unicodeScalars.count ?? 0) <= 1024 }, "the CRD counts characters")
+        #expect(entries.allSatisfy { ($0["fingerprint"]?.stringValue?.isEmpty ?? true) == false })
+        // Without Alertmanager's fingerprint, the label set's: the same alert gets the same one every write.
+        #expect(UpgradeWindowCoding.alertEntries(findings).first?["fingerprint"] == entries.first?["fingerprint"])
+    }
 }

@@ -283,6 +283,13 @@ import Testing
             try await eventually(timeout: .seconds(30), "the leader to fail the window on the follower's alert") {
                 (try? await leader.gate.gate("alerting"))?["verdict"] as? String == "fail"
             }
+            // The object says which alert, as the gate answer does (for `kubectl get uw -o yaml` and health checks).
+            try await eventually(timeout: .seconds(30), "the alert in the object's status") {
+                (cluster.object("alerting")?["status"]?["alerts"]?.arrayValue ?? []).contains {
+                    $0["alertname"]?.stringValue == "KubePodCrashLooping" && $0["failing"]?.boolValue == true
+                        && $0["fingerprint"]?.stringValue == "0a1b2c3d4e5f6a7b"
+                }
+            }
         }
     }
 

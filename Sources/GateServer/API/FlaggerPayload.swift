@@ -37,10 +37,7 @@ struct FlaggerPayload: Sendable, Equatable {
         let raw = "\(name)-\(namespace)-\(checksum)".lowercased()
         var label = String(raw.map { ($0.isLetter && $0.isASCII) || ($0.isNumber && $0.isASCII) || $0 == "-" ? $0 : "-" })
         if label.count > 63 {
-            var hash: UInt64 = 0xcbf2_9ce4_8422_2325  // FNV-1a: stable across restarts and builds
-            for byte in "\(namespace)/\(name)/\(checksum)".utf8 {
-                hash = (hash ^ UInt64(byte)) &* 0x100_0000_01b3
-            }
+            let hash = stableHash("\(namespace)/\(name)/\(checksum)")
             let suffix = String(String(hash, radix: 16).suffix(12))
             label = String(label.prefix(63 - 1 - suffix.count))
             while label.hasSuffix("-") { label.removeLast() }

@@ -73,6 +73,9 @@ final class KubernetesWindowStore: WindowStore {
     /// it, not the cache's newer version: a write decided on an older state than the API holds must be a 409, or it
     /// would overwrite what another replica wrote in between (the watch can be ahead of what the engine took).
     private let basis = Mutex([String: String]())
+    /// Per window name, the alert findings the engine handed over for the next write of that window's status (taken
+    /// by that write).
+    private let pendingAlerts = Mutex([String: [AlertFinding]]())
     /// Event batches being sent.
     private let mirroring = InFlightCount()
     /// Whether this replica leads: only the leader prunes.
@@ -294,6 +297,12 @@ final class KubernetesWindowStore: WindowStore {
         }
     }
 
+    /// Hands over `findings` (the window's new matching alerts now) for the next status write of window `name`,
+    /// which shows them as `status.alerts`.
+    func noteAlertFindings(_ findings: [AlertFinding], window name: String) {
+        pendingAlerts.withLock { $0[name] = findings }
+    }
+
     private func change(
         windowID: String,
         name: String,
@@ -320,7 +329,8 @@ final class KubernetesWindowStore: WindowStore {
             keep: eventsPerWindow,
             maxBytes: Self.maxStatusBytes,
             staleAfter: staleAfter,
-            now: now()
+            now: now(),
+            alerts: pendingAlerts.withLock { $0.removeValue(forKey: name) }
         )
         guard case .object(var body) = object.json, case .object(var metadata)? = body["metadata"] else {
             throw StoreError.conflict("the UpgradeWindow \(name) is not an object")

@@ -142,7 +142,8 @@ enum UpgradeWindowCoding {
         keep: Int,
         maxBytes: Int,
         staleAfter: Double,
-        now: Double
+        now: Double,
+        alerts: [AlertFinding]? = nil
     ) -> JSONValue {
         let record = window.record
         // What pollers are told: an open window's verdict that no evaluation confirmed for `staleAfter` is
@@ -190,6 +191,12 @@ enum UpgradeWindowCoding {
             }
             status["restore"] = .object(fields)
         }
+        // The alert findings the engine handed over with this write; a write without them keeps the ones written.
+        if let alerts {
+            if !alerts.isEmpty { status["alerts"] = .array(alertEntries(alerts)) }
+        } else if let previous = object.status?["alerts"], record.isOpen {
+            status["alerts"] = previous
+        }
         status["conditions"] = .array(
             conditions(
                 window,
@@ -224,6 +231,36 @@ enum UpgradeWindowCoding {
         status["events"] = .array(trail)
         if dropped > 0 { status["eventsDropped"] = .number(Double(dropped)) }
         return .object(status)
+    }
+
+    /// The new matching alerts of a window as `status.alerts`: failing ones first, at most 200 and about
+    /// `maxBytes`, each value bounded as the CRD says.
+    static func alertEntries(_ findings: [AlertFinding], maxBytes: Int = 100_000) -> [JSONValue] {
+        var entries: [JSONValue] = []
+        var size = 0
+        for finding in findings.sorted(by: { !$0.inGrace && $1.inGrace }).prefix(200) {
+            let labels = finding.alert.labels.dictionary
+            let sorted = labels.sorted { $0.key < $1.key }
+            var labelFields: [String: JSONValue] = [:]
+            for (key, value) in sorted.prefix(64) { labelFields[key] = .string(bounded(value, 1024)) }
+            // Alertmanager's fingerprint when it sent one; else a stable hash of the label set.
+            let fingerprint =
+                finding.alert.fingerprint.map { bounded($0, 64) }
+                ?? String(stableHash(sorted.map { "\($0.key)=\($0.value)" }.joined(separator: "\u{1}")), radix: 16)
+            let entry: JSONValue = .object([
+                "fingerprint": .string(fingerprint),
+                "alertname": .string(bounded(labels["alertname"] ?? "", 256)),
+                "labels": .object(labelFields),
+                "state": .string("firing"),
+                "startsAt": .string(formatRFC3339(finding.alert.startsAt)),
+                "preExisting": .bool(false),
+                "failing": .bool(!finding.inGrace),
+            ])
+            size += entry.encoded().count + 1
+            if size > maxBytes { break }
+            entries.append(entry)
+        }
+        return entries
     }
 
     /// `Ready` (True only on pass) and `Stalled` (True on a sticky fail), as kstatus reads them.

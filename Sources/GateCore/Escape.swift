@@ -43,9 +43,6 @@ public struct RestoreState: Sendable, Equatable, Codable {
     public var requestedAt: Double?
     /// When it reached a terminal phase.
     public var finishedAt: Double?
-    /// True while a Backup the gate creates is not created yet: with several replicas the window is admitted by any
-    /// of them, and the leader creates its Backup (under this fixed name, so a second try finds it there).
-    public var awaitingCreation: Bool? = nil
     /// Why it was triggered.
     public var reason: String
     /// What verification found: workloads whose images are back to the ones recorded at open.

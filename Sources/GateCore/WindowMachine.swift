@@ -581,6 +581,10 @@ public struct WindowMachine: Sendable, Equatable {
     private mutating func backupCreated(at: Double) -> [WindowAction] {
         backupReadInFlight = false
         guard var backup = record.backup, backup.awaitingCreation == true else { return [] }
+        if !record.isOpen || record.memory.verdict == .fail {
+            // Created while the window closed or failed: not a state from before the upgrade.
+            return abandonBackup(because: "it was created only after the window \(record.isOpen ? "failed" : "closed")", at: at)
+        }
         backup.awaitingCreation = nil
         record.backup = backup
         let message = "pre-upgrade backup \(backup.name) requested (namespaces \(record.request.namespaces.joined(separator: ", ")))"
@@ -589,6 +593,22 @@ public struct WindowMachine: Sendable, Equatable {
             .persist(.update(record, [event])), .publish, .count(.escapeStep(.backupCreated)),
             .log(GateLogLine(.notice, "window \(name): \(message)", ["gate.window": .string(name), "velero.backup": .string(backup.name)])),
             .wakeEscape,
+        ]
+    }
+
+    /// Gives up the awaited Backup: it counts as failed (a required backup fails the window), and nothing is ever
+    /// restored from it, even if it exists.
+    private mutating func abandonBackup(because reason: String, at: Double) -> [WindowAction] {
+        guard var backup = record.backup else { return [] }
+        backup.awaitingCreation = nil
+        backup.phase = .failed
+        backup.finishedAt = at
+        record.backup = backup
+        let message = "pre-upgrade backup \(backup.name) is given up: \(reason); it is not a rollback point"
+        let event = WindowEvent(at: at, kind: .backup, message: message, details: ["backup": backup.name, "phase": "NotCreated"])
+        return [
+            .persist(.update(record, [event])), .publish, .count(.escapeStep(.backupFailed)),
+            .log(GateLogLine(.error, "window \(name): \(message)", ["gate.window": .string(name), "velero.backup": .string(backup.name)])),
         ]
     }
 
@@ -753,10 +773,21 @@ public struct WindowMachine: Sendable, Equatable {
         }
         if record.isOpen, let backup = record.backup, !backupReadInFlight {
             if backup.awaitingCreation == true {
-                backupReadInFlight = true
-                actions.append(
-                    .createBackup(BackupOrder(name: backup.name, namespaces: record.request.namespaces, window: record.name, windowID: record.id))
-                )
+                // A Backup is a rollback point only when taken before the upgrade: once the gate stops holding the
+                // upgrade back for it (waitTimeout) or the window failed, one taken now would hold the upgraded state.
+                if record.memory.verdict == .fail {
+                    actions += abandonBackup(because: "the window failed before it was created", at: at)
+                } else if at - backup.requestedAt > (settings.velero?.backupWaitTimeout ?? .infinity) {
+                    actions += abandonBackup(
+                        because: "it could not be created within \(formatDuration(settings.velero?.backupWaitTimeout ?? 0))",
+                        at: at
+                    )
+                } else {
+                    backupReadInFlight = true
+                    actions.append(
+                        .createBackup(BackupOrder(name: backup.name, namespaces: record.request.namespaces, window: record.name, windowID: record.id))
+                    )
+                }
             } else if !backup.phase.isTerminal {
                 backupReadInFlight = true
                 actions.append(.pollBackup(name: backup.name))

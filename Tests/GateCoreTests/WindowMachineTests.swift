@@ -463,6 +463,50 @@ private func intents(_ actions: [WindowAction]) -> Int {
         #expect(polls(next) && !creates(next))
     }
 
+    static func awaiting() -> WindowMachine {
+        WindowMachine.open(
+            record(backup: .unknown),
+            baseline: WindowBaseline(capturedAt: 0, start: 0, end: 0, checks: [:]),
+            settings: settings(),
+            restoreName: "r",
+            by: .pipeline("ci"),
+            message: "opened",
+            backupByLeader: true
+        ).0
+    }
+
+    @Test func anAwaitedBackupIsGivenUpOnceTheGateNoLongerHoldsTheUpgradeBackForIt() {
+        // waitTimeout is 900 s (the default): after that the upgrade may go ahead, and a Backup then would hold it.
+        var machine = Self.awaiting()
+        let late = machine.receive(.tick(at: 901))
+        #expect(!late.contains { if case .createBackup = $0 { true } else { false } })
+        #expect(machine.record.backup?.phase == .failed && machine.record.backup?.awaitingCreation == nil)
+        #expect(machine.receive(.tick(at: 902)).allSatisfy { if case .pollBackup = $0 { false } else { true } }, "not followed")
+        // A required backup that failed fails the window, and nothing is restored without a usable one.
+        let actions = machine.receive(evaluation(.pass, at: 910, generation: machine.generation))
+        #expect(machine.record.memory.verdict == .fail)
+        #expect(machine.record.restore == nil && !actions.contains { if case .createRestore = $0 { true } else { false } })
+    }
+
+    @Test func aWindowThatFailsBeforeItsBackupExistsNeverGetsOne() {
+        var machine = Self.awaiting()
+        _ = machine.receive(evaluation(.broken, at: 20, generation: machine.generation))
+        #expect(machine.record.memory.verdict == .fail)
+        #expect(!machine.receive(.tick(at: 21)).contains { if case .createBackup = $0 { true } else { false } })
+        #expect(machine.record.backup?.phase == .failed)
+    }
+
+    @Test func aBackupCreatedOnlyAfterTheFailIsNoRollbackPoint() {
+        var machine = Self.awaiting()
+        #expect(machine.receive(.tick(at: 11)).contains { if case .createBackup = $0 { true } else { false } })
+        // The window fails while the create is in flight.
+        _ = machine.receive(evaluation(.broken, at: 20, generation: machine.generation))
+        _ = machine.receive(.backupCreated(at: 21))
+        #expect(machine.record.backup?.phase == .failed, "given up, though it exists")
+        #expect(!machine.receive(.tick(at: 22)).contains { if case .pollBackup = $0 { true } else { false } })
+        #expect(machine.record.restore == nil)
+    }
+
     @Test func aWindowClosedBeforeItsBackupWasCreatedCreatesNone() {
         var (machine, _) = WindowMachine.open(
             record(backup: .unknown),

@@ -26,11 +26,12 @@ import Testing
     }
 
     /// An object named `podinfo-upgrade` with status id `id`, whose `status.gate` holds `record`.
-    static func object(holding record: WindowRecord) -> KubernetesObject {
+    static func object(holding record: WindowRecord, specBackup: String? = nil) -> KubernetesObject {
         let baseline = WindowBaseline(capturedAt: 0, start: 0, end: 0, checks: [:])
         return KubernetesObject(
             .object([
                 "metadata": .object(["name": .string("podinfo-upgrade")]),
+                "spec": .object(specBackup.map { ["backup": .object(["name": .string($0)])] } ?? [:]),
                 "status": .object([
                     "id": .string(Self.id),
                     "gate": .object([
@@ -46,7 +47,9 @@ import Testing
         let window = try UpgradeWindowCoding.storedWindow(Self.object(holding: Self.record()))
         #expect(window?.record.name == "podinfo-upgrade")
         // An existing Backup the request named keeps its own name.
-        let existing = try UpgradeWindowCoding.storedWindow(Self.object(holding: Self.record(backup: "nightly-2026-12-03", created: false)))
+        let existing = try UpgradeWindowCoding.storedWindow(
+            Self.object(holding: Self.record(backup: "nightly-2026-12-03", created: false), specBackup: "nightly-2026-12-03")
+        )
         #expect(existing?.record.backup?.name == "nightly-2026-12-03")
     }
 
@@ -54,6 +57,7 @@ import Testing
         ("another window's record", Self.record(name: "other")),
         ("another id", Self.record(id: "zzzzzzzzzz")),
         ("a Backup the gate would not name so", Self.record(backup: "someone-elses-backup")),
+        ("an existing Backup the spec does not name", Self.record(backup: "kube-system-2025", created: false)),
     ])
     func aStatusTheGateCouldNotHaveWrittenIsRefused(_ row: (String, WindowRecord)) {
         #expect(throws: UpgradeWindowCoding.UnreadableWindow.self, "\(row.0)") {
@@ -76,6 +80,14 @@ import Testing
         #expect(entries.first?["failing"]?.boolValue == true, "failing alerts first")
         #expect(entries.allSatisfy { ($0["labels"]?["pod"]?.stringValue?.unicodeScalars.count ?? 0) <= 1024 }, "the CRD counts characters")
         #expect(entries.allSatisfy { ($0["fingerprint"]?.stringValue?.isEmpty ?? true) == false })
+        // The API server counts code points: a value of combining characters is cut by those, not by what Swift
+        // counts as characters, or every status write of the window would be refused.
+        let combining = String(repeating: "e\u{301}", count: 1024)
+        let odd = UpgradeWindowCoding.alertEntries([
+            AlertFinding(alert: Alert(labels: Labels(["alertname": combining, "x": combining]), startsAt: 0), inGrace: false, reason: "r")
+        ])
+        #expect((odd.first?["labels"]?["x"]?.stringValue?.unicodeScalars.count ?? .max) <= 1024)
+        #expect((odd.first?["alertname"]?.stringValue?.unicodeScalars.count ?? .max) <= 256)
         // Without Alertmanager's fingerprint, the label set's: the same alert gets the same one every write.
         #expect(UpgradeWindowCoding.alertEntries(findings).first?["fingerprint"] == entries.first?["fingerprint"])
     }

@@ -19,14 +19,14 @@ struct VeleroClientTests {
     static let certManager = FakeWorkload.Key(kind: .deployment, namespace: "cert-manager", name: "cert-manager")
     static let webhook = FakeWorkload.Key(kind: .deployment, namespace: "cert-manager", name: "cert-manager-webhook")
 
-    static func backup(_ name: String, namespaces: [String] = ["cert-manager"]) -> BackupSpec {
+    static func backup(_ name: String, namespaces: [String] = ["cert-manager"], windowID: String = "7f3a9c") -> BackupSpec {
         BackupSpec(
             name: name,
             namespace: "velero",
             includedNamespaces: namespaces,
             ttl: 72 * 3600,
             storageLocation: "default",
-            labels: ["app.kubernetes.io/managed-by": "upgrade-gate", "upgrade-gate/window": "cert-manager"]
+            labels: ["app.kubernetes.io/managed-by": "upgrade-gate", "upgrade-gate/window": "cert-manager", "upgrade-gate.io/window-id": windowID]
         )
     }
 
@@ -100,7 +100,18 @@ struct VeleroClientTests {
             try await velero.createBackup(Self.backup("w-1-pre"))
             try await velero.createBackup(Self.backup("w-1-pre"))
             #expect(k8s.server.backups.count == 1)
-            #expect(k8s.server.requests.map(\.status) == [201, 409])
+            // The second create finds the name taken and reads the Backup: it is this window's (same window id).
+            #expect(k8s.server.requests.map(\.status) == [201, 409, 200])
+        }
+    }
+
+    @Test func aBackupSomeoneElsePutUnderTheNameIsNotTakenForTheWindows() async throws {
+        try await withKubernetes { k8s in
+            let velero = VeleroClient(kubernetes: k8s.client)
+            // The name is derived from the window's id, which is visible before the leader creates the Backup.
+            try await velero.createBackup(Self.backup("w-1-pre", namespaces: ["kube-system"], windowID: "planted"))
+            await #expect(throws: KubernetesError.self) { try await velero.createBackup(Self.backup("w-1-pre")) }
+            #expect(k8s.server.backups.count == 1)
         }
     }
 

@@ -261,11 +261,10 @@ actor GateEngine {
         for action in actions {
             switch action {
             case .persist(let write):
-                if let shared = store as? KubernetesWindowStore, let window = window(id: id) ?? departed {
-                    // The object's status.alerts shows what the gate answer shows (the findings as last published
-                    // once the window is closed).
-                    let findings = window.record.isOpen ? alertFindings(for: window, at: now()) : window.publishedAlerts
-                    shared.noteAlertFindings(findings, window: window.record.name)
+                if let shared = store as? KubernetesWindowStore, let window = window(id: id), window.record.isOpen {
+                    // The object's status.alerts shows what the gate answer shows; a closed window's keeps what it
+                    // showed last.
+                    shared.noteAlertFindings(alertFindings(for: window, at: now()), windowID: id)
                 }
                 do {
                     try await store.apply(write, windowID: id)

@@ -73,8 +73,8 @@ final class KubernetesWindowStore: WindowStore {
     /// it, not the cache's newer version: a write decided on an older state than the API holds must be a 409, or it
     /// would overwrite what another replica wrote in between (the watch can be ahead of what the engine took).
     private let basis = Mutex([String: String]())
-    /// Per window name, the alert findings the engine handed over for the next write of that window's status (taken
-    /// by that write).
+    /// Per window id, the alert findings the engine handed over for its next write of that window (taken by that
+    /// write, whatever becomes of it: at most one entry per write in flight).
     private let pendingAlerts = Mutex([String: [AlertFinding]]())
     /// Event batches being sent.
     private let mirroring = InFlightCount()
@@ -214,19 +214,20 @@ final class KubernetesWindowStore: WindowStore {
     // MARK: Writes
 
     func apply(_ write: WindowWrite, windowID: String) async throws(StoreError) {
+        let alerts = pendingAlerts.withLock { $0.removeValue(forKey: windowID) }
         switch write {
         case .insert(let record, let baseline, let event):
             try await insert(StoredWindow(record: record, baseline: baseline), event: event)
         case .update(let record, let events):
-            try await change(windowID: windowID, name: record.name, events: events) { $0.record = record }
+            try await change(windowID: windowID, name: record.name, events: events, alerts: alerts) { $0.record = record }
         case .evaluation(let record, let evaluation, let events):
-            try await change(windowID: windowID, name: record.name, events: events) { window in
+            try await change(windowID: windowID, name: record.name, events: events, alerts: alerts) { window in
                 window.record = record
                 window.lastEvaluation = evaluation
             }
         case .events(let events):
             guard let name = entry(windowID: windowID)?.object.name else { throw StoreError.notFound("window id \"\(windowID)\"") }
-            try await change(windowID: windowID, name: name, events: events) { _ in }
+            try await change(windowID: windowID, name: name, events: events, alerts: alerts) { _ in }
         }
     }
 
@@ -297,28 +298,34 @@ final class KubernetesWindowStore: WindowStore {
         }
     }
 
-    /// Hands over `findings` (the window's new matching alerts now) for the next status write of window `name`,
-    /// which shows them as `status.alerts`.
-    func noteAlertFindings(_ findings: [AlertFinding], window name: String) {
-        pendingAlerts.withLock { $0[name] = findings }
+    /// Hands over `findings` (the open window's new matching alerts now) for the next write of window `id`, which
+    /// shows them as `status.alerts`; a write without them keeps the ones written before.
+    func noteAlertFindings(_ findings: [AlertFinding], windowID id: String) {
+        pendingAlerts.withLock { $0[id] = findings }
     }
 
     private func change(
         windowID: String,
         name: String,
         events: [WindowEvent],
+        alerts: [AlertFinding]?,
         _ update: (inout StoredWindow) -> Void
     ) async throws(StoreError) {
         guard let entry = windows.entry(name), var window = entry.value, window.record.id == windowID else {
             throw StoreError.conflict("the UpgradeWindow \(name) no longer holds window id \(windowID)")
         }
         update(&window)
-        try await writeStatus(of: entry.object, window: window, events: events, replacingEvents: false)
+        try await writeStatus(of: entry.object, window: window, events: events, replacingEvents: false, alerts: alerts)
     }
 
     /// Writes the whole status at the object's resourceVersion.
-    private func writeStatus(of object: KubernetesObject, window: StoredWindow, events: [WindowEvent], replacingEvents: Bool) async throws(StoreError)
-    {
+    private func writeStatus(
+        of object: KubernetesObject,
+        window: StoredWindow,
+        events: [WindowEvent],
+        replacingEvents: Bool,
+        alerts: [AlertFinding]? = nil
+    ) async throws(StoreError) {
         let name = window.record.name
         let previous = replacingEvents ? [] : UpgradeWindowCoding.eventEntries(object)
         let status = UpgradeWindowCoding.status(
@@ -330,7 +337,7 @@ final class KubernetesWindowStore: WindowStore {
             maxBytes: Self.maxStatusBytes,
             staleAfter: staleAfter,
             now: now(),
-            alerts: pendingAlerts.withLock { $0.removeValue(forKey: name) }
+            alerts: alerts
         )
         guard case .object(var body) = object.json, case .object(var metadata)? = body["metadata"] else {
             throw StoreError.conflict("the UpgradeWindow \(name) is not an object")

@@ -37,10 +37,17 @@ enum UpgradeWindowCoding {
         }
         // A Backup the gate creates is named from the window's name and id, as its Restore is: a record naming another
         // one (which the leader would create, and restore from) was not written by the gate.
-        if let backup = window.record.backup, backup.created,
-            backup.name != veleroObjectName(window: window.record.name, id: window.record.id, suffix: "pre")
-        {
-            throw UnreadableWindow(description: "status.gate names Backup \(backup.name), not the one the gate creates for this window")
+        if let backup = window.record.backup {
+            if backup.created {
+                guard backup.name == veleroObjectName(window: window.record.name, id: window.record.id, suffix: "pre") else {
+                    throw UnreadableWindow(description: "status.gate names Backup \(backup.name), not the one the gate creates for this window")
+                }
+            } else {
+                // An existing Backup is the one the object's spec names (status can be written by fewer than spec).
+                guard backup.awaitingCreation == nil, backup.name == object.spec?["backup"]?["name"]?.stringValue else {
+                    throw UnreadableWindow(description: "status.gate names Backup \(backup.name), which the object's spec.backup.name does not")
+                }
+            }
         }
         return window
     }
@@ -194,7 +201,7 @@ enum UpgradeWindowCoding {
         // The alert findings the engine handed over with this write; a write without them keeps the ones written.
         if let alerts {
             if !alerts.isEmpty { status["alerts"] = .array(alertEntries(alerts)) }
-        } else if let previous = object.status?["alerts"], record.isOpen {
+        } else if let previous = object.status?["alerts"] {
             status["alerts"] = previous
         }
         status["conditions"] = .array(
@@ -221,6 +228,9 @@ enum UpgradeWindowCoding {
         // The audit trail: the newest `keep`, and fewer when the status would outgrow what one object may hold.
         var trail = Array(events.suffix(keep))
         var dropped = droppedBefore + (events.count - trail.count)
+        // Over budget before any audit entry (a large baseline and evaluation): the alerts go first, the gate answer
+        // has them.
+        if status["alerts"] != nil, JSONValue.object(status).encoded().count > maxBytes { status["alerts"] = nil }
         var size = JSONValue.object(status).encoded().count
         var trailSize = trail.reduce(0) { $0 + $1.encoded().count + 1 }
         while size + trailSize > maxBytes, !trail.isEmpty {
@@ -405,8 +415,15 @@ enum UpgradeWindowCoding {
         ])
     }
 
-    private static func bounded(_ text: String, _ limit: Int) -> String {
-        text.count > limit ? String(text.prefix(limit - 1)) + "…" : text
+    /// `text` cut to `limit` characters as the API server counts them for `maxLength` (Unicode code points, not the
+    /// grapheme clusters Swift's `count` gives: "e\u{301}" is two), so a value from outside (an alert's label) can
+    /// never make a status write invalid.
+    static func bounded(_ text: String, _ limit: Int) -> String {
+        let scalars = text.unicodeScalars
+        guard scalars.count > limit else { return text }
+        var cut = String.UnicodeScalarView()
+        cut.append(contentsOf: scalars.prefix(max(0, limit - 1)))
+        return String(cut) + "…"
     }
 }
 

@@ -18,7 +18,8 @@ public struct VeleroClient: VeleroPort {
         self.namespace = namespace
     }
 
-    /// Creates the Backup; a Backup that already exists under this name counts as created.
+    /// Creates the Backup; one that already exists under this name counts as created when it is the same window's
+    /// (an earlier attempt, maybe before a crash or by another replica).
     public func createBackup(_ spec: BackupSpec) async throws(KubernetesError) {
         do throws(KubernetesError) {
             _ = try await kubernetes.create(
@@ -29,8 +30,32 @@ public struct VeleroClient: VeleroPort {
                 object: Self.backupObject(spec)
             )
         } catch  where error.isAlreadyExists {
-            // Deterministic names: the Backup was made by an earlier attempt (maybe before a crash).
-            return
+            // The name is derived from the window's id, which is visible before the Backup exists: a Backup someone
+            // else put under it would be restored from later. Only one carrying this window's id is this window's.
+            let existing = try await kubernetes.get(
+                group: Self.group,
+                version: Self.version,
+                namespace: spec.namespace,
+                plural: "backups",
+                name: spec.name
+            )
+            let key = "upgrade-gate.io/window-id"
+            let found = existing.json["metadata"]?["labels"]?[key]?.stringValue ?? ""
+            guard let wanted = spec.labels[key], found == wanted else {
+                throw .conflict(
+                    KubernetesCall(
+                        verb: "create",
+                        group: Self.group,
+                        version: Self.version,
+                        namespace: spec.namespace,
+                        plural: "backups",
+                        name: spec.name
+                    ),
+                    message:
+                        "a Backup with this name already exists but belongs to window id \"\(found.prefix(64))\", not \"\(spec.labels[key] ?? "")\"",
+                    fix: "delete the other Backup; pre-upgrade backup names are <window>-<id>-pre and are not to be reused"
+                )
+            }
         }
     }
 

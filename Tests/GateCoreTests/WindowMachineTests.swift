@@ -433,8 +433,9 @@ private func intents(_ actions: [WindowAction]) -> Int {
         #expect(actions.contains(.closed) && !machine.record.isOpen && machine.record.closeReason == "duration ended")
     }
 
-    @Test func withSeveralReplicasTheLeadersTickCreatesTheBackupTheAdmittingReplicaRecorded() {
-        var (machine, actions) = WindowMachine.open(
+    /// A window opened with several replicas: its Backup awaited, for the leader to create.
+    static func awaiting() -> (machine: WindowMachine, actions: [WindowAction]) {
+        WindowMachine.open(
             record(backup: .unknown),
             baseline: WindowBaseline(capturedAt: 0, start: 0, end: 0, checks: [:]),
             settings: settings(),
@@ -443,6 +444,10 @@ private func intents(_ actions: [WindowAction]) -> Int {
             message: "opened",
             backupByLeader: true
         )
+    }
+
+    @Test func withSeveralReplicasTheLeadersTickCreatesTheBackupTheAdmittingReplicaRecorded() {
+        var (machine, actions) = Self.awaiting()
         func creates(_ actions: [WindowAction]) -> Bool { actions.contains { if case .createBackup = $0 { true } else { false } } }
         func polls(_ actions: [WindowAction]) -> Bool { actions.contains { if case .pollBackup = $0 { true } else { false } } }
         // Admission creates nothing in Velero: it writes the window with its Backup awaited.
@@ -463,21 +468,9 @@ private func intents(_ actions: [WindowAction]) -> Int {
         #expect(polls(next) && !creates(next))
     }
 
-    static func awaiting() -> WindowMachine {
-        WindowMachine.open(
-            record(backup: .unknown),
-            baseline: WindowBaseline(capturedAt: 0, start: 0, end: 0, checks: [:]),
-            settings: settings(),
-            restoreName: "r",
-            by: .pipeline("ci"),
-            message: "opened",
-            backupByLeader: true
-        ).0
-    }
-
     @Test func anAwaitedBackupIsGivenUpOnceTheGateNoLongerHoldsTheUpgradeBackForIt() {
         // waitTimeout is 900 s (the default): after that the upgrade may go ahead, and a Backup then would hold it.
-        var machine = Self.awaiting()
+        var machine = Self.awaiting().machine
         let late = machine.receive(.tick(at: 901))
         #expect(!late.contains { if case .createBackup = $0 { true } else { false } })
         #expect(machine.record.backup?.phase == .failed && machine.record.backup?.awaitingCreation == nil)
@@ -489,7 +482,7 @@ private func intents(_ actions: [WindowAction]) -> Int {
     }
 
     @Test func aWindowThatFailsBeforeItsBackupExistsNeverGetsOne() {
-        var machine = Self.awaiting()
+        var machine = Self.awaiting().machine
         _ = machine.receive(evaluation(.broken, at: 20, generation: machine.generation))
         #expect(machine.record.memory.verdict == .fail)
         #expect(!machine.receive(.tick(at: 21)).contains { if case .createBackup = $0 { true } else { false } })
@@ -497,7 +490,7 @@ private func intents(_ actions: [WindowAction]) -> Int {
     }
 
     @Test func aBackupCreatedOnlyAfterTheFailIsNoRollbackPoint() {
-        var machine = Self.awaiting()
+        var machine = Self.awaiting().machine
         #expect(machine.receive(.tick(at: 11)).contains { if case .createBackup = $0 { true } else { false } })
         // The window fails while the create is in flight.
         _ = machine.receive(evaluation(.broken, at: 20, generation: machine.generation))
@@ -508,15 +501,7 @@ private func intents(_ actions: [WindowAction]) -> Int {
     }
 
     @Test func aWindowClosedBeforeItsBackupWasCreatedCreatesNone() {
-        var (machine, _) = WindowMachine.open(
-            record(backup: .unknown),
-            baseline: WindowBaseline(capturedAt: 0, start: 0, end: 0, checks: [:]),
-            settings: settings(),
-            restoreName: "r",
-            by: .pipeline("ci"),
-            message: "opened",
-            backupByLeader: true
-        )
+        var machine = Self.awaiting().machine
         _ = machine.receive(.close(reason: "done", by: .pipeline("ci"), at: 1))
         #expect(!machine.receive(.tick(at: 2)).contains { if case .createBackup = $0 { true } else { false } })
     }

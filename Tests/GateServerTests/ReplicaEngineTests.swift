@@ -94,15 +94,13 @@ import Testing
     }
 
     @Test func aCloseDecidedOnAStaleStateIsAConflictAndIsDecidedAgainOnWhatAnotherReplicaWrote() async throws {
-        let account = try FakeServiceAccount(token: "t0k")
-        let fake = try await FakeKubernetesServer.start(token: "t0k")
-        defer { account.remove() }
-        let clock = ManualClock()
-        // The metric is over the check's maximum: the leader's first evaluation fails the window.
-        let prometheus = ScriptedMetricsSource(.value(0.9))
-        let leader = try await Self.replica(fake, account, clock: clock, prometheus: prometheus, leads: true)
-        let follower = try await Self.replica(fake, account, clock: clock, prometheus: prometheus, leads: false)
-        do {
+        try await Self.withSetup { setup in
+            let fake = setup.fake
+            let clock = setup.clock
+            // The metric is over the check's maximum: the leader's first evaluation fails the window.
+            let prometheus = ScriptedMetricsSource(.value(0.9))
+            let leader = try await setup.replica(prometheus: prometheus, leads: true)
+            let follower = try await setup.replica(prometheus: prometheus, leads: false)
             _ = try await leader.engine.open(WindowRequest(name: "w"), by: .pipeline("test"))
             try await eventually("the follower's cache to hold the window") { follower.store.windows.entry("w")?.value != nil }
             await follower.engine.adopt("w", from: follower.store)
@@ -132,20 +130,14 @@ import Testing
             let stored = try #require(try await follower.store.refresh(name: "w"))
             #expect(stored.record.memory.verdict == .fail)
             #expect(stored.lastEvaluation?.verdict == .fail, "the leader's evaluation is kept")
-        } catch {
-            await stop(leader, follower, fake)
-            throw error
         }
-        await stop(leader, follower, fake)
     }
 
     @Test func aVerdictNoEvaluationConfirmedIsStaleInTheObjectAsPollersAreTold() async throws {
-        let account = try FakeServiceAccount(token: "t0k")
-        let fake = try await FakeKubernetesServer.start(token: "t0k")
-        defer { account.remove() }
-        let clock = ManualClock()
-        let leader = try await Self.replica(fake, account, clock: clock, prometheus: ScriptedMetricsSource(.value(0.1)), leads: true)
-        do {
+        try await Self.withSetup { setup in
+            let fake = setup.fake
+            let clock = setup.clock
+            let leader = try await setup.replica(prometheus: ScriptedMetricsSource(.value(0.1)), leads: true)
             _ = try await leader.engine.open(WindowRequest(name: "w"), by: .pipeline("test"))
             let resource = try #require(fake.objects.upgradeWindows)
             func status() -> FakeJSON? { fake.objects.object(resource, namespace: "upgrade-gate", name: "w")?["status"] }
@@ -173,22 +165,15 @@ import Testing
             await leader.engine.evaluateAll()
             #expect(status()?["stale"]?.boolValue == false)
             #expect(status()?["verdict"]?.stringValue == "pass")
-        } catch {
-            await stop(leader, fake)
-            throw error
         }
-        await stop(leader, fake)
     }
 
     @Test func aWindowAdmittedByAFollowerGetsItsBackupFromTheLeader() async throws {
-        let account = try FakeServiceAccount(token: "t0k")
-        let fake = try await FakeKubernetesServer.start(token: "t0k")
-        defer { account.remove() }
-        let clock = ManualClock()
-        let prometheus = ScriptedMetricsSource(.value(0.1))
-        let leader = try await Self.replica(fake, account, clock: clock, prometheus: prometheus, leads: true, velero: true)
-        let follower = try await Self.replica(fake, account, clock: clock, prometheus: prometheus, leads: false, velero: true)
-        do {
+        try await Self.withSetup { setup in
+            let fake = setup.fake
+            let prometheus = ScriptedMetricsSource(.value(0.1))
+            let leader = try await setup.replica(prometheus: prometheus, leads: true, velero: true)
+            let follower = try await setup.replica(prometheus: prometheus, leads: false, velero: true)
             let opened = try await follower.engine.open(WindowRequest(name: "w", namespaces: ["prod"]), by: .pipeline("test"))
             let backupName = try #require(opened.record.backup?.name)
             #expect(opened.record.backup?.awaitingCreation == true)
@@ -209,20 +194,14 @@ import Testing
             // Done once: the next cycles follow the Backup, they do not create it again.
             await leader.engine.reconcile()
             #expect(fake.requestCount(method: "POST", path: "/apis/velero.io/v1/namespaces/velero/backups") == 1)
-        } catch {
-            await stop(leader, follower, fake)
-            throw error
         }
-        await stop(leader, follower, fake)
     }
 
     @Test func aFollowerNeitherEvaluatesNorTicks() async throws {
-        let account = try FakeServiceAccount(token: "t0k")
-        let fake = try await FakeKubernetesServer.start(token: "t0k")
-        defer { account.remove() }
-        let clock = ManualClock()
-        let follower = try await Self.replica(fake, account, clock: clock, prometheus: ScriptedMetricsSource(.value(0.9)), leads: false)
-        do {
+        try await Self.withSetup { setup in
+            let fake = setup.fake
+            let clock = setup.clock
+            let follower = try await setup.replica(prometheus: ScriptedMetricsSource(.value(0.9)), leads: false)
             // Any replica admits a window (the API and hooks are served everywhere)…
             _ = try await follower.engine.open(WindowRequest(name: "w", duration: 60), by: .pipeline("test"))
             fake.resetRequests()
@@ -239,20 +218,13 @@ import Testing
             // Yet it does not go on answering a verdict nobody confirms: with no leader evaluating, it turns
             // inconclusive (stale) in this replica's gate answer too.
             #expect(follower.parts.api.board.entry("w")?.verdict == .inconclusive)
-        } catch {
-            await stop(follower, fake)
-            throw error
         }
-        await stop(follower, fake)
     }
 
     @Test func anObjectDeletedBeforeItWasOpenedIsLetGoAndNeverOpened() async throws {
-        let account = try FakeServiceAccount(token: "t0k")
-        let fake = try await FakeKubernetesServer.start(token: "t0k")
-        defer { account.remove() }
-        let clock = ManualClock()
-        let leader = try await Self.replica(fake, account, clock: clock, prometheus: ScriptedMetricsSource(.value(0.1)), leads: true)
-        do {
+        try await Self.withSetup { setup in
+            let fake = setup.fake
+            let leader = try await setup.replica(prometheus: ScriptedMetricsSource(.value(0.1)), leads: true)
             // As a replica that died between creating the object and writing its status leaves it, then deleted.
             let body: JSONValue = .object([
                 "apiVersion": .string("upgradegate.dev/v1alpha1"), "kind": .string("UpgradeWindow"),
@@ -284,21 +256,54 @@ import Testing
             await leader.engine.reconcileObjects()
             #expect(fake.objects.object(resource, namespace: "upgrade-gate", name: "orphan") == nil, "the finalizer was removed, the object went")
             #expect(try await leader.engine.window(named: "orphan") == nil, "never opened")
+        }
+    }
+
+    /// One fake API server, its service account and a manual clock for a test; every replica made through it is
+    /// stopped with it, however the test ends.
+    final class Setup {
+        let fake: FakeKubernetesServer
+        let account: FakeServiceAccount
+        let clock = ManualClock()
+        private var made: [Replica] = []
+
+        init(fake: FakeKubernetesServer, account: FakeServiceAccount) {
+            self.fake = fake
+            self.account = account
+        }
+
+        func replica(prometheus: ScriptedMetricsSource, leads: Bool, velero: Bool = false) async throws -> Replica {
+            let replica = try await ReplicaEngineTests.replica(fake, account, clock: clock, prometheus: prometheus, leads: leads, velero: velero)
+            made.append(replica)
+            return replica
+        }
+
+        func stop() async {
+            for replica in made {
+                replica.replicas.stopCaches()
+                await replica.client.shutdown()
+            }
+            await fake.stop()
+            account.remove()
+        }
+    }
+
+    static func withSetup(_ body: (Setup) async throws -> Void) async throws {
+        let account = try FakeServiceAccount(token: "t0k")
+        let fake: FakeKubernetesServer
+        do {
+            fake = try await FakeKubernetesServer.start(token: "t0k")
         } catch {
-            await stop(leader, fake)
+            account.remove()
             throw error
         }
-        await stop(leader, fake)
-    }
-
-    private func stop(_ first: Replica, _ second: Replica, _ fake: FakeKubernetesServer) async {
-        await stop(first, fake, stopFake: false)
-        await stop(second, fake)
-    }
-
-    private func stop(_ replica: Replica, _ fake: FakeKubernetesServer, stopFake: Bool = true) async {
-        replica.replicas.stopCaches()
-        await replica.client.shutdown()
-        if stopFake { await fake.stop() }
+        let setup = Setup(fake: fake, account: account)
+        do {
+            try await body(setup)
+        } catch {
+            await setup.stop()
+            throw error
+        }
+        await setup.stop()
     }
 }

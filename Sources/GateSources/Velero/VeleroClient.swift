@@ -21,41 +21,22 @@ public struct VeleroClient: VeleroPort {
     /// Creates the Backup; one that already exists under this name counts as created when it is the same window's
     /// (an earlier attempt, maybe before a crash or by another replica).
     public func createBackup(_ spec: BackupSpec) async throws(KubernetesError) {
-        do throws(KubernetesError) {
-            _ = try await kubernetes.create(
-                group: Self.group,
-                version: Self.version,
-                namespace: spec.namespace,
-                plural: "backups",
-                object: Self.backupObject(spec)
-            )
-        } catch  where error.isAlreadyExists {
-            // The name is derived from the window's id, which is visible before the Backup exists: a Backup someone
-            // else put under it would be restored from later. Only one carrying this window's id is this window's.
-            let existing = try await kubernetes.get(
-                group: Self.group,
-                version: Self.version,
-                namespace: spec.namespace,
-                plural: "backups",
-                name: spec.name
-            )
-            let key = "upgrade-gate.io/window-id"
+        // The name is derived from the window's id, which is visible before the Backup exists: a Backup someone else
+        // put under it would be restored from later. Only one carrying this window's id is this window's.
+        let key = "upgrade-gate.io/window-id"
+        try await create(
+            plural: "backups",
+            kind: "Backup",
+            object: Self.backupObject(spec),
+            name: spec.name,
+            namespace: spec.namespace,
+            fix: "delete the other Backup; pre-upgrade backup names are <window>-<id>-pre and are not to be reused"
+        ) { existing in
             let found = existing.json["metadata"]?["labels"]?[key]?.stringValue ?? ""
             guard let wanted = spec.labels[key], found == wanted else {
-                throw .conflict(
-                    KubernetesCall(
-                        verb: "create",
-                        group: Self.group,
-                        version: Self.version,
-                        namespace: spec.namespace,
-                        plural: "backups",
-                        name: spec.name
-                    ),
-                    message:
-                        "a Backup with this name already exists but belongs to window id \"\(found.prefix(64))\", not \"\(spec.labels[key] ?? "")\"",
-                    fix: "delete the other Backup; pre-upgrade backup names are <window>-<id>-pre and are not to be reused"
-                )
+                return "belongs to window id \"\(found.prefix(64))\", not \"\(spec.labels[key] ?? "")\""
             }
+            return nil
         }
     }
 
@@ -66,37 +47,41 @@ public struct VeleroClient: VeleroPort {
 
     /// Creates the Restore; one that exists under this name counts as created when it restores the same backup.
     public func createRestore(_ spec: RestoreSpec) async throws(KubernetesError) {
-        do throws(KubernetesError) {
-            _ = try await kubernetes.create(
-                group: Self.group,
-                version: Self.version,
-                namespace: spec.namespace,
-                plural: "restores",
-                object: Self.restoreObject(spec)
-            )
-        } catch  where error.isAlreadyExists {
-            // Counts as created only if it restores the same backup: a Restore of another backup under this name
-            // is a collision the operator must see, not a rollback.
-            let existing = try await kubernetes.get(
-                group: Self.group,
-                version: Self.version,
-                namespace: spec.namespace,
-                plural: "restores",
-                name: spec.name
-            )
+        // A Restore of another backup under this name is a collision the operator must see, not a rollback.
+        try await create(
+            plural: "restores",
+            kind: "Restore",
+            object: Self.restoreObject(spec),
+            name: spec.name,
+            namespace: spec.namespace,
+            fix: "delete or rename the other Restore; rollback names are <window>-<id>-rollback and should not be reused"
+        ) { existing in
             let backupName = existing.spec?["backupName"]?.stringValue ?? ""
-            guard backupName == spec.backupName else {
+            return backupName == spec.backupName ? nil : "restores backup \"\(backupName)\", not \"\(spec.backupName)\""
+        }
+    }
+
+    /// Creates a Velero object under a deterministic name. When the name is taken, the object there counts as this
+    /// one (an earlier attempt: a crash, a lost answer, another replica) unless `mismatch` says how it differs, which
+    /// is a Conflict naming both.
+    private func create(
+        plural: String,
+        kind: String,
+        object: JSONValue,
+        name: String,
+        namespace: String,
+        fix: String,
+        mismatch: (KubernetesObject) -> String?
+    ) async throws(KubernetesError) {
+        do throws(KubernetesError) {
+            _ = try await kubernetes.create(group: Self.group, version: Self.version, namespace: namespace, plural: plural, object: object)
+        } catch  where error.isAlreadyExists {
+            let existing = try await kubernetes.get(group: Self.group, version: Self.version, namespace: namespace, plural: plural, name: name)
+            if let difference = mismatch(existing) {
                 throw .conflict(
-                    KubernetesCall(
-                        verb: "create",
-                        group: Self.group,
-                        version: Self.version,
-                        namespace: spec.namespace,
-                        plural: "restores",
-                        name: spec.name
-                    ),
-                    message: "a Restore with this name already exists but restores backup \"\(backupName)\", not \"\(spec.backupName)\"",
-                    fix: "delete or rename the other Restore; rollback names are <window>-<id>-rollback and should not be reused"
+                    KubernetesCall(verb: "create", group: Self.group, version: Self.version, namespace: namespace, plural: plural, name: name),
+                    message: "a \(kind) with this name already exists but \(difference)",
+                    fix: fix
                 )
             }
         }
